@@ -1,0 +1,251 @@
+"""Decide ``for every point of a domain, cond holds`` -- proven, refuted or unknown.
+
+The method, exact for quasi-affine conditions:
+
+1. Apply the domain's equalities and split ``cond`` into conjuncts; conjuncts that share no
+   symbol are decided separately (the domain is a product over symbols).
+2. When every atom (relation) of a group mentions one symbol, each atom's truth set is an exact
+   :class:`IntSet`; the atoms cut each symbol's domain into a few *classes* on which all its atoms
+   are constant.  Evaluating the formula on each combination of classes decides it for every
+   point, and the least member of each class of a failing combination is the smallest
+   counterexample of that combination.
+3. Otherwise (atoms tying symbols together, or not quasi-affine) search points in increasing
+   order of size within a budget: a failing point refutes; a finite domain searched in full
+   proves; anything else is ``unknown`` with the bound that was searched.
+
+Every counterexample is checked by substitution before it is returned.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Callable, Sequence
+
+import sympy
+from sympy.core.relational import Relational
+
+from arts.errors import BudgetExceeded, Unsupported
+from arts.solver.domain import SEARCH_BUDGET, Domain, exhaustive
+from arts.solver.evaluate import compile_expr
+from arts.solver.intset import IntSet
+from arts.solver.quasiaffine import truth_set
+from arts.solver.verdict import Verdict
+
+#: Most class combinations one group may visit.
+COMBO_BUDGET = 100_000
+
+
+def _key(point: dict[str, int], order: Sequence[str]) -> tuple:
+    return (sum(point.values()), tuple(point.get(n, 0) for n in order))
+
+
+def _skeleton(formula: sympy.Basic, index: dict[sympy.Basic, int]) -> Callable[[list[bool]], bool]:
+    """Compile the boolean structure of ``formula`` over atom truth values."""
+    if formula in index:
+        i = index[formula]
+        return lambda tv: tv[i]
+    if formula is sympy.true:
+        return lambda tv: True
+    if formula is sympy.false:
+        return lambda tv: False
+    if isinstance(formula, sympy.And):
+        parts = [_skeleton(a, index) for a in formula.args]
+        return lambda tv: all(p(tv) for p in parts)
+    if isinstance(formula, sympy.Or):
+        parts = [_skeleton(a, index) for a in formula.args]
+        return lambda tv: any(p(tv) for p in parts)
+    if isinstance(formula, sympy.Not):
+        p = _skeleton(formula.args[0], index)
+        return lambda tv: not p(tv)
+    if isinstance(formula, sympy.Implies):
+        a, b = (_skeleton(x, index) for x in formula.args)
+        return lambda tv: (not a(tv)) or b(tv)
+    if isinstance(formula, sympy.Equivalent):
+        parts = [_skeleton(a, index) for a in formula.args]
+        return lambda tv: len({p(tv) for p in parts}) == 1
+    raise Unsupported(f"cannot decide {type(formula).__name__}: {formula}")
+
+
+def _by_classes(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain,
+                order: Sequence[str]) -> tuple[Verdict, dict[str, int] | None]:
+    atoms = sorted(formula.atoms(Relational), key=sympy.default_sort_key)
+    index = {a: i for i, a in enumerate(atoms)}
+    owner: list[sympy.Symbol] = []
+    for a in atoms:
+        (s,) = a.free_symbols
+        owner.append(s)
+    classes: dict[sympy.Symbol, list[IntSet]] = {}
+    for s in syms:
+        parts = [domain.set_of(s)]
+        for a, o in zip(atoms, owner):
+            if o != s:
+                continue
+            t = truth_set(a, s)
+            nxt = []
+            for c in parts:
+                for piece in (c & t, c - t):
+                    if not piece.is_empty:
+                        nxt.append(piece)
+            parts = nxt
+            if len(parts) > 4096:
+                raise BudgetExceeded("too many size classes")
+        if not parts:
+            return Verdict.proven("the domain is empty"), None
+        classes[s] = parts
+    total = 1
+    for s in syms:
+        total *= len(classes[s])
+    if total > COMBO_BUDGET:
+        raise BudgetExceeded(f"{total} combinations of size classes exceed the budget")
+    sk = _skeleton(formula, index)
+    best: dict[str, int] | None = None
+    for combo in itertools.product(*(classes[s] for s in syms)):
+        rep = {s.name: c.min() for s, c in zip(syms, combo)}
+        tv = [rep[o.name] in _cached_truth(a, o) for a, o in zip(atoms, owner)]
+        if not sk(tv):
+            if best is None or _key(rep, order) < _key(best, order):
+                best = rep
+    if best is None:
+        return Verdict.proven(), None
+    return Verdict.refuted(best), best
+
+
+_TRUTH: dict[sympy.Basic, IntSet] = {}
+
+
+def _cached_truth(atom: sympy.Basic, s: sympy.Symbol) -> IntSet:
+    st = _TRUTH.get(atom)
+    if st is None:
+        st = truth_set(atom, s)
+        if len(_TRUTH) > 100_000:
+            _TRUTH.clear()
+        _TRUTH[atom] = st
+    return st
+
+
+def _by_search(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain, residual: list[sympy.Basic],
+               budget: int) -> tuple[Verdict, dict[str, int] | None]:
+    f = compile_expr(formula)
+    guards = [compile_expr(r) for r in residual]
+    sets = [domain.set_of(s) for s in syms]
+    full = exhaustive(sets, budget)
+    names = [s.name for s in syms]
+    if full:
+        pts = (dict(zip(names, t)) for t in sorted(itertools.product(*(list(st) for st in sets)),
+                                                   key=lambda t: (sum(t), t)))
+    else:
+        pts = domain.points(syms, budget)
+    seen = 0
+    biggest: dict[str, int] = {}
+    for p in pts:
+        seen += 1
+        env = domain.complete(p) if domain.subst else p
+        try:
+            if not all(g(env) for g in guards):
+                continue
+            ok = bool(f(env))
+        except (ZeroDivisionError, KeyError):
+            continue
+        for k, v in p.items():
+            biggest[k] = max(biggest.get(k, 0), v)
+        if not ok:
+            return Verdict.refuted(p), p
+    if full:
+        return Verdict.proven(f"checked all {seen} points of the finite domain"), None
+    bound = ", ".join(f"{k} ≤ {v}" for k, v in biggest.items())
+    return Verdict.unknown(f"no counterexample with {bound or 'the searched sizes'}; "
+                           "the condition is outside the decidable (quasi-affine) fragment"), None
+
+
+def decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol] = (),
+           budget: int = SEARCH_BUDGET) -> Verdict:
+    """Whether ``cond`` holds at every point of ``domain``.
+
+    ``symbols`` are the inputs a counterexample must assign (in this order of priority for the
+    tie-break of "smallest"); the domain's own symbols are always included.
+    """
+    order_syms = list(dict.fromkeys(list(symbols) + list(domain.symbols) + sorted(
+        sympy.sympify(cond).free_symbols, key=lambda s: s.name)))
+    dom = domain.with_symbols(order_syms) if any(s not in domain.symbols for s in order_syms) else domain
+    order = [s.name for s in order_syms]
+    if dom.empty:
+        return Verdict.proven("the domain is empty")
+    cond = dom.substitute(sympy.sympify(cond))
+    if cond is sympy.true:
+        return Verdict.proven()
+    conjuncts = list(sympy.And.make_args(cond))
+    residual = list(dom.residual)
+    # group conjuncts and residual constraints into components of shared symbols
+    comps: list[tuple[set, list, list]] = []
+    for c in conjuncts:
+        comps.append((set(c.free_symbols), [c], []))
+    for r in residual:
+        comps.append((set(r.free_symbols), [], [r]))
+    merged = True
+    while merged:
+        merged = False
+        for i, j in itertools.combinations(range(len(comps)), 2):
+            if comps[i][0] & comps[j][0]:
+                a, b = comps[i], comps[j]
+                comps[i] = (a[0] | b[0], a[1] + b[1], a[2] + b[2])
+                del comps[j]
+                merged = True
+                break
+    failures: list[dict[str, int]] = []
+    unknowns: list[str] = []
+    for syms_set, conds, res in comps:
+        if not conds:
+            continue
+        syms = [s for s in order_syms if s in syms_set and s not in dom.subst]
+        formula = sympy.And(*conds)
+        try:
+            if not res and all(len(a.free_symbols) == 1 for a in formula.atoms(Relational)) \
+                    and not (formula.free_symbols - {a for at in formula.atoms(Relational) for a in at.free_symbols}):
+                v, cx = _by_classes(formula, syms, dom, order)
+            else:
+                v, cx = _by_search(formula, syms, dom, res, budget)
+        except Unsupported:
+            try:
+                v, cx = _by_search(formula, syms, dom, res, budget)
+            except Unsupported as e:
+                v, cx = Verdict.unknown(str(e)), None
+        if v.is_refuted and cx is not None:
+            failures.append(cx)
+        elif v.is_unknown:
+            unknowns.append(v.reason)
+    if failures:
+        best = min(failures, key=lambda p: _key(p, order))
+        point = _fill(best, dom, order_syms)
+        if point is not None and not bool(compile_expr(cond)(point)) and dom.contains(point):
+            return Verdict.refuted({n: point[n] for n in order if n in point})
+        # filling the other symbols failed to give a checked point: do not claim a refutation
+        return Verdict.unknown("found a failing size for part of the input but could not complete it "
+                               "to a point of the domain")
+    if unknowns:
+        return Verdict.unknown("; ".join(dict.fromkeys(unknowns)))
+    return Verdict.proven()
+
+
+def _fill(partial: dict[str, int], dom: Domain, syms: Sequence[sympy.Symbol]) -> dict[str, int] | None:
+    rest = [s for s in syms if s.name not in partial and s not in dom.subst]
+    if not rest:
+        return dom.complete(partial)
+    if not dom.residual:
+        out = dict(partial)
+        for s in rest:
+            m = dom.set_of(s).min()
+            if m is None:
+                return None
+            out[s.name] = m
+        return dom.complete(out)
+    for p in dom.points(rest):
+        full = dom.complete({**partial, **p})
+        if dom.contains(full):
+            return full
+    return None
+
+
+def find_point(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol] = ()) -> dict[str, int] | None:
+    """A point of ``domain`` where ``cond`` holds (smallest found), or None."""
+    v = decide(sympy.Not(cond), domain, symbols)
+    return v.counterexample if v.is_refuted else None

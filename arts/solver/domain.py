@@ -1,0 +1,219 @@
+"""Domains: exact sets of integer points that dimension symbols may take.
+
+A domain is built from constraints (bounds, congruences, equalities, anything else) and keeps
+them in three exact forms:
+
+* ``subst`` -- equalities between symbols (``W == H``) become substitutions, ``W -> H``;
+* ``sets`` -- every constraint on one symbol becomes an :class:`IntSet` (bounds, congruences and
+  finite exceptions, exactly);
+* ``residual`` -- constraints that tie several symbols together non-trivially (say
+  ``16*floor(H/4)*floor(W/4) == 1024``) are kept as formulas and decided by bounded search.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Iterable, Iterator, Sequence
+
+import sympy
+
+from arts.errors import InputError, Unsupported
+from arts.solver.evaluate import compile_expr
+from arts.solver.intset import IntSet
+from arts.solver.parse import parse_constraints
+from arts.solver.quasiaffine import truth_set
+
+#: Points a bounded search may visit.
+SEARCH_BUDGET = 40_000
+
+
+def _sym_key(s: sympy.Symbol) -> str:
+    return s.name
+
+
+class Domain:
+    """An exact set of assignments of positive integers to dimension symbols."""
+
+    def __init__(self, constraints: Iterable[sympy.Basic] = (), symbols: Sequence[sympy.Symbol] = ()) -> None:
+        self.constraints: tuple[sympy.Basic, ...] = tuple(
+            c for c in (sympy.sympify(c) for c in constraints) if c is not sympy.true
+        )
+        seen: dict[sympy.Symbol, None] = {s: None for s in symbols}
+        for c in self.constraints:
+            for s in sorted(c.free_symbols, key=_sym_key):
+                seen.setdefault(s, None)
+        self.symbols: tuple[sympy.Symbol, ...] = tuple(seen)
+        self.subst: dict[sympy.Symbol, sympy.Expr] = {}
+        self.sets: dict[sympy.Symbol, IntSet] = {}
+        self.residual: tuple[sympy.Basic, ...] = ()
+        self.empty = False
+        self._build()
+
+    # ---- construction -------------------------------------------------------------------
+    @classmethod
+    def parse(cls, text: "str | list[str] | None", symbols: Sequence[sympy.Symbol] = ()) -> "Domain":
+        return cls(parse_constraints(text), symbols)
+
+    def _build(self) -> None:
+        rest: list[sympy.Basic] = []
+        for c in self.constraints:
+            for part in sympy.And.make_args(c):
+                rest.append(part)
+        # equalities between symbols become substitutions
+        pending: list[sympy.Basic] = []
+        for c in rest:
+            c = self.substitute(c)
+            target = self._elimination(c)
+            if target is None:
+                pending.append(c)
+                continue
+            s, e = target
+            self.subst = {k: v.xreplace({s: e}) for k, v in self.subst.items()}
+            self.subst[s] = e
+            pending.append(sympy.Ge(e, 1))  # the eliminated symbol is still a positive size
+        residual: list[sympy.Basic] = []
+        for c in pending:
+            c = self.substitute(c)
+            if c is sympy.true:
+                continue
+            if c is sympy.false:
+                self.empty = True
+                continue
+            free = c.free_symbols
+            if len(free) == 1:
+                (s,) = free
+                try:
+                    self.sets[s] = self.sets.get(s, IntSet.everything()) & truth_set(c, s)
+                    continue
+                except Unsupported:
+                    pass
+            residual.append(c)
+        self.residual = tuple(residual)
+        if any(st.is_empty for st in self.sets.values()):
+            self.empty = True
+
+    @staticmethod
+    def _elimination(c: sympy.Basic) -> tuple[sympy.Symbol, sympy.Expr] | None:
+        if not isinstance(c, sympy.Eq):
+            return None
+        for a, b in ((c.lhs, c.rhs), (c.rhs, c.lhs)):
+            if isinstance(a, sympy.Symbol) and b.free_symbols and a not in b.free_symbols:
+                return a, b
+        return None
+
+    def restrict(self, *conds: sympy.Basic) -> "Domain":
+        """This domain intersected with ``conds``."""
+        return Domain(self.constraints + tuple(conds), self.symbols)
+
+    def with_symbols(self, symbols: Iterable[sympy.Symbol]) -> "Domain":
+        return Domain(self.constraints, tuple(self.symbols) + tuple(s for s in symbols if s not in self.symbols))
+
+    # ---- queries ------------------------------------------------------------------------
+    def substitute(self, e: sympy.Basic) -> sympy.Basic:
+        if not self.subst:
+            return e
+        for _ in range(8):
+            new = e.xreplace(self.subst)
+            if new == e:
+                break
+            e = new
+        return e
+
+    def set_of(self, s: sympy.Symbol) -> IntSet:
+        return self.sets.get(s, IntSet.everything())
+
+    def contains(self, point: dict[str, int]) -> bool:
+        """Whether the assignment (symbol name -> int) lies in this domain."""
+        for s in self.symbols:
+            v = point.get(s.name)
+            if v is None or not isinstance(v, int) or v < 1:
+                return False
+        try:
+            return all(bool(compile_expr(c)(point)) for c in self.constraints)
+        except KeyError as e:
+            raise InputError(f"no size given for {e.args[0]}") from None
+
+    def complete(self, partial: dict[str, int]) -> dict[str, int]:
+        """Extend an assignment of the free symbols with the eliminated ones."""
+        out = dict(partial)
+        for s, e in self.subst.items():
+            out[s.name] = int(compile_expr(e)(out))
+        return out
+
+    def free_symbols(self) -> list[sympy.Symbol]:
+        return [s for s in self.symbols if s not in self.subst]
+
+    def points(self, symbols: Sequence[sympy.Symbol], budget: int = SEARCH_BUDGET) -> Iterator[dict[str, int]]:
+        """Points of the sets of ``symbols`` in increasing order of their sum (bounded)."""
+        return _points([self.set_of(s) for s in symbols], [s.name for s in symbols], budget)
+
+    def min_point(self, symbols: Sequence[sympy.Symbol] | None = None) -> dict[str, int] | None:
+        """The smallest point of the domain (every symbol assigned), or None if empty/unknown."""
+        if self.empty:
+            return None
+        syms = self.free_symbols() if symbols is None else [s for s in symbols if s not in self.subst]
+        if not self.residual:
+            partial = {}
+            for s in syms:
+                m = self.set_of(s).min()
+                if m is None:
+                    return None
+                partial[s.name] = m
+            return self.complete(partial)
+        for p in self.points(syms):
+            full = self.complete(p)
+            if all(bool(compile_expr(c)(full)) for c in self.residual):
+                return full
+        return None
+
+    def describe(self) -> str:
+        """Readable exact form, e.g. ``H ≥ 16 and H ≡ 0 (mod 16) and W = H``."""
+        if self.empty:
+            return "no input size"
+        parts: list[str] = []
+        for s in self.symbols:
+            if s in self.subst:
+                parts.append(f"{s} = {self.subst[s]}")
+                continue
+            st = self.set_of(s)
+            if not st.is_everything:
+                d = st.describe(s.name)
+                parts.append(f"({d})" if " or " in d else d)
+        for c in self.residual:
+            parts.append(_show(c))
+        return " and ".join(parts) if parts else "all sizes"
+
+    def __repr__(self) -> str:
+        return f"Domain({self.describe()})"
+
+
+def _show(c: sympy.Basic) -> str:
+    if isinstance(c, sympy.Eq):
+        return f"{c.lhs} == {c.rhs}"
+    return str(c)
+
+
+def _points(sets: list[IntSet], names: list[str], budget: int) -> Iterator[dict[str, int]]:
+    k = len(sets)
+    if k == 0:
+        yield {}
+        return
+    per = max(2, int(budget ** (1.0 / k)))
+    cols = [st.take(per) for st in sets]
+    if any(not c for c in cols):
+        return
+    combos = sorted(itertools.product(*cols), key=lambda t: (sum(t), t))
+    for t in combos:
+        yield dict(zip(names, t))
+
+
+def exhaustive(sets: list[IntSet], budget: int) -> bool:
+    """Whether the product of ``sets`` is finite and within ``budget`` points."""
+    total = 1
+    for st in sets:
+        if not st.is_finite:
+            return False
+        total *= sum(b - a + 1 for a, b in st.head)
+        if total > budget:
+            return False
+    return True

@@ -1,0 +1,140 @@
+"""Exact evaluation of dimension expressions at integer points.
+
+``compile_expr`` turns a sympy expression into a Python closure over an environment
+``{symbol_name: int}`` that computes with ints and ``Fraction`` only -- never floats -- so
+``floor`` is exact at any size.  This is the solver's workhorse: deciding a condition over a
+domain means evaluating it at finitely many well-chosen points.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any, Callable
+
+import sympy
+from sympy.core.relational import Relational
+from sympy.logic.boolalg import BooleanFalse, BooleanTrue
+
+from arts.errors import Unsupported
+
+Env = dict
+Fn = Callable[[Env], Any]
+
+
+def _norm(x: Any) -> Any:
+    if isinstance(x, Fraction) and x.denominator == 1:
+        return x.numerator
+    return x
+
+
+def _floor(x: Any) -> int:
+    return math.floor(x)
+
+
+def _ceil(x: Any) -> int:
+    return math.ceil(x)
+
+
+_REL = {
+    sympy.Eq: operator.eq,
+    sympy.Ne: operator.ne,
+    sympy.Lt: operator.lt,
+    sympy.Le: operator.le,
+    sympy.Gt: operator.gt,
+    sympy.Ge: operator.ge,
+}
+
+
+def _compile(e: Any) -> Fn:
+    if isinstance(e, (bool, BooleanTrue, BooleanFalse)):
+        v = bool(e)
+        return lambda env: v
+    if isinstance(e, sympy.Integer):
+        v = int(e)
+        return lambda env: v
+    if isinstance(e, sympy.Rational):
+        v = Fraction(int(e.p), int(e.q))
+        return lambda env: v
+    if isinstance(e, sympy.Symbol):
+        name = e.name
+        return lambda env: env[name]
+    if isinstance(e, sympy.Add):
+        parts = [_compile(a) for a in e.args]
+        if len(parts) == 2:
+            a, b = parts
+            return lambda env: _norm(a(env) + b(env))
+        return lambda env: _norm(sum(p(env) for p in parts))
+    if isinstance(e, sympy.Mul):
+        parts = [_compile(a) for a in e.args]
+
+        def mul(env: Env) -> Any:
+            r: Any = 1
+            for p in parts:
+                r = r * p(env)
+            return _norm(r)
+
+        return mul
+    if isinstance(e, sympy.Pow):
+        base = _compile(e.base)
+        if not (e.exp.is_Integer):
+            raise Unsupported(f"non-integer power in {e}")
+        n = int(e.exp)
+        if n >= 0:
+            return lambda env: base(env) ** n
+        return lambda env: _norm(Fraction(1) / Fraction(base(env)) ** (-n))
+    if isinstance(e, sympy.floor):
+        a = _compile(e.args[0])
+        return lambda env: _floor(a(env))
+    if isinstance(e, sympy.ceiling):
+        a = _compile(e.args[0])
+        return lambda env: _ceil(a(env))
+    if isinstance(e, sympy.Mod):
+        a, m = _compile(e.args[0]), _compile(e.args[1])
+        return lambda env: _norm(a(env) % m(env))
+    if isinstance(e, (sympy.Max, sympy.Min)):
+        parts = [_compile(a) for a in e.args]
+        f = max if isinstance(e, sympy.Max) else min
+        return lambda env: f(p(env) for p in parts)
+    if isinstance(e, sympy.Abs):
+        a = _compile(e.args[0])
+        return lambda env: abs(a(env))
+    if isinstance(e, Relational):
+        op = _REL.get(type(e))
+        if op is None:
+            raise Unsupported(f"relation {type(e).__name__}")
+        lhs, rhs = _compile(e.lhs), _compile(e.rhs)
+        return lambda env: op(lhs(env), rhs(env))
+    if isinstance(e, sympy.And):
+        parts = [_compile(a) for a in e.args]
+        return lambda env: all(p(env) for p in parts)
+    if isinstance(e, sympy.Or):
+        parts = [_compile(a) for a in e.args]
+        return lambda env: any(p(env) for p in parts)
+    if isinstance(e, sympy.Not):
+        a = _compile(e.args[0])
+        return lambda env: not a(env)
+    if isinstance(e, sympy.Piecewise):
+        pieces = [(_compile(v), _compile(c)) for v, c in e.args]
+
+        def pw(env: Env) -> Any:
+            for v, c in pieces:
+                if c(env):
+                    return v(env)
+            raise Unsupported(f"no piece of {e} applies")
+
+        return pw
+    raise Unsupported(f"cannot evaluate {type(e).__name__} in {e}")
+
+
+@lru_cache(maxsize=65536)
+def compile_expr(e: Any) -> Fn:
+    """Compile ``e`` (an expression or a boolean condition) to an exact evaluator."""
+    return _compile(sympy.sympify(e) if not isinstance(e, (bool, sympy.Basic)) else e)
+
+
+def evaluate(e: Any, env: Env) -> Any:
+    """Evaluate ``e`` exactly at ``env`` (a mapping from symbol names to ints)."""
+    return compile_expr(e)(env)
