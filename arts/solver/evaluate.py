@@ -116,6 +116,15 @@ def _compile(e: Any) -> Fn:
     if isinstance(e, sympy.Not):
         a = _compile(e.args[0])
         return lambda env: not a(env)
+    if isinstance(e, sympy.Implies):
+        a, b = (_compile(x) for x in e.args)
+        return lambda env: (not a(env)) or bool(b(env))
+    if isinstance(e, sympy.Equivalent):
+        parts = [_compile(a) for a in e.args]
+        return lambda env: len({bool(p(env)) for p in parts}) == 1
+    if isinstance(e, sympy.Xor):
+        parts = [_compile(a) for a in e.args]
+        return lambda env: sum(bool(p(env)) for p in parts) % 2 == 1
     if isinstance(e, sympy.Piecewise):
         pieces = [(_compile(v), _compile(c)) for v, c in e.args]
 

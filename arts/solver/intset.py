@@ -15,6 +15,8 @@ from typing import Callable, Iterable, Iterator
 
 from arts.errors import BudgetExceeded
 
+_ALL = frozenset({0})
+
 #: Largest period or head length an IntSet may have before we give up (and answer unknown).
 MAX_SPAN = 2_000_000
 
@@ -53,7 +55,7 @@ class IntSet:
     @staticmethod
     def _canon(start: int, head: tuple[Interval, ...], period: int, residues: frozenset[int]) -> "IntSet":
         # smallest period: the least divisor d of period under which the residues are consistent
-        for d in _divisors(period):
+        for d in _divisors(period) if period > 1 else ():
             if d == period:
                 break
             reduced = {r % d for r in residues}
@@ -96,8 +98,7 @@ class IntSet:
 
     @staticmethod
     def at_least(lo: int) -> "IntSet":
-        lo = max(1, lo)
-        return IntSet.make(lo, (), 1, {0})
+        return IntSet(max(1, lo), (), 1, _ALL)  # already canonical
 
     @staticmethod
     def between(lo: int, hi: int) -> "IntSet":
