@@ -102,8 +102,40 @@ class Domain:
         return None
 
     def restrict(self, *conds: sympy.Basic) -> "Domain":
-        """This domain intersected with ``conds``."""
-        return Domain(self.constraints + tuple(conds), self.symbols)
+        """This domain intersected with ``conds`` (incremental unless a new equality appears)."""
+        parts = [self.substitute(p) for c in conds for p in sympy.And.make_args(sympy.sympify(c))]
+        if any(self._elimination(p) is not None for p in parts):
+            return Domain(self.constraints + tuple(conds), self.symbols)
+        new = Domain.__new__(Domain)
+        new.constraints = self.constraints + tuple(c for c in conds if c is not sympy.true)
+        syms = dict.fromkeys(self.symbols)
+        for p in parts:
+            for s in sorted(p.free_symbols, key=_sym_key):
+                syms.setdefault(s, None)
+        new.symbols = tuple(syms)
+        new.subst = dict(self.subst)
+        new.sets = dict(self.sets)
+        new.empty = self.empty
+        residual = list(self.residual)
+        for c in parts:
+            if c is sympy.true:
+                continue
+            if c is sympy.false:
+                new.empty = True
+                continue
+            free = c.free_symbols
+            if len(free) == 1:
+                (s,) = free
+                try:
+                    new.sets[s] = new.sets.get(s, IntSet.everything()) & truth_set(c, s)
+                    if new.sets[s].is_empty:
+                        new.empty = True
+                    continue
+                except Unsupported:
+                    pass
+            residual.append(c)
+        new.residual = tuple(residual)
+        return new
 
     def with_symbols(self, symbols: Iterable[sympy.Symbol]) -> "Domain":
         return Domain(self.constraints, tuple(self.symbols) + tuple(s for s in symbols if s not in self.symbols))

@@ -1,0 +1,214 @@
+"""``typecheck(graph)``: symbolic shapes through a whole network, every size at once.
+
+The walker visits nodes in topological order, runs each op's rule on its arguments' symbolic
+shapes, and decides each condition the rule returns over the *live domain*: the declared input
+domain restricted by every condition met so far.  Deciding over the live domain is what makes one
+root cause give one diagnostic: a node is blamed only for sizes on which everything before it
+ran.  The live domain at the end is exactly the set of accepted input sizes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+import networkx as nx
+import sympy
+
+from arts.errors import InputError, Unsupported
+from arts.graph.fileformat import load_graph
+from arts.graph.graph import validate_structure
+from arts.graph.report import Diagnostic, Report
+from arts.ops.base import Condition, Op, StaticShapeError
+from arts.solver.decide import decide, find_point
+from arts.solver.domain import Domain
+from arts.solver.evaluate import compile_expr
+from arts.solver.parse import parse_constraints
+from arts.solver.simplify import show_dim, simplify_dim
+from arts.solver.symbols import parse_shape
+
+
+def _input_shapes(G: nx.DiGraph, inputs: Any) -> dict[str, tuple]:
+    declared = dict(G.graph["inputs"])
+    if inputs is None:
+        return declared
+    if isinstance(inputs, dict):
+        for k in inputs:
+            if k not in declared:
+                raise InputError(f"unknown input {k!r} (the graph's inputs: {', '.join(declared)})")
+        declared.update({k: parse_shape(v) for k, v in inputs.items()})
+        return declared
+    if isinstance(inputs, (str, tuple)):
+        inputs = [inputs]
+    inputs = list(inputs)
+    if len(inputs) != len(declared):
+        raise InputError(f"the graph has {len(declared)} input(s), got {len(inputs)} shape(s)")
+    return {k: parse_shape(v) for k, v in zip(declared, inputs)}
+
+
+def _symbols(shapes: Sequence[tuple]) -> list[sympy.Symbol]:
+    out: list[sympy.Symbol] = []
+    for s in shapes:
+        for e in s:
+            for x in sorted(sympy.sympify(e).free_symbols, key=lambda t: t.name):
+                if x not in out:
+                    out.append(x)
+    return out
+
+
+def _values_note(formula: sympy.Basic, point: dict[str, int]) -> str | None:
+    """The values of the sides of ``formula``'s comparisons at ``point`` (constants omitted)."""
+    rels = [r for r in sympy.preorder_traversal(formula) if isinstance(r, sympy.core.relational.Relational)]
+    parts: list[str] = []
+    for r in rels[:4]:
+        for side in (r.lhs, r.rhs):
+            if side.free_symbols:
+                try:
+                    v = compile_expr(side)(point)
+                except Exception:
+                    return None
+                text = f"{show_dim(side)} = {v}"
+                if text not in parts:
+                    parts.append(text)
+    return "there: " + ", ".join(parts) if parts else None
+
+
+def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, where: Any = None,
+              mode: str = "eval", target: str | None = None) -> Report:
+    """Check a network for every input size of its domain.
+
+    ``graph`` is a DiGraph (see :mod:`arts.graph.graph`) or a graph file path.  ``inputs``
+    overrides the input shapes (a SHAPE per input, or ``{name: SHAPE}``); ``where`` adds
+    constraints.  ``mode="train"`` also checks training-only conditions (BatchNorm's "more than
+    one value per channel").
+
+    >>> from arts.graph.graph import GraphBuilder
+    >>> g = GraphBuilder(); x = g.input("x", "N,3,H,W")
+    >>> y = g.add("max_pool2d", x, kernel_size=2); g.output(y)
+    >>> typecheck(g.graph).domain
+    'H ≥ 2 and W ≥ 2'
+    """
+    if isinstance(graph, (str, os.PathLike)):
+        G = load_graph(graph)
+    else:
+        G = graph
+    where_file = G.graph.get("file") or "graph"
+    order = validate_structure(G, where_file)
+    shapes_in = _input_shapes(G, inputs)
+    symbols = _symbols(list(shapes_in.values()))
+    conds = parse_constraints(list(G.graph.get("where", [])) if G.graph.get("where") else None)
+    conds += parse_constraints(where) if isinstance(where, (str, list, tuple)) else list(where or [])
+    for c in conds:
+        extra = sorted(x.name for x in c.free_symbols if x not in symbols)
+        if extra:
+            raise InputError(f"constraint {c} mentions {', '.join(extra)}, which no input shape has")
+    declared = Domain(conds, symbols)
+    if declared.empty:
+        raise InputError("the constraints admit no input size")
+    file = G.graph.get("file")
+    live = declared
+    shapes: dict[str, tuple] = {}
+    diags: list[Diagnostic] = []
+    poisoned: set[str] = set()
+    unknown_nodes: list[str] = []
+    undecided = False
+    static_failure = False
+    seen: set = set()
+    too_small: Diagnostic | None = None
+    for n in order:
+        d = G.nodes[n]
+        if d.get("input"):
+            shapes[n] = shapes_in[n]
+            continue
+        op: Op = d["op"]
+        args = d["args"]
+        loc = dict(file=d.get("file", file), line=d.get("line"), source=d.get("source"), op=str(op))
+        if any(a in poisoned for a in args):
+            poisoned.add(n)
+            continue
+        try:
+            inf = op.apply([shapes[a] for a in args])
+        except StaticShapeError as e:
+            static_failure = True
+            poisoned.add(n)
+            p = live.min_point(symbols)
+            diags.append(Diagnostic("error", e.code, n, f"{op.name}: {e.message}", expected=e.expected,
+                                    found=e.found, counterexample=p,
+                                    notes=["this fails for every input size"], **loc))
+            continue
+        except Unsupported as e:
+            poisoned.add(n)
+            unknown_nodes.append(n)
+            diags.append(Diagnostic("warning", "unsupported", n, f"{op.name}: {e}", **loc))
+            continue
+        shapes[n] = tuple(simplify_dim(sympy.sympify(e)) for e in inf.shape)
+        node_conds = [c for c in inf.conditions
+                      if (c.mode != "train" or mode == "train") and c.formula not in seen]
+        if not node_conds:
+            continue
+        seen.update(c.formula for c in node_conds)
+        joint = sympy.And(*(c.formula for c in node_conds))
+        v = decide(joint, live, symbols)
+        if v.is_refuted and v.counterexample is not None:
+            cx = v.counterexample
+            failing = [c for c in node_conds if not bool(compile_expr(c.formula)(cx))] or node_conds
+            if all(c.code == "too-small" for c in failing) and too_small is not None:
+                too_small.notes.append(f"{n} ({op}) also needs a larger input: fails at "
+                                       + ", ".join(f"{k}={x}" for k, x in cx.items()))
+            else:
+                diag = _diagnostic(failing, n, cx, loc)
+                diags.append(diag)
+                if all(c.code == "too-small" for c in failing):
+                    too_small = diag
+        elif v.is_unknown:
+            # decide each condition alone, so a refutable one is still reported exactly
+            for c in node_conds:
+                vc = decide(c.formula, live, symbols)
+                if vc.is_refuted and vc.counterexample is not None:
+                    diags.append(_diagnostic([c], n, vc.counterexample, loc))
+                elif vc.is_unknown:
+                    undecided = True
+                    diags.append(Diagnostic("warning", "undecided", n, f"{op.name}: cannot decide whether "
+                                            f"this holds for every size ({c.message}): {vc.reason}",
+                                            expected=c.expected, found=c.found, **loc))
+        live = live.restrict(joint)
+    if static_failure:
+        status = "error"
+    elif any(x.severity == "error" for x in diags):
+        status = "error"
+    elif unknown_nodes or undecided:
+        status = "unknown"
+    else:
+        status = "ok"
+    example = None
+    if not static_failure and not live.empty:
+        example = live.min_point(symbols) if not live.residual else find_point(sympy.true, live, symbols)
+        if example is None and live.residual:
+            example = _search_example(live, symbols)
+    if not static_failure and live.empty:
+        diags.append(Diagnostic("error", "empty-domain", None, "no input size is accepted", file=file))
+        status = "error"
+    return Report(target or G.graph.get("name") or (file or "graph"), status, diags, shapes, live, declared,
+                  tuple(symbols), example, static_failure, tuple(unknown_nodes))
+
+
+def _search_example(dom: Domain, symbols: Sequence[sympy.Symbol]) -> dict[str, int] | None:
+    for p in dom.points([s for s in symbols if s not in dom.subst]):
+        full = dom.complete(p)
+        if dom.contains(full):
+            return full
+    return None
+
+
+def _diagnostic(failing: list[Condition], node: str, cx: dict[str, int], loc: dict[str, Any]) -> Diagnostic:
+    notes = []
+    note = _values_note(sympy.And(*(c.formula for c in failing)), cx)
+    if note:
+        notes.append(note)
+    first = failing[0]
+    msgs = list(dict.fromkeys(c.message for c in failing))
+    message = msgs[0] if len(msgs) == 1 else "; ".join(msgs)
+    exp = ", ".join(dict.fromkeys(c.expected for c in failing if c.expected is not None)) or None
+    fnd = ", ".join(dict.fromkeys(c.found for c in failing if c.found is not None)) or None
+    return Diagnostic("error", first.code, node, message, expected=exp, found=fnd, counterexample=cx,
+                      notes=notes, **loc)

@@ -1,0 +1,150 @@
+"""Diagnostics and reports: what a check found, in a fixed anatomy.
+
+Every diagnostic has: a location (file:line and node), what went wrong with its ``[code]``,
+expected and found in the user's notation, a counterexample (already checked by substitution),
+and notes.  A report adds the inferred accepted domain and the shapes of every node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+
+from arts.errors import InputError
+from arts.solver.domain import Domain
+from arts.solver.evaluate import compile_expr
+from arts.solver.simplify import show_dim
+
+
+@dataclass
+class Diagnostic:
+    severity: str  # "error" | "warning" | "note"
+    code: str
+    node: str | None
+    message: str
+    op: str | None = None
+    file: str | None = None
+    line: int | None = None
+    expected: str | None = None
+    found: str | None = None
+    counterexample: dict[str, int] | None = None
+    notes: list[str] = field(default_factory=list)
+    source: str | None = None  # the user's line of code, when known
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity, "code": self.code, "node": self.node, "message": self.message,
+            "file": self.file, "line": self.line, "expected": self.expected, "found": self.found,
+            "counterexample": self.counterexample,
+        }
+
+    def format(self, accepted: str | None = None) -> str:
+        if self.file and self.line is not None:
+            loc = f"{self.file}:{self.line}: "
+        elif self.file:
+            loc = f"{self.file}: "
+        else:
+            loc = ""
+        head = f"{loc}{self.severity}: {self.message} [{self.code}]"
+        lines = [head]
+        if self.source:
+            lines.append(f"    {self.source.strip()}" + (f"      # node: {self.node}" if self.node else ""))
+        elif self.node:
+            lines.append(f"    node: {self.node}" + (f" ({self.op})" if self.op else ""))
+        if self.expected is not None:
+            lines.append(f"  expected: {self.expected}")
+        if self.found is not None:
+            lines.append(f"  found:    {self.found}")
+        if self.counterexample:
+            lines.append("  counterexample: " + ", ".join(f"{k}={v}" for k, v in self.counterexample.items()))
+        for n in self.notes:
+            lines.append(f"  note: {n}")
+        if accepted is not None and self.severity == "error":
+            lines.append(f"  accepted: {accepted}")
+        return "\n".join(lines)
+
+
+@dataclass
+class Report:
+    """The result of checking one network.
+
+    ``status`` is "ok" (well-typed on the whole declared domain), "error" (a type error, with a
+    counterexample) or "unknown" (nothing refuted, but not everything could be decided or
+    translated).  ``accepted`` is the exact inferred domain on which the network is well-typed.
+    """
+
+    target: str
+    status: str
+    diagnostics: list[Diagnostic]
+    shapes: dict[str, tuple]
+    accepted: Domain
+    declared: Domain
+    symbols: tuple[sympy.Symbol, ...]
+    example: dict[str, int] | None = None
+    static_failure: bool = False
+    unknown_nodes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def domain(self) -> str:
+        """The accepted domain, printed exactly (``H ≥ 16 and H ≡ 0 (mod 16)``)."""
+        if self.static_failure:
+            return "no input size"
+        return self.accepted.describe()
+
+    def accepts(self, **sizes: int) -> bool:
+        """Whether the network is well-typed at these sizes, from the inferred domain (no torch run).
+
+        Every input symbol must be given.  If part of the network could not be translated
+        (status unknown with unsupported nodes), the answer covers the translated part only and
+        a ValueError is raised instead of guessing.
+        """
+        missing = [s.name for s in self.symbols if s.name not in sizes]
+        if missing:
+            raise InputError(f"accepts() needs a size for {', '.join(missing)}")
+        for k, v in sizes.items():
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise InputError(f"size {k}={v!r} must be a positive integer")
+        if self.unknown_nodes:
+            raise ValueError(f"cannot answer exactly: node(s) {', '.join(self.unknown_nodes)} could not be "
+                             f"translated")
+        if self.static_failure:
+            return False
+        point = {s.name: sizes[s.name] for s in self.symbols}
+        if not self.declared.contains(point):
+            return False
+        return all(bool(compile_expr(c)(point)) for c in self.accepted.constraints)
+
+    def shape_at(self, node: str, **sizes: int) -> tuple[int, ...]:
+        """The concrete shape of ``node`` at these sizes."""
+        return tuple(int(compile_expr(sympy.sympify(e))(sizes)) for e in self.shapes[node])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "status": self.status,
+            "target": self.target,
+            "domain": self.domain,
+            "example": self.example,
+            "diagnostics": [d.to_json() for d in self.diagnostics],
+            "shapes": {n: [show_dim(e) for e in s] for n, s in self.shapes.items()},
+        }
+
+    def format(self) -> str:
+        acc = self.domain
+        out = [d.format(acc) for d in self.diagnostics]
+        summary = {"ok": "ok", "error": "error", "unknown": "unknown"}[self.status]
+        n_err = sum(d.severity == "error" for d in self.diagnostics)
+        tail = f"{self.target}: {summary}"
+        if n_err:
+            tail += f" ({n_err} error{'s' if n_err != 1 else ''})"
+        tail += f"; accepted: {acc}"
+        if self.example and self.status != "ok":
+            tail += "; e.g. " + ", ".join(f"{k}={v}" for k, v in self.example.items())
+        out.append(tail)
+        return "\n".join(out)
