@@ -121,10 +121,11 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
     return G
 
 
+_LIST_PARAMS = ("shape", "pad", "normalized_shape", "dims", "unflattened_size", "output_size", "size")
+
+
 def _tuples(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) and k not in ("shape", "pad", "normalized_shape", "dims",
-                                                               "unflattened_size")
-            else v for k, v in params.items()}
+    return {k: tuple(v) if isinstance(v, list) and k not in _LIST_PARAMS[:5] else v for k, v in params.items()}
 
 
 def load_graph(path: "str | os.PathLike[str]") -> nx.DiGraph:
@@ -162,7 +163,8 @@ def graph_to_dict(G: nx.DiGraph) -> dict[str, Any]:
         if d.get("input"):
             continue
         op: Op = d["op"]
-        params = {k: list(v) if isinstance(v, tuple) else v for k, v in op.params.items()}
+        params = {k: (v[0] if len(set(v)) == 1 and k not in _LIST_PARAMS else list(v)) if isinstance(v, tuple) else v
+                  for k, v in op.params.items()}
         defaults = {p.name: p.default for p in op.spec.params}
         params = {k: v for k, v in params.items() if not _same(v, defaults.get(k, object()), op, k)}
         nodes.append({"name": n, "op": op.name, "args": list(d["args"]), "params": params})
@@ -183,7 +185,7 @@ def _same(v: Any, default: Any, op: Op, key: str) -> bool:
     except Exception:
         return False
     if isinstance(conv, tuple):
-        return list(conv) == v
+        return list(conv) == v or (len(set(conv)) == 1 and conv[0] == v)
     return bool(conv == v)
 
 

@@ -101,6 +101,8 @@ def tuple_param(n: int, lo: int, optional: bool = False) -> Callable[[Any, str],
     def conv(v: Any, name: str) -> Any:
         if v is None and optional:
             return None
+        if v is None:
+            raise InputError(f"parameter {name} is required")
         vals = (v,) * n if _is_int(v) else v
         if not isinstance(vals, (tuple, list)) or len(vals) != n or not all(_is_int(x) for x in vals):
             raise InputError(f"parameter {name} must be an integer or {n} integers, got {v!r}")

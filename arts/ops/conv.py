@@ -196,7 +196,7 @@ def _conv_params(n: int, transposed: bool) -> tuple[Param, ...]:
     ps = [
         Param("in_channels", None, int_param(1, optional=True), "input channels (omitted: channel-preserving)"),
         Param("out_channels", None, int_param(1, optional=True), "output channels (omitted: = input channels)"),
-        Param("kernel_size", 1, tuple_param(n, 1)),
+        Param("kernel_size", None, tuple_param(n, 1)),
         Param("stride", 1, tuple_param(n, 1)),
         Param("padding", 0, tuple_param(n, 0) if transposed else _padding(n)),
     ]
