@@ -7,41 +7,54 @@ complete-compatibility) with certificates, generates type-equivalent ops (Algori
 whole networks for every input size at once.
 
 Layers: ``arts.solver`` (sympy only) < ``arts.ops`` < ``arts.graph`` (networkx) < front ends,
-``arts.nas`` and the CLI (torch, imported lazily).
+``arts.nas`` and the CLI (torch, imported lazily).  The public names below are loaded on first
+use, so ``import arts.solver`` stays free of networkx and torch.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from arts.errors import ArtsError as ArtsError, InputError as InputError, Unsupported as Unsupported
-from arts.graph import GraphBuilder as GraphBuilder, Report as Report, load_graph as load_graph
-from arts.graph import typecheck as typecheck
-from arts.ops import Op as Op, parse_op as parse_op
-from arts.ops.generate import generate as generate
-from arts.ops.relations import compatible as compatible, equivalent as equivalent
-from arts.ops.types import partition as partition
-from arts.solver.verdict import Status as Status, Verdict as Verdict
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+_EXPORTS = {
+    "ArtsError": "arts.errors", "InputError": "arts.errors", "Unsupported": "arts.errors",
+    "Status": "arts.solver.verdict", "Verdict": "arts.solver.verdict",
+    "Op": "arts.ops.base", "parse_op": "arts.ops.base",
+    "equivalent": "arts.ops.relations", "compatible": "arts.ops.relations",
+    "generate": "arts.ops.generate", "partition": "arts.ops.types",
+    "GraphBuilder": "arts.graph.graph", "Report": "arts.graph.report", "load_graph": "arts.graph.fileformat",
+    "typecheck": "arts.graph.check", "to_module": "arts.graph.compile",
+    "check_module": "arts.frontends.torch_fx",
+}
 
-def to_module(graph: Any, sizes: "dict[str, int] | None" = None) -> Any:
-    """Compile a network graph to a ``torch.nn.Module`` (imports torch)."""
-    from arts.graph.compile import to_module as _to_module
+if TYPE_CHECKING:  # pragma: no cover
+    from arts.errors import ArtsError as ArtsError, InputError as InputError, Unsupported as Unsupported
+    from arts.frontends.torch_fx import check_module as check_module
+    from arts.graph.check import typecheck as typecheck
+    from arts.graph.compile import to_module as to_module
+    from arts.graph.fileformat import load_graph as load_graph
+    from arts.graph.graph import GraphBuilder as GraphBuilder
+    from arts.graph.report import Report as Report
+    from arts.ops.base import Op as Op, parse_op as parse_op
+    from arts.ops.generate import generate as generate
+    from arts.ops.relations import compatible as compatible, equivalent as equivalent
+    from arts.ops.types import partition as partition
+    from arts.solver.verdict import Status as Status, Verdict as Verdict
 
-    return _to_module(graph, sizes)
+
+def __getattr__(name: str) -> Any:
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'arts' has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
 
 
-def check_module(module: Any, *input_shapes: Any, where: Any = None) -> Report:
-    """Type-check a ``torch.nn.Module`` for every input size (imports torch)."""
-    from arts.frontends.torch_fx import check_module as _check_module
-
-    return _check_module(module, *input_shapes, where=where)
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_EXPORTS))
 
 
-__all__ = [
-    "ArtsError", "InputError", "Unsupported", "GraphBuilder", "Report", "load_graph", "typecheck", "Op",
-    "parse_op", "generate", "compatible", "equivalent", "partition", "Status", "Verdict", "to_module",
-    "check_module", "__version__",
-]
+__all__ = sorted(_EXPORTS) + ["__version__"]

@@ -1,0 +1,167 @@
+"""The symbolic core against brute force: integer sets, truth sets, decisions, simplification."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import sympy
+from hypothesis import given, settings, strategies as st
+
+from arts.errors import BudgetExceeded, InputError
+from arts.solver.decide import decide
+from arts.solver.domain import Domain
+from arts.solver.evaluate import evaluate
+from arts.solver.intset import IntSet
+from arts.solver.parse import parse_constraints
+from arts.solver.quasiaffine import period_of, truth_set
+from arts.solver.simplify import simplify_dim
+from arts.solver.symbols import dim
+
+H, W, N = dim("H"), dim("W"), dim("N")
+PROFILE = settings(max_examples=150, deadline=None, derandomize=True)
+
+
+# ---- IntSet -----------------------------------------------------------------------------------
+
+def intsets():
+    return st.one_of(
+        st.integers(1, 30).map(IntSet.at_least),
+        st.tuples(st.integers(0, 6), st.integers(1, 7)).map(lambda t: IntSet.congruent(*t)),
+        st.lists(st.integers(1, 40), max_size=6).map(IntSet.finite),
+        st.tuples(st.integers(1, 30), st.integers(1, 40)).map(lambda t: IntSet.between(*t)),
+    )
+
+
+@PROFILE
+@given(intsets(), intsets(), st.sampled_from(["&", "|", "-"]))
+def test_intset_algebra_matches_membership(a, b, op):
+    r = {"&": a & b, "|": a | b, "-": a - b}[op]
+    f = {"&": lambda x, y: x and y, "|": lambda x, y: x or y, "-": lambda x, y: x and not y}[op]
+    for x in range(1, 200):
+        assert (x in r) == f(x in a, x in b)
+    # canonical: rebuilding from membership gives the same representation
+    assert IntSet.from_predicate(lambda x: x in r, 100, 420) == r
+
+
+def test_intset_describe():
+    assert (IntSet.at_least(16) & IntSet.congruent(0, 16)).describe("H") == "H ≥ 16 and H ≡ 0 (mod 16)"
+    assert (IntSet.finite([1]) | IntSet.at_least(3)).describe("H") == "H ≥ 3 or H = 1"
+    assert IntSet.between(3, 10).describe("H") == "3 ≤ H ≤ 10"
+    assert IntSet.everything().describe("H") == "H ≥ 1"
+
+
+# ---- quasi-affine truth sets -------------------------------------------------------------------
+
+def qa_exprs():
+    """Random chains of conv/pool/transposed-conv/upsample dimension functions of H."""
+    step = st.tuples(st.sampled_from(["conv", "ceil", "tconv", "up"]), st.integers(1, 5), st.integers(1, 3),
+                     st.integers(0, 3))
+
+    def build(steps):
+        e = H
+        for kind, k, s, p in steps:
+            if kind == "conv":
+                e = sympy.floor((e + 2 * p - k) / s) + 1
+            elif kind == "ceil":
+                e = sympy.ceiling((e + p - k + 1) / s)
+            elif kind == "tconv":
+                e = (e - 1) * s - 2 * p + k
+            else:
+                e = e * s
+        return e
+
+    return st.lists(step, min_size=1, max_size=4).map(build)
+
+
+@PROFILE
+@given(qa_exprs(), qa_exprs(), st.sampled_from([sympy.Eq, sympy.Ge, sympy.Gt, sympy.Ne]))
+def test_truth_set_is_exact(a, b, rel):
+    cond = rel(a, b)
+    try:
+        s = truth_set(cond, H)
+    except BudgetExceeded:
+        return
+    for h in range(1, 400):
+        assert (h in s) == bool(evaluate(cond, {"H": h})), h
+
+
+@PROFILE
+@given(qa_exprs())
+def test_period_of(e):
+    L, D = period_of(e, H)
+    for h in range(-20, 60):
+        assert evaluate(e, {"H": h + L}) == evaluate(e, {"H": h}) + D
+
+
+@PROFILE
+@given(qa_exprs())
+def test_simplify_dim_is_exact(e):
+    s = simplify_dim(e)
+    for h in range(1, 200):
+        assert evaluate(s, {"H": h}) == evaluate(e, {"H": h})
+
+
+# ---- decide -----------------------------------------------------------------------------------
+
+@PROFILE
+@given(qa_exprs(), qa_exprs(), st.integers(1, 12))
+def test_decide_matches_brute_force(a, b, lo):
+    cond = sympy.Eq(a, b)
+    dom = Domain([sympy.Ge(H, lo)], [H])
+    v = decide(cond, dom, [H])
+    fails = [h for h in range(lo, 600) if not evaluate(cond, {"H": h})]
+    if v.is_proven:
+        assert not fails
+    elif v.is_refuted:
+        assert v.counterexample == {"H": fails[0]}  # the smallest failing input
+    else:
+        assert "budget" in v.reason or "evaluations" in v.reason
+
+
+def test_decide_two_symbols_product_is_searched():
+    cond = sympy.Eq(16 * sympy.floor(H / 4) * sympy.floor(W / 4), 1024)
+    v = decide(cond, Domain([], [N, H, W]), [N, H, W])
+    assert v.is_refuted and v.counterexample == {"N": 1, "H": 1, "W": 1}
+
+
+def test_decide_counterexample_assigns_every_symbol_and_respects_equalities():
+    dom = Domain(parse_constraints("W == H, H >= 5"), [N, H, W])
+    v = decide(sympy.Eq(sympy.floor(H / 2) * 2, H), dom, [N, H, W])
+    assert v.is_refuted and v.counterexample == {"N": 1, "H": 5, "W": 5}
+
+
+def test_decide_unknown_is_never_ok():
+    v = decide(H**2 >= 10 * H - 5, Domain([], [H]), [H])
+    assert v.is_refuted and v.counterexample == {"H": 1}
+    v = decide(H**3 - 6 * H**2 + 11 * H - 5 >= 0, Domain([], [H]), [H])  # true, but not quasi-affine
+    assert v.is_unknown
+
+
+# ---- domains and parsing -----------------------------------------------------------------------
+
+def test_domain_forms():
+    d = Domain(parse_constraints("H >= 16, H % 16 == 0, W == H"), [N, H, W])
+    assert d.describe() == "H ≥ 16 and H ≡ 0 (mod 16) and W = H"
+    assert d.contains({"N": 1, "H": 32, "W": 32}) and not d.contains({"N": 1, "H": 32, "W": 16})
+    assert Domain(parse_constraints("H < 1")).empty
+
+
+@pytest.mark.parametrize("text", ["H >=", "H >= 1,, W >= 2", "import os", "H.x >= 1", "__import__('os')", "H"])
+def test_bad_constraints_are_input_errors(text):
+    with pytest.raises(InputError):
+        parse_constraints(text)
+
+
+def test_symbolic_core_imports_no_torch_or_networkx():
+    code = ("import sys, arts.solver.decide, arts.solver.relations, arts.solver.algorithm1, arts.solver.canonical; "
+            "print('torch' in sys.modules, 'networkx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+def test_ops_and_graph_import_no_torch():
+    code = "import sys, arts, arts.ops, arts.graph; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
