@@ -141,10 +141,11 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
             unknown_nodes.append(n)
             diags.append(Diagnostic("warning", "unsupported", n, f"{op.name}: {e}", **loc))
             continue
-        shapes[n] = tuple(simplify_dim(sympy.sympify(e)) for e in inf.shape)
+        shape = tuple(simplify_dim(sympy.sympify(e)) for e in inf.shape)
         node_conds = [c for c in inf.conditions
                       if (c.mode != "train" or mode == "train") and c.formula not in seen]
         if not node_conds:
+            shapes[n] = _resolve(shape, live, symbols)
             continue
         seen.update(c.formula for c in node_conds)
         joint = sympy.And(*(c.formula for c in node_conds))
@@ -172,6 +173,7 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
                                             f"this holds for every size ({c.message}): {vc.reason}",
                                             expected=c.expected, found=c.found, **loc))
         live = live.restrict(joint)
+        shapes[n] = _resolve(shape, live, symbols)
     if static_failure:
         status = "error"
     elif any(x.severity == "error" for x in diags):
@@ -182,14 +184,47 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
         status = "ok"
     example = None
     if not static_failure and not live.empty:
-        example = live.min_point(symbols) if not live.residual else find_point(sympy.true, live, symbols)
-        if example is None and live.residual:
-            example = _search_example(live, symbols)
+        try:
+            example = live.min_point(symbols) if not live.residual else find_point(sympy.true, live, symbols)
+            if example is None and live.residual:
+                example = _search_example(live, symbols)
+        except Unsupported:
+            example = None
     if not static_failure and live.empty:
         diags.append(Diagnostic("error", "empty-domain", None, "no input size is accepted", file=file))
         status = "error"
     return Report(target or G.graph.get("name") or (file or "graph"), status, diags, shapes, live, declared,
                   tuple(symbols), example, static_failure, tuple(unknown_nodes))
+
+
+def _resolve(shape: tuple, live: Domain, symbols: Sequence[sympy.Symbol]) -> tuple:
+    """Replace each ``Piecewise`` whose piece is decided on the live domain by that piece.
+
+    Broadcasting gives ``Piecewise((b, Eq(a, 1)), (a, True))``; on the live domain ``a == 1``
+    is usually proven false (or true), and the shape becomes plain again.
+    """
+    def one(e: sympy.Basic) -> sympy.Basic:
+        if not e.has(sympy.Piecewise):
+            return e
+        for pw in sorted(e.atoms(sympy.Piecewise), key=lambda t: sympy.count_ops(t)):
+            pieces = list(pw.args)
+            while len(pieces) > 1:
+                value, c = pieces[0]
+                try:
+                    if decide(c, live, symbols).is_proven:
+                        pieces = [(value, sympy.true)]
+                        break
+                    if decide(sympy.Not(c), live, symbols).is_proven:
+                        pieces = pieces[1:]
+                        continue
+                except Unsupported:
+                    pass
+                break
+            if len(pieces) == 1:
+                e = e.xreplace({pw: pieces[0][0]})
+        return simplify_dim(e)
+
+    return tuple(one(sympy.sympify(x)) for x in shape)
 
 
 def _search_example(dom: Domain, symbols: Sequence[sympy.Symbol]) -> dict[str, int] | None:

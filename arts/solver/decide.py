@@ -215,8 +215,12 @@ def decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol] = 
             unknowns.append(v.reason)
     if failures:
         best = min(failures, key=lambda p: _key(p, order))
-        point = _fill(best, dom, order_syms)
-        if point is not None and not bool(compile_expr(cond)(point)) and dom.contains(point):
+        try:
+            point = _fill(best, dom, order_syms)
+            checked = point is not None and not bool(compile_expr(cond)(point)) and dom.contains(point)
+        except Unsupported as e:
+            return Verdict.unknown(f"cannot check the counterexample: {e}")
+        if checked and point is not None:
             return Verdict.refuted({n: point[n] for n in order if n in point})
         # filling the other symbols failed to give a checked point: do not claim a refutation
         return Verdict.unknown("found a failing size for part of the input but could not complete it "

@@ -122,6 +122,9 @@ def _compile(e: Any) -> Fn:
     if isinstance(e, sympy.Equivalent):
         parts = [_compile(a) for a in e.args]
         return lambda env: len({bool(p(env)) for p in parts}) == 1
+    if isinstance(e, sympy.ITE):
+        c, a, b = (_compile(x) for x in e.args)
+        return lambda env: bool(a(env)) if c(env) else bool(b(env))
     if isinstance(e, sympy.Xor):
         parts = [_compile(a) for a in e.args]
         return lambda env: sum(bool(p(env)) for p in parts) % 2 == 1
