@@ -170,8 +170,8 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
                 elif vc.is_unknown:
                     undecided = True
                     diags.append(Diagnostic("warning", "undecided", n, f"{op.name}: cannot decide whether "
-                                            f"this holds for every size ({c.message}): {vc.reason}",
-                                            expected=c.expected, found=c.found, **loc))
+                                            f"this holds for every size ({c.message_text}): {vc.reason}",
+                                            expected=c.expected_text, found=c.found_text, **loc))
         live = live.restrict(joint)
         shapes[n] = _resolve(shape, live, symbols)
     if static_failure:
@@ -241,9 +241,9 @@ def _diagnostic(failing: list[Condition], node: str, cx: dict[str, int], loc: di
     if note:
         notes.append(note)
     first = failing[0]
-    msgs = list(dict.fromkeys(c.message for c in failing))
+    msgs = list(dict.fromkeys(c.message_text for c in failing))
     message = msgs[0] if len(msgs) == 1 else "; ".join(msgs)
-    exp = ", ".join(dict.fromkeys(c.expected for c in failing if c.expected is not None)) or None
-    fnd = ", ".join(dict.fromkeys(c.found for c in failing if c.found is not None)) or None
+    exp = ", ".join(dict.fromkeys(t for c in failing if (t := c.expected_text) is not None)) or None
+    fnd = ", ".join(dict.fromkeys(t for c in failing if (t := c.found_text) is not None)) or None
     return Diagnostic("error", first.code, node, message, expected=exp, found=fnd, counterexample=cx,
                       notes=notes, **loc)

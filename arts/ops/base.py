@@ -23,6 +23,7 @@ from typing import Any, Callable, ClassVar, Sequence
 import sympy
 
 from arts.errors import InputError
+from arts.solver.simplify import simplify_dim
 from arts.solver.symbols import dim
 
 Shape = tuple  # tuple[sympy.Expr, ...]
@@ -36,15 +37,57 @@ class Condition:
     """One requirement on the input sizes, with what a person should be told when it fails.
 
     ``code`` is a diagnostic code from :mod:`arts.messages`; ``expected``/``found`` are the two
-    sides in the user's notation, when the condition is a comparison.
+    sides, when the condition is a comparison.  ``message``, ``expected`` and ``found`` may be
+    strings, sympy expressions or :class:`Text`; they are rendered only when a diagnostic is
+    printed (printing sympy expressions is far slower than deciding them).
     """
 
     formula: sympy.Basic
-    message: str
+    message: Any
     code: str = "shape-mismatch"
-    expected: str | None = None
-    found: str | None = None
+    expected: Any = None
+    found: Any = None
     mode: str = "any"  # "any", or "train" for conditions that only hold in training mode
+
+    @property
+    def message_text(self) -> str:
+        return render(self.message)
+
+    @property
+    def expected_text(self) -> str | None:
+        return None if self.expected is None else render(self.expected)
+
+    @property
+    def found_text(self) -> str | None:
+        return None if self.found is None else render(self.found)
+
+
+class Text:
+    """A message rendered on demand: ``Text("{}: sizes {} and {}", op, a, b)``."""
+
+    __slots__ = ("fmt", "args")
+
+    def __init__(self, fmt: str, *args: Any) -> None:
+        self.fmt = fmt
+        self.args = args
+
+    def __str__(self) -> str:
+        return self.fmt.format(*(render(a) for a in self.args))
+
+    def __repr__(self) -> str:
+        return f"Text({str(self)!r})"
+
+    def lower(self) -> str:
+        return str(self).lower()
+
+
+def render(x: Any) -> str:
+    """Text of a message part: sympy expressions printed the way a person writes them."""
+    if isinstance(x, str):
+        return x
+    if isinstance(x, sympy.Basic):
+        return show(x)
+    return str(x)
 
 
 class StaticShapeError(Exception):
@@ -277,7 +320,9 @@ class Op:
         for k, v in self.params.items():
             if defaults.get(k, object()) == v:
                 continue
-            if isinstance(v, tuple) and len(set(v)) == 1 and k not in ("shape", "normalized_shape", "output_size", "size"):
+            if (isinstance(v, tuple) and len(set(v)) == 1
+                    and k not in ("shape", "normalized_shape", "output_size", "size", "pad", "unflattened_size",
+                                  "scale_factor", "dims", "dim")):
                 v = v[0]
             shown.append(f"{k}={v!r}")
         return f"{self.name}({', '.join(shown)})"
@@ -355,35 +400,39 @@ def as_op(x: "Op | str | dict") -> Op:
 # ---- helpers for rules ----------------------------------------------------------------------
 
 def show(e: Any) -> str:
-    return str(e)
+    """A size expression as a person writes it (``floor((H - 1)/2) + 1``)."""
+    from arts.solver.simplify import show_dim
+
+    return show_dim(simplify_dim(e)) if isinstance(e, sympy.Basic) else str(e)
 
 
-def eq(a: Any, b: Any, message: str, code: str = "shape-mismatch") -> Condition | None:
+def eq(a: Any, b: Any, message: Any, code: str = "shape-mismatch") -> Condition | None:
     """Condition ``a == b``; None if trivially true; StaticShapeError if trivially false."""
     rel = sympy.Eq(a, b)
     if rel is sympy.true:
         return None
     if rel is sympy.false:
-        raise StaticShapeError(message, code=code, expected=show(b), found=show(a))
-    return Condition(rel, message, code, expected=show(b), found=show(a))
+        raise StaticShapeError(render(message), code=code, expected=render(b), found=render(a))
+    return Condition(rel, message, code, expected=sympy.sympify(b), found=sympy.sympify(a))
 
 
-def ge(a: Any, b: Any, message: str, code: str = "too-small") -> Condition | None:
+def ge(a: Any, b: Any, message: Any, code: str = "too-small") -> Condition | None:
     rel = sympy.Ge(a, b)
     if rel is sympy.true:
         return None
     if rel is sympy.false:
-        raise StaticShapeError(message, code=code, expected=f"≥ {b}", found=show(a))
-    return Condition(rel, message, code, expected=f"≥ {show(b)}", found=show(a))
+        raise StaticShapeError(render(message), code=code, expected=f"≥ {render(b)}", found=render(a))
+    return Condition(rel, message, code, expected=Text("≥ {}", b), found=sympy.sympify(a))
 
 
-def cond(formula: Any, message: str, code: str = "shape-mismatch", expected: str | None = None,
-         found: str | None = None, mode: str = "any") -> Condition | None:
+def cond(formula: Any, message: Any, code: str = "shape-mismatch", expected: Any = None,
+         found: Any = None, mode: str = "any") -> Condition | None:
     f = sympy.sympify(formula)
     if f is sympy.true:
         return None
     if f is sympy.false and mode == "any":
-        raise StaticShapeError(message, code=code, expected=expected, found=found)
+        raise StaticShapeError(render(message), code=code, expected=None if expected is None else render(expected),
+                               found=None if found is None else render(found))
     return Condition(f, message, code, expected, found, mode)
 
 
