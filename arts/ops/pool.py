@@ -15,7 +15,8 @@ import sympy
 
 from arts.errors import InputError
 from arts.ops.base import (
-    Inferred, OpSpec, Param, Shape, any_param, bool_param, ge, int_param, keep, register, tuple_param,
+    Inferred, OpSpec, Param, Shape, any_param, bool_param, eq, ge, int_param, keep, rank_error, register,
+    tuple_param,
 )
 from arts.ops.conv import channel_split
 
@@ -95,6 +96,9 @@ class _PoolBase(OpSpec):
             o = pool_output(I, p["kernel_size"][i], p["stride"][i], p["padding"][i], dil[i], p["ceil_mode"])
             conds.append(ge(o, 1, f"{self.name} output {_AXIS[n][i]} must be positive (input too small for "
                                   f"the window)", code="too-small"))
+            if self.kind == "avg" and n == 3:  # torch's avg_pool3d also checks the unpadded input
+                conds.append(ge(I, p["kernel_size"][i], f"{self.name} input {_AXIS[n][i]} must be at least the "
+                                                         f"kernel size {p['kernel_size'][i]}", code="too-small"))
             out.append(o)
         return Inferred(tuple(batch) + (c,) + tuple(out), keep(*conds))
 
@@ -139,6 +143,8 @@ def _output_size(n: int) -> Any:
         for x in vals:
             if x is not None and (not isinstance(x, int) or isinstance(x, bool) or x < 1):
                 raise InputError(f"parameter {name} entries must be positive integers or None, got {v!r}")
+        if n == 1 and vals[0] is None:  # torch's AdaptiveXPool1d takes an int only
+            raise InputError(f"parameter {name} must be a positive integer for 1-d adaptive pooling, got {v!r}")
         return tuple(vals)
     return conv
 
@@ -149,6 +155,14 @@ class _AdaptiveBase(OpSpec):  # noqa: D101
     def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
         n = self.spatial
         assert n is not None
+        x = tuple(inputs[0])
+        if self.kind == "avg" and n > 1 and len(x) > n + 2:
+            # torch computes an all-ones output as a mean over the last n dims, whatever the rank
+            if any(o not in (None, 1) for o in p["output_size"]):
+                raise rank_error(self.name, f"a {n + 1}-d or {n + 2}-d", x)
+            ones = [eq(I, 1, f"{self.name} takes a rank-{len(x)} input only when every output size is 1")
+                    for I, o in zip(x[-n:], p["output_size"]) if o is None]
+            return Inferred(x[:-n] + (sympy.Integer(1),) * n, keep(*ones))
         batch, c, sizes = channel_split(self.name, inputs[0], n)
         out = tuple(I if o is None else sympy.Integer(o) for I, o in zip(sizes, p["output_size"]))
         return Inferred(tuple(batch) + (c,) + out, ())
