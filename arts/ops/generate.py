@@ -20,7 +20,10 @@ import sympy
 from arts.errors import InputError, Unsupported
 from arts.ops.base import Op, StaticShapeError, as_op
 from arts.ops.relations import complete_equivalence, typed
-from arts.solver.algorithm1 import solve_parameter
+from fractions import Fraction
+
+from arts.solver.algorithm1 import linear_equations, solve_linear_at
+from arts.solver.evaluate import compile_expr
 from arts.solver.domain import Domain
 from arts.solver.relations import type_equivalence
 
@@ -111,34 +114,36 @@ def generate(seed: "Op | str", K: Any = None, P: Any = None, D: Any = None, *, d
     if t_seed.shape is None:
         raise InputError(f"seed {seed} rejects every input ({t_seed.static_error})")
 
-    # the candidate family's dimension function with the free parameter as a symbol
-    x = sympy.Symbol(ROLES[free], integer=True)
-    base = {k: v for k, v in seed.params.items()}
-
-    def family(values: dict[str, Any]) -> tuple:
-        p = dict(base)
-        n = seed.spec.spatial or 2
-        for k, v in values.items():
-            p[k] = (v,) * n
-        return tuple(seed.spec.rule(p, shapes).shape)
+    # the candidate family's dimension function with all three parameters as symbols, solved once
+    # for the free one: alpha(a, b) * x + beta(a, b) == 0 for every equation
+    n = seed.spec.spatial or 2
+    sym = {r: sympy.Symbol(f"_{r.lower()}", integer=True) for r in ROLES}
+    p_sym = dict(seed.params)
+    for r, pname in ROLES.items():
+        if pname in names:
+            p_sym[pname] = (sym[r],) * n
+    try:
+        cand_shape = tuple(seed.spec.rule(p_sym, shapes).shape)
+        eqs = linear_equations(t_seed.shape, cand_shape, spatial, sym[free])
+    except (StaticShapeError, TypeError) as e:
+        raise Unsupported(f"cannot solve {seed.name} for {ROLES[free]}: {e}") from e
+    compiled = [(compile_expr(a), compile_expr(b)) for a, b in eqs]
 
     out: list[Op] = []
     seen: set = set()
     bound = [r for r in ("K", "P", "D") if r != free]
     for a in ranges[bound[0]]:  # type: ignore[union-attr]
         for b in ranges[bound[1]]:  # type: ignore[union-attr]
-            values = {ROLES[bound[0]]: a, ROLES[bound[1]]: b}
-            try:
-                cand_shape = family({**values, ROLES[free]: x})
-            except (StaticShapeError, TypeError) as e:
-                raise Unsupported(f"cannot solve {seed.name} for {ROLES[free]}: {e}") from e
-            sols = solve_parameter(t_seed.shape, cand_shape, spatial, x)
+            env = {sym[bound[0]].name: a, sym[bound[1]].name: b}
+            sols = solve_linear_at(compiled, env)
             if sols is None:
-                sols = [sympy.Integer(_MIN[free])]  # unconstrained: the canonical value
+                sols = [Fraction(_MIN[free])]  # unconstrained (a 1x1 kernel's dilation): the canonical value
             for s in sols:
-                if not (s.is_Integer and int(s) >= _MIN[free]):
+                if s.denominator != 1 or s < _MIN[free]:
                     continue
-                params = {**{k: v for k, v in seed.params.items()}, **values, ROLES[free]: int(s)}
+                values = {ROLES[bound[0]]: a, ROLES[bound[1]]: b, ROLES[free]: int(s)}
+                params = dict(seed.params)
+                params.update({k: v for k, v in values.items() if k in names})
                 try:
                     cand = Op.make(seed.name, params)
                 except InputError:

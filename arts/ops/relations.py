@@ -21,8 +21,21 @@ from arts.solver.symbols import parse_shape
 from arts.solver.verdict import Verdict, both
 
 
+def fit_arity(op: Op, inputs: Sequence[Shape]) -> list[Shape]:
+    """The inputs an op of another arity takes from the same input list: the first ones, or the
+    first one repeated (``add`` on one input shape adds it to itself)."""
+    lo, hi = op.spec.arity
+    shapes = list(inputs)
+    if hi is not None and len(shapes) > hi:
+        shapes = shapes[:hi]
+    if len(shapes) < lo and shapes:
+        shapes = shapes + [shapes[0]] * (lo - len(shapes))
+    return shapes
+
+
 def typed(op: Op, inputs: Sequence[Shape], mode: str = "eval") -> Typed:
     """``op`` applied to symbolic ``inputs``, as a :class:`Typed` (conditions of ``mode``)."""
+    inputs = fit_arity(op, inputs)
     try:
         inf = op.apply(inputs)
     except StaticShapeError as e:
@@ -120,7 +133,7 @@ def forward(a: Op, b: Op, shapes: Sequence[Shape], dom: Domain, syms: Sequence[s
     ta = typed(a, shapes, mode)
     if ta.shape is None:
         return forward_compatibility(ta, ta, dom, syms)
-    tb = typed(b, [ta.shape] * max(1, b.spec.arity[0]), mode)
+    tb = typed(b, [ta.shape], mode)
     return forward_compatibility(ta, tb, dom, syms)
 
 

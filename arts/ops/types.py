@@ -49,8 +49,11 @@ def _positions(shape: Sequence[Any]) -> dict[sympy.Symbol, int] | None:
 
 
 def _generic_key(op: Op, shapes: list) -> Hashable:
-    t = typed(op, shapes)
     head = tuple(tuple(str(e) for e in s) for s in shapes)
+    try:
+        t = typed(op, shapes)
+    except Unsupported as e:
+        return (head, "unsupported", str(op), str(e))  # a type of its own: never merged with another
     if t.shape is None:
         return (head, "rejects")
     pos = _positions(shapes[0]) if len(shapes) == 1 else None
