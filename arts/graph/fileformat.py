@@ -14,8 +14,9 @@ from typing import Any
 import networkx as nx
 
 from arts.errors import InputError
-from arts.graph.graph import add_input, add_node, new_graph, validate_structure
+from arts.graph.graph import add_input, new_graph, validate_structure
 from arts.ops.base import Op
+from arts.solver.parse import parse_constraints
 
 MAX_FILE_BYTES = 50_000_000
 
@@ -73,10 +74,15 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
         wh = [wh]
     if not isinstance(wh, list) or not all(isinstance(w, str) for w in wh):
         raise InputError('"where" must be a list of constraint strings', where)
+    try:
+        parse_constraints(wh)
+    except InputError as e:
+        raise InputError(f'"where": {e.message}', where) from None
     G.graph["where"] = list(wh)
     nodes = data.get("nodes")
     if not isinstance(nodes, list):
         raise InputError('"nodes" must be a list', where)
+    parsed: list[tuple[str, Op, list[str], dict[str, Any]]] = []
     for i, nd in enumerate(nodes):
         if not isinstance(nd, dict):
             raise InputError(f"node #{i} must be an object", where)
@@ -96,18 +102,25 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
         args = nd.get("args", [])
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
             raise InputError('"args" must be a list of node or input names', at)
+        if name in G or any(name == p[0] for p in parsed):
+            raise InputError(f"duplicate name {name!r}", at)
         try:
             op = Op.make(opname, _tuples(params))
-            if name in G:
-                raise InputError(f"duplicate name {name!r}")
-            for a in args:
-                if a not in G:
-                    later = any(isinstance(m, dict) and m.get("name") == a for m in nodes[i + 1:])
-                    raise InputError(f"unknown argument {a!r}" + (" (it is defined later: nodes must come "
-                                                                  "after their arguments)" if later else ""))
-            add_node(G, name, op, args, **({"line": nd["line"]} if isinstance(nd.get("line"), int) else {}))
         except InputError as e:
             raise InputError(e.message, at) from None
+        attrs = {"line": nd["line"]} if isinstance(nd.get("line"), int) else {}
+        parsed.append((name, op, list(args), attrs))
+    # nodes first, then edges: nodes may be listed in any order; a cycle is reported as one
+    for name, op, args, attrs in parsed:
+        G.add_node(name, op=op, args=args, **attrs)
+    for name, op, args, attrs in parsed:
+        for j, a in enumerate(args):
+            if a not in G:
+                raise InputError(f"unknown argument {a!r}", f"{where}: node {name!r}")
+            if G.has_edge(a, name):
+                G.edges[a, name]["positions"].append(j)
+            else:
+                G.add_edge(a, name, positions=[j])
     outs = data.get("outputs")
     if isinstance(outs, str):
         outs = [outs]
@@ -142,8 +155,7 @@ def load_graph(path: "str | os.PathLike[str]") -> nx.DiGraph:
         lines = []
     names = {n for n, d in G.nodes(data=True) if not d.get("input") and "line" not in d}
     for i, text in enumerate(lines, 1):
-        m = _NAME_LINE.search(text)
-        if m:
+        for m in _NAME_LINE.finditer(text):
             n = m.group(1) or m.group(2)
             if n in names:
                 G.nodes[n]["line"] = i
