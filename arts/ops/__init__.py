@@ -2,6 +2,12 @@
 
 from arts.ops import conv as _conv  # noqa: F401  (registers the families)
 from arts.ops import pool as _pool  # noqa: F401
+from arts.ops import linear as _linear  # noqa: F401
+from arts.ops import norm as _norm  # noqa: F401
+from arts.ops import elementwise as _elementwise  # noqa: F401
+from arts.ops import merge as _merge  # noqa: F401
+from arts.ops import resize as _resize  # noqa: F401
+from arts.ops import enas as _enas  # noqa: F401
 from arts.ops.base import (
     REGISTRY as REGISTRY,
     Condition as Condition,
@@ -14,3 +20,4 @@ from arts.ops.base import (
     parse_op as parse_op,
 )
 from arts.ops.relations import compatible as compatible, equivalent as equivalent
+from arts.ops import frontend_ops as _frontend_ops  # noqa: F401,E402  (front-end ops: sized_pad, index, reduce, ...)

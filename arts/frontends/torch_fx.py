@@ -1,0 +1,393 @@
+"""Type-check a ``torch.nn.Module`` for every input size: trace with ``torch.fx``, lower, typecheck.
+
+>>> import torch.nn as nn
+>>> from arts.frontends.torch_fx import check_module
+>>> net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 15 * 15, 10))
+>>> check_module(net).domain
+'H ≥ 32 and H ≤ 33 and W ≥ 32 and W ≤ 33'
+
+The pipeline:
+
+1. **Trace** ``forward`` with ``torch.fx`` (stack traces recorded, so every node knows its line).
+   Parameters of ``forward`` with defaults that no input shape was given for are traced as
+   constants (``concrete_args``).  When fx cannot trace (data-dependent control flow, ``len()`` on
+   a tensor...), the report is ``unknown`` with the reason and the line -- never ``ok``.
+2. **Lower** each fx node to a catalogue op (:mod:`arts.frontends.lower`).
+3. **Default inputs**: without input shapes, the first layer that fixes the rank and the channels
+   decides (``Conv2d(3, ...)`` -> ``N,3,H,W``, ``Linear(784, ...)`` -> ``N,784``); the report says
+   what was assumed, in a note.
+4. **Typecheck** (:func:`arts.graph.check.typecheck`) and attach, to each diagnostic on a layer,
+   the line where that layer was constructed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import networkx as nx
+import sympy
+
+from arts.errors import InputError
+from arts.frontends.locations import Site, display_path, frame_site, site_of, user_frames
+from arts.frontends.lower import Lowerer, function_name
+from arts.graph.check import typecheck
+from arts.graph.graph import add_input, add_node, new_graph
+from arts.graph.report import Diagnostic, Report
+from arts.ops.base import Op
+from arts.solver.symbols import parse_shape
+
+__all__ = ["TraceFailure", "analyse", "check_module", "trace"]
+
+
+class TraceFailure(Exception):
+    """torch.fx could not trace ``forward``; ``site`` is the user line where it stopped."""
+
+    def __init__(self, reason: str, site: Site | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.site = site
+
+
+class ForwardRaised(Exception):
+    """The user's ``forward`` itself raised (not a tracing limitation)."""
+
+    def __init__(self, exc: BaseException, site: Site | None) -> None:
+        super().__init__(str(exc))
+        self.exc = exc
+        self.site = site
+
+
+def _forward_params(module: Any) -> list[inspect.Parameter]:
+    try:
+        sig = inspect.signature(module.forward)
+    except (TypeError, ValueError):
+        return []
+    return list(sig.parameters.values())
+
+
+def _plan(module: Any, n_given: int | None) -> tuple[int, dict[str, Any]]:
+    """(number of tensor inputs, concrete_args for the remaining parameters with defaults)."""
+    params = _forward_params(module)
+    pos = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        raise InputError("forward takes *args; arts needs named tensor inputs")
+    required = [p for p in pos if p.default is p.empty]
+    if n_given is None:
+        n = len(required)
+    else:
+        n = n_given
+        if n < len(required):
+            names = ", ".join(p.name for p in required)
+            raise InputError(f"forward needs {len(required)} input(s) ({names}); got {n} input shape(s)")
+        if n > len(pos):
+            names = ", ".join(p.name for p in pos) or "none"
+            raise InputError(f"forward takes {len(pos)} input(s) ({names}); got {n} input shape(s)")
+    concrete = {p.name: p.default for p in pos[n:]}
+    concrete.update({p.name: p.default for p in params if p.kind == p.KEYWORD_ONLY and p.default is not p.empty})
+    missing_kw = [p.name for p in params if p.kind == p.KEYWORD_ONLY and p.default is p.empty]
+    if missing_kw:
+        raise InputError(f"forward has required keyword-only parameter(s) {', '.join(missing_kw)}")
+    return n, concrete
+
+
+def _stack_text(stop: Any) -> str:
+    """The user frames of the current stack below ``stop`` (a code object), formatted like an fx
+    ``node.stack_trace`` (outermost first).  A plain frame walk: fx's own recording goes through
+    ``CapturedTraceback``, whose first use imports torch._dynamo (about a second)."""
+    import sys
+
+    from arts.frontends.locations import is_internal, source_line
+
+    frames = []
+    f = sys._getframe(2)
+    while f is not None and f.f_code is not stop:
+        file = f.f_code.co_filename
+        if not is_internal(file):
+            src = source_line(file, f.f_lineno) or ""
+            frames.append(f'  File "{file}", line {f.f_lineno}, in {f.f_code.co_name}\n    {src.strip()}')
+        f = f.f_back  # type: ignore[assignment]
+    return "\n".join(reversed(frames))
+
+
+def _tracer_class() -> Any:
+    from torch import fx
+
+    class _Tracer(fx.Tracer):
+        """fx's tracer, recording where each node was created (see :func:`_stack_text`)."""
+
+        def create_node(self, *args: Any, **kwargs: Any) -> Any:
+            node = super().create_node(*args, **kwargs)
+            if not node.stack_trace:
+                text = _stack_text(_run_trace.__code__)
+                if text:
+                    node.stack_trace = text
+            return node
+
+    return _Tracer
+
+
+def _run_trace(tracer: Any, module: Any, concrete: dict[str, Any]) -> Any:
+    return tracer.trace(module, concrete_args=concrete or None)
+
+
+def trace(module: Any, n_inputs: int | None = None, file: str | None = None) -> tuple[Any, int, dict[str, Any]]:
+    """Trace ``module.forward`` with torch.fx; returns (fx graph, number of tensor inputs, concrete args)."""
+    from torch import fx
+
+    n, concrete = _plan(module, n_inputs)
+    tracer = _tracer_class()()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graph = _run_trace(tracer, module, concrete)
+    except fx.proxy.TraceError as e:
+        raise TraceFailure(f"torch.fx cannot trace this: {e}", frame_site(e.__traceback__, file)) from None
+    except Exception as e:  # noqa: BLE001 - classify: the user's code raised, or fx could not follow it
+        site = frame_site(e.__traceback__, file)
+        if _raised_in_user_code(e):
+            raise ForwardRaised(e, site) from None
+        raise TraceFailure(f"torch.fx cannot trace this: {type(e).__name__}: {e}", site) from None
+    return graph, n, concrete
+
+
+def _raised_in_user_code(e: BaseException) -> bool:
+    """Whether the innermost frame of ``e``'s traceback is user code (a ``raise`` or a bug there)."""
+    from arts.frontends.locations import is_internal
+
+    tb = e.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    if last is None:
+        return False
+    return not is_internal(last.tb_frame.f_code.co_filename)
+
+
+# ---- default inputs ---------------------------------------------------------------------------------
+
+_PASS_MODULES = ("ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh",
+                 "Hardswish", "Hardsigmoid", "Hardtanh", "Softplus", "Identity", "Dropout", "Dropout1d",
+                 "Dropout2d", "Dropout3d", "AlphaDropout", "Upsample", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+                 "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d",
+                 "ReplicationPad2d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d",
+                 "AvgPool3d")
+_SPATIAL = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
+
+
+def _fixer(root: Any, node: Any) -> tuple[list[Any], str] | None:
+    """If ``node`` fixes its input's rank and channels: (shape items, description)."""
+    if node.op == "call_module":
+        try:
+            m = root.get_submodule(str(node.target))
+        except AttributeError:
+            return None
+        cls = type(m).__name__
+        desc = f"self.{node.target} = nn.{cls}"
+        for n in (1, 2, 3):
+            if cls in (f"Conv{n}d", f"ConvTranspose{n}d", f"LazyConv{n}d") and getattr(m, "in_channels", 0):
+                return ["N", int(m.in_channels)] + _SPATIAL[n], f"{desc}({m.in_channels}, ...)"
+            if cls in (f"BatchNorm{n}d", f"InstanceNorm{n}d"):
+                if n == 1:
+                    return ["N", int(m.num_features)], f"{desc}({m.num_features})"
+                return ["N", int(m.num_features)] + _SPATIAL[n], f"{desc}({m.num_features})"
+        if cls == "Linear":
+            return ["N", int(m.in_features)], f"{desc}({m.in_features}, ...)"
+        if cls == "LayerNorm":
+            return ["N"] + [int(v) for v in m.normalized_shape], f"{desc}({tuple(m.normalized_shape)})"
+        if cls == "GroupNorm":
+            return ["N", int(m.num_channels), "H", "W"], f"{desc}({m.num_groups}, {m.num_channels})"
+    return None
+
+
+def _passes(root: Any, node: Any) -> bool:
+    if node.op == "call_module":
+        try:
+            return type(root.get_submodule(str(node.target))).__name__ in _PASS_MODULES
+        except AttributeError:
+            return False
+    if node.op in ("call_function", "call_method"):
+        name = function_name(node.target) if node.op == "call_function" else str(node.target)
+        from arts.frontends.lower import _POINTWISE, _UNARY_CATALOGUE
+
+        base = (name or "").rstrip("_")
+        return base in _UNARY_CATALOGUE or base in _POINTWISE or base in (
+            "dropout", "dropout2d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "interpolate", "pad")
+    return False
+
+
+def default_input(root: Any, graph: Any, ph: Any, k: int) -> tuple[str, Any] | None:
+    """Guess the shape of placeholder ``ph`` (the k-th tensor input) from the layer that first uses it."""
+    frontier = [ph]
+    seen = set()
+    while frontier:
+        nxt = []
+        for n in frontier:
+            for u in n.users:
+                if u in seen:
+                    continue
+                seen.add(u)
+                if u.args and u.args[0] is n:
+                    fx_ = _fixer(root, u)
+                    if fx_ is not None:
+                        items, desc = fx_
+                        suffix = "" if k == 0 else str(k + 1)
+                        items = [f"{x}{suffix}" if isinstance(x, str) and x != "N" else x for x in items]
+                        return ",".join(str(x) for x in items), (desc, u)
+                    if _passes(root, u):
+                        nxt.append(u)
+        frontier = nxt
+    return None
+
+
+# ---- the check ----------------------------------------------------------------------------------------
+
+def _shape_text(s: Any) -> str:
+    return ",".join(str(x) for x in parse_shape(s))
+
+
+def check_module(module: Any, *input_shapes: Any, where: Any = None, mode: str = "eval",
+                 target: str | None = None, file: str | None = None, aliases: dict[str, str] | None = None) -> Report:
+    """Type-check ``module`` for every input size.
+
+    ``input_shapes``: one SHAPE (``"N,3,H,W"`` or a tuple) per tensor input of ``forward``; none
+    means "guess from the first layer" (the report says what was assumed).  ``where`` adds
+    constraints (``"H >= 32, H % 32 == 0"``); ``mode="train"`` checks training-only conditions.
+    ``file``: the model file's absolute path (frames in it are preferred for locations).
+    """
+    return analyse(module, *input_shapes, where=where, mode=mode, target=target, file=file, aliases=aliases)[0]
+
+
+def analyse(module: Any, *input_shapes: Any, where: Any = None, mode: str = "eval", target: str | None = None,
+            file: str | None = None, aliases: dict[str, str] | None = None) -> tuple[Report, nx.DiGraph]:
+    """:func:`check_module`, also returning the lowered arts graph (its ``outputs`` name the
+    nodes whose shapes ``forward`` returns)."""
+    from torch import nn
+
+    if not isinstance(module, nn.Module):
+        raise InputError(f"expected a torch.nn.Module, got {type(module).__name__}")
+    if mode not in ("eval", "train"):
+        raise InputError(f"mode must be 'eval' or 'train', got {mode!r}")
+    name = target or type(module).__name__
+    shapes = [parse_shape(s) for s in input_shapes]
+    was_training = module.training
+    module.train(mode == "train")
+    try:
+        try:
+            fx_graph, _, concrete = trace(module, len(shapes) if shapes else None, file)
+        except TraceFailure as e:
+            return _untraceable(module, shapes, e, name, where, mode, file, aliases)
+        except ForwardRaised as e:
+            loc = f"{display_path(e.site.file, aliases)}:{e.site.line}" if e.site else name
+            raise InputError(f"forward of {name} raised {type(e.exc).__name__}: {e.exc}", loc) from None
+        placeholders = [p for p in fx_graph.nodes if p.op == "placeholder"]
+        concrete_idx = {i: concrete[p.name] for i, p in enumerate(_forward_params(module))
+                        if p.name in concrete and i < len(placeholders)}
+        notes: list[Diagnostic] = []
+        if not shapes:
+            tensor_phs = [p for i, p in enumerate(placeholders) if i not in concrete_idx]
+            for k, ph in enumerate(tensor_phs):
+                guess = default_input(module, fx_graph, ph, k)
+                if guess is None:
+                    raise InputError(f"cannot tell the shape of input {ph.target!r} of {name} from its first layer; "
+                                     f"give it (--input N,C,H,W or check_module(model, 'N,3,H,W'))")
+                text, (desc, layer) = guess
+                shapes.append(parse_shape(text))
+                frames = user_frames(layer.meta.get("stack_trace"))
+                site = frames[0] if frames else None
+                notes.append(Diagnostic(
+                    "note", "assumed-input", str(ph.target),
+                    f"no input shape given: assumed {ph.target}: {text} (from {desc})",
+                    file=display_path(site.file, aliases) if site else None, line=site.line if site else None,
+                    source=site.source if site else None))
+        lowerer = Lowerer(module, fx_graph, shapes, file=file, aliases=aliases, concrete=concrete_idx)
+        G = lowerer.run()
+    finally:
+        module.train(was_training)
+    if file:
+        G.graph["file"] = display_path(file, aliases)
+    G.graph["name"] = name
+    report = typecheck(G, where=where, mode=mode, target=name)
+    return finish(report, G, notes), G
+
+
+def finish(report: Report, G: nx.DiGraph, notes: Sequence[Diagnostic] = ()) -> Report:
+    """Attach to each diagnostic where its call was reached from and where its layer was
+    constructed; spell out finite accepted domains; put the notes first."""
+    from arts.frontends.sizes import explain
+
+    exact = None
+    if any(d.severity == "error" for d in report.diagnostics) and not report.static_failure:
+        try:
+            exact = explain(report.accepted, report.symbols)
+        except Exception:  # noqa: BLE001 - an optional explanation must never break a report
+            exact = None
+    for d in report.diagnostics:
+        extra = []
+        if d.node and d.node in G:
+            via = G.nodes[d.node].get("called_from")
+            if via is not None:
+                src = f": {via.source.strip()}" if via.source else ""
+                extra.append(f"reached from {via.file}:{via.line}{src}")
+            site = G.nodes[d.node].get("defined_at")
+            if site is not None:
+                text = f"{G.nodes[d.node].get('module', d.node)} is defined at {site.file}:{site.line}"
+                if site.source:
+                    text += f": {site.source.strip()}"
+                extra.append(text)
+        if exact is not None and d.severity == "error":
+            extra.append(f"accepted sizes, exactly: {exact}")
+        d.notes.extend(t for t in extra if t not in d.notes)
+    report.diagnostics[:0] = list(notes)
+    return report
+
+
+def _untraceable(module: Any, shapes: list[tuple], e: TraceFailure, name: str, where: Any, mode: str,
+                 file: str | None, aliases: dict[str, str] | None) -> Report:
+    """An ``unknown`` report for a forward that torch.fx cannot trace."""
+    notes: list[Diagnostic] = []
+    if not shapes:
+        n, _ = _plan(module, None)
+        guess = _guess_from_modules(module)
+        if guess is None or n != 1:
+            raise InputError(f"torch.fx cannot trace {name} ({e.reason}); give the input shape(s) to see what "
+                             f"arts can say")
+        shapes = [parse_shape(guess[0])]
+        site = site_of(guess[2])
+        notes.append(Diagnostic("note", "assumed-input", None,
+                                f"no input shape given: assumed {guess[0]} (from {guess[1]})",
+                                file=display_path(site.file, aliases) if site else None,
+                                line=site.line if site else None, source=site.source if site else None))
+    G = new_graph()
+    names = []
+    for k, s in enumerate(shapes):
+        names.append(add_input(G, f"input{k + 1}" if len(shapes) > 1 else "x", s))
+    attrs: dict[str, Any] = {}
+    if e.site is not None:
+        attrs = {"file": display_path(e.site.file, aliases), "line": e.site.line, "source": e.site.source}
+    add_node(G, "forward", Op.make("unsupported", {"reason": e.reason, "call": "forward"}), names, **attrs)
+    G.graph["outputs"] = ["forward"]
+    if file:
+        G.graph["file"] = display_path(file, aliases)
+    report = typecheck(G, where=where, mode=mode, target=name)
+    return finish(report, G, notes), G
+
+
+def _guess_from_modules(module: Any) -> tuple[str, str, Any] | None:
+    """(shape, description, layer) from the first layer registered in the module (no trace)."""
+    for qual, m in module.named_modules():
+        cls = type(m).__name__
+        for n in (1, 2, 3):
+            if cls == f"Conv{n}d":
+                return (",".join(["N", str(m.in_channels)] + _SPATIAL[n]),
+                        f"self.{qual} = nn.{cls}({m.in_channels}, ...), the first layer registered", m)
+        if cls == "Linear":
+            return (f"N,{m.in_features}", f"self.{qual} = nn.Linear({m.in_features}, ...), the first layer registered",
+                    m)
+    return None
+
+
+_ = sympy

@@ -1,0 +1,563 @@
+"""Ops the PyTorch front end needs beyond the catalogue: sizes computed from other tensors,
+reductions, indexing, and markers for what cannot be translated.
+
+**Size expressions.**  Model code computes sizes from other tensors (``x.size(2) - y.size(2)``)
+and passes them to ``F.pad``, ``view`` or ``F.interpolate``.  The ``sized_*`` ops take such
+amounts as sympy expressions over *placeholders* ``arg{i}_{d}`` -- "dimension ``d`` of argument
+``i``" (``arg1_m1``: the last dimension of argument 1) -- where argument 0 is the tensor being
+transformed and later arguments are the tensors whose sizes are read.  The rule substitutes the
+arguments' symbolic shapes, so the amounts stay exact (``floor(diff/2)``, ``diff - floor(diff/2)``).
+
+**Empty results.**  As in the catalogue, arts sizes are positive: a slice, pad or reshape that
+would give a size of 0 is a type error (``too-small``), although torch would return an empty
+tensor.
+
+**Markers.**  ``unsupported`` raises :class:`~arts.errors.Unsupported` with its ``reason``, so a
+network containing it is reported ``unknown``; ``constant`` is a tensor of fixed shape (a module
+parameter or buffer read in ``forward``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import sympy
+
+from arts.errors import InputError, Unsupported
+from arts.ops.base import (
+    REGISTRY,
+    Condition,
+    Inferred,
+    OpSpec,
+    Param,
+    Shape,
+    StaticShapeError,
+    bool_param,
+    choice_param,
+    cond,
+    eq,
+    ge,
+    int_param,
+    keep,
+    norm_dim,
+    prod,
+    rank_error,
+    register,
+)
+from arts.ops.merge import broadcast
+
+__all__ = ["placeholder", "resolve"]
+
+_PLACEHOLDER = re.compile(r"^arg(\d+)_(m?)(\d+)$")
+
+
+def placeholder(i: int, d: int) -> sympy.Symbol:
+    """The placeholder for dimension ``d`` (negative: from the end) of argument ``i``."""
+    return sympy.Symbol(f"arg{i}_{'m' if d < 0 else ''}{abs(d)}", integer=True, positive=True)
+
+
+def resolve(e: Any, inputs: Sequence[Shape], op: str) -> sympy.Expr:
+    """Substitute the arguments' sizes for the placeholders of ``e``."""
+    e = sympy.sympify(e)
+    reps = {}
+    for s in e.free_symbols:
+        m = _PLACEHOLDER.match(s.name)
+        if not m:
+            raise InputError(f"{op}: unknown size name {s.name!r} (expected arg<i>_<d>)")
+        i, neg, d = int(m.group(1)), m.group(2), int(m.group(3))
+        d = -d if neg else d
+        if i >= len(inputs):
+            raise StaticShapeError(f"{op}: a size refers to argument {i}, but there are {len(inputs)}",
+                                   code="arity")
+        shape = inputs[i]
+        if not -len(shape) <= d < len(shape):
+            raise StaticShapeError(f"{op}: size(dim={d}) of a rank-{len(shape)} tensor", code="rank-mismatch",
+                                   expected=f"rank > {d if d >= 0 else -d - 1}", found=f"rank {len(shape)}")
+        reps[s] = sympy.sympify(shape[d])
+    return sympy.sympify(e.xreplace(reps))
+
+
+def _expr_list(allow_minus_one: bool = False) -> Any:
+    """A list whose entries are ints or sympy expressions over placeholders."""
+    def conv(v: Any, name: str) -> Any:
+        vals = v if isinstance(v, (list, tuple)) else [v]
+        out = []
+        for x in vals:
+            if isinstance(x, bool):
+                raise InputError(f"parameter {name} entries must be integers or size expressions, got {x!r}")
+            if isinstance(x, int):
+                out.append(x)
+            elif isinstance(x, (sympy.Expr, str)):
+                e = sympy.sympify(x)
+                out.append(int(e) if e.is_Integer else e)
+            else:
+                raise InputError(f"parameter {name} entries must be integers or size expressions, got {x!r}")
+        if allow_minus_one and out.count(-1) > 1:
+            raise InputError(f"parameter {name} may contain -1 at most once, got {list(out)}")
+        return tuple(out)
+    return conv
+
+
+def _str_param(v: Any, name: str) -> str:
+    if not isinstance(v, str):
+        raise InputError(f"parameter {name} must be a string, got {v!r}")
+    return v
+
+
+def _known(x: Any) -> int | None:
+    x = sympy.sympify(x)
+    return int(x) if x.is_Integer else None
+
+
+def _ceil_div(a: Any, n: int) -> Any:
+    """``ceil(a / n)`` for an integer-valued ``a`` and a positive int ``n``, as a floor."""
+    return sympy.floor((sympy.sympify(a) + n - 1) / n) if n != 1 else sympy.sympify(a)
+
+
+# ---- markers ----------------------------------------------------------------------------------
+
+@register
+class UnsupportedSpec(OpSpec):
+    """A call arts cannot translate; the check becomes ``unknown`` with ``reason``."""
+
+    name = "unsupported"
+    doc = "a call the front end cannot translate (the verdict is unknown)"
+    arity = (0, None)
+    params = (Param("reason", "not supported", _str_param), Param("call", "", _str_param))
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        raise Unsupported(p["reason"])
+
+
+def _shape_ints(v: Any, name: str) -> tuple[int, ...]:
+    if not isinstance(v, (list, tuple)) or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
+                                                   for x in v):
+        raise InputError(f"parameter {name} must be a list of non-negative integers, got {v!r}")
+    return tuple(v)
+
+
+@register
+class ConstantSpec(OpSpec):
+    """A tensor of fixed shape: a parameter or buffer that ``forward`` reads directly."""
+
+    name = "constant"
+    doc = "a tensor of fixed shape (module parameter or buffer)"
+    arity = (0, 0)
+    params = (Param("shape", None, _shape_ints),)
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        return Inferred(tuple(sympy.Integer(s) for s in p["shape"]))
+
+
+# ---- elementwise with a Python number, broadcasting binary ops ---------------------------------
+
+@register
+class PointwiseSpec(OpSpec):
+    """A shape-preserving function of one tensor (``x * 2``, ``torch.exp(x)``, ``x.float()``)."""
+
+    name = "pointwise"
+    doc = "a shape-preserving function of one tensor"
+    params = (Param("fn", "identity", _str_param),)
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        return Inferred(tuple(inputs[0]))
+
+
+@register
+class BroadcastOpSpec(OpSpec):
+    """A broadcasting function of two tensors (``torch.maximum``, ``a ** b``...).
+
+    ``inplace=True`` (``a += b``, ``a.mul_(b)``): the result keeps ``a``'s shape, so ``b`` must
+    broadcast *to* ``a`` -- torch cannot resize ``a`` in place.
+    """
+
+    name = "broadcast_op"
+    doc = "a broadcasting binary function (in place: the second operand must broadcast to the first)"
+    arity = (2, 2)
+    params = (Param("fn", "add", _str_param), Param("inplace", False, bool_param))
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        shape, conds = broadcast(p["fn"], inputs)
+        if not p["inplace"]:
+            return Inferred(shape, keep(*conds))
+        a = tuple(inputs[0])
+        if len(shape) != len(a):
+            raise StaticShapeError(f"{p['fn']} in place: the result would have rank {len(shape)}, but the "
+                                   f"tensor written to has rank {len(a)}", code="broadcast",
+                                   expected=f"rank ≤ {len(a)}", found=f"rank {len(inputs[1])}")
+        extra = []
+        for i, (o, s) in enumerate(zip(shape, a)):
+            extra.append(eq(o, s, f"{p['fn']} in place: the other operand would grow dimension {i} of the "
+                                  f"tensor written to (in-place ops cannot resize)", code="broadcast"))
+        return Inferred(a, keep(*conds, *extra))
+
+
+# ---- sizes from other tensors ------------------------------------------------------------------
+
+def _pad_amounts(v: Any, name: str) -> Any:
+    vals = _expr_list()(v, name)
+    if len(vals) % 2:
+        raise InputError(f"parameter {name} must have an even length (a (left, right) pair per dimension), "
+                         f"got {len(vals)} entries")
+    return vals
+
+
+@register
+class SizedPadSpec(OpSpec):
+    """``F.pad`` whose amounts are size expressions (``[diff // 2, diff - diff // 2]``).
+
+    Constant mode only: torch computes ``size + left + right`` and narrows for negative amounts,
+    so it needs ``size + left >= 0``, ``size + right >= 0`` and (arts) a positive result.
+    """
+
+    name = "sized_pad"
+    doc = "torch.nn.functional.pad with amounts computed from tensor sizes"
+    arity = (1, None)
+    params = (Param("pad", None, _pad_amounts), Param("mode", "constant", choice_param("constant")))
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        x = list(inputs[0])
+        amounts = [resolve(a, inputs, self.name) for a in p["pad"]]
+        m = len(amounts) // 2
+        if len(x) < m:
+            raise rank_error(self.name, f"an at least {m}-d", tuple(x))
+        conds = []
+        for j in range(m):
+            d = len(x) - 1 - j
+            left, right = amounts[2 * j], amounts[2 * j + 1]
+            size = sympy.sympify(x[d])
+            where = f"dimension {d}"
+            for v in (left, right):
+                if not (v.is_nonnegative is True):
+                    conds.append(ge(size + v, 0, f"pad: negative padding {v} crops more than {where} holds",
+                                    code="too-small"))
+            out = size + left + right
+            conds.append(ge(out, 1, f"pad: padding ({left}, {right}) leaves {where} empty", code="too-small"))
+            x[d] = out
+        return Inferred(tuple(x), keep(*conds))
+
+
+class _SizedReshape(OpSpec):
+    arity = (1, None)
+    params = (Param("shape", None, _expr_list(allow_minus_one=True)),)
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        x = tuple(inputs[0])
+        entries = [s if s == -1 else resolve(s, inputs, self.name) for s in p["shape"]]
+        op = self.name.replace("sized_", "")
+        conds = []
+        for k, s in enumerate(entries):
+            if s != -1:
+                conds.append(ge(s, 1, f"{op}: size {k} of the new shape must be positive",
+                                code="too-small"))
+        numel = sympy.sympify(prod(x)) if x else sympy.Integer(1)
+        known = [s for s in entries if s != -1]
+        P = sympy.sympify(prod(known)) if known else sympy.Integer(1)
+        shown = "[" + ", ".join(str(s) for s in entries) + "]"
+        if -1 in entries:
+            q = sympy.cancel(numel / P)
+            if q.is_polynomial() and sympy.fraction(q)[1] == 1:
+                inferred = sympy.expand(q)
+            else:
+                conds.append(cond(sympy.Eq(sympy.Mod(numel, P), 0),
+                                  f"{op}: the element count must be divisible by {P} for shape {shown}",
+                                  expected=f"multiple of {P}", found=str(numel)))
+                inferred = sympy.floor(numel / P)
+            out = tuple(inferred if s == -1 else s for s in entries)
+            return Inferred(out, keep(*conds))
+        # cancel common factors (x.view(x.size(0), 9216): N*256*h*w == N*9216 is 256*h*w == 9216)
+        num, den = sympy.fraction(sympy.cancel(numel / P))
+        c = eq(num, den, f"{op}: shape {shown} needs {P} elements")
+        if c is not None:
+            c = Condition(c.formula, c.message, c.code, expected=str(P), found=str(numel))
+        conds.append(c)
+        return Inferred(tuple(entries), keep(*conds))
+
+
+register(type("SizedReshapeSpec", (_SizedReshape,), {
+    "name": "sized_reshape", "doc": "torch.reshape with sizes computed from tensor sizes"}))
+register(type("SizedViewSpec", (_SizedReshape,), {
+    "name": "sized_view", "doc": "Tensor.view with sizes computed from tensor sizes"}))
+
+_MODE_RANKS = {
+    "nearest": (3, 4, 5), "nearest-exact": (3, 4, 5), "area": (3, 4, 5),
+    "linear": (3,), "bilinear": (4,), "bicubic": (4,), "trilinear": (5,),
+}
+
+
+@register
+class SizedInterpolateSpec(OpSpec):
+    """``F.interpolate(x, size=other.shape[2:])``: the output spatial sizes are size expressions."""
+
+    name = "sized_interpolate"
+    doc = "torch.nn.functional.interpolate with size computed from tensor sizes"
+    arity = (1, None)
+    params = (Param("size", None, _expr_list()), Param("mode", "nearest", choice_param(*_MODE_RANKS)))
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        x = tuple(inputs[0])
+        ranks = _MODE_RANKS[p["mode"]]
+        if len(x) not in ranks:
+            raise rank_error("interpolate", f"a {' or '.join(f'{r}-d' for r in ranks)} (mode {p['mode']!r})", x)
+        sizes = [resolve(s, inputs, self.name) for s in p["size"]]
+        n = len(x) - 2
+        if len(sizes) == 1:
+            sizes = sizes * n
+        if len(sizes) != n:
+            raise StaticShapeError(f"interpolate: size has {len(sizes)} entries but the input has {n} spatial "
+                                   f"dimensions", code="rank-mismatch", expected=f"rank {len(sizes) + 2}",
+                                   found=f"rank {len(x)}")
+        conds = [ge(s, 1, "interpolate: output size must be positive", code="too-small") for s in sizes]
+        return Inferred(x[:2] + tuple(sizes), keep(*conds))
+
+
+# ---- reductions, indexing, splitting ----------------------------------------------------------
+
+def _dims(v: Any, name: str) -> Any:
+    if v is None or (isinstance(v, int) and not isinstance(v, bool)):
+        return v
+    if isinstance(v, (list, tuple)) and all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        return tuple(v)
+    raise InputError(f"parameter {name} must be None, an integer or a list of integers, got {v!r}")
+
+
+@register
+class ReduceSpec(OpSpec):
+    """``torch.mean/sum/amax/...(x, dim, keepdim)``: drop (or keep as 1) the reduced dimensions."""
+
+    name = "reduce"
+    doc = "torch.mean / sum / amax / amin / prod / std / var / norm along dimensions"
+    params = (Param("fn", "mean", _str_param), Param("dim", None, _dims), Param("keepdim", False, bool_param))
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        x = tuple(inputs[0])
+        d = p["dim"]
+        if d is None or d == ():
+            targets = set(range(len(x)))
+        else:
+            ds = list(d) if isinstance(d, tuple) else [d]
+            targets = {norm_dim(i, max(len(x), 1), p["fn"]) for i in ds}
+            if len(targets) != len(ds):
+                raise StaticShapeError(f"{p['fn']}: dim {list(ds)} names a dimension twice", code="rank-mismatch")
+        if p["keepdim"]:
+            return Inferred(tuple(sympy.Integer(1) if i in targets else s for i, s in enumerate(x)))
+        return Inferred(tuple(s for i, s in enumerate(x) if i not in targets))
+
+
+def _index_items(v: Any, name: str) -> Any:
+    if not isinstance(v, (list, tuple)):
+        raise InputError(f"parameter {name} must be a list of index items")
+    out = []
+    for it in v:
+        it = tuple(it) if isinstance(it, (list, tuple)) else (it,)
+        kind = it[0] if it else None
+        ok = (kind in ("none", "ellipsis") and len(it) == 1) or (
+            kind == "int" and len(it) == 2 and isinstance(it[1], int)) or (
+            kind == "slice" and len(it) == 4 and all(a is None or (isinstance(a, int) and not isinstance(a, bool))
+                                                     for a in it[1:]))
+        if not ok:
+            raise InputError(f"parameter {name}: bad index item {it!r}")
+        if kind == "slice" and it[3] is not None and it[3] < 1:
+            raise InputError(f"parameter {name}: slice step must be positive, got {it[3]}")
+        out.append(it)
+    if sum(1 for it in out if it[0] == "ellipsis") > 1:
+        raise InputError(f"parameter {name}: an index can only have a single ellipsis")
+    return tuple(out)
+
+
+def slice_length(S: Any, start: int | None, stop: int | None, step: int | None) -> tuple[Any, Any]:
+    """(length, condition "non-empty") of ``range(S)[start:stop:step]`` for a positive size ``S``.
+
+    Both are exact for every positive integer ``S``; where the non-empty condition holds the
+    length is given in its simplest (often quasi-affine) form.
+    """
+    S = sympy.sympify(S)
+    step = step or 1
+    if S.is_Integer:
+        n = len(range(int(S))[slice(start, stop, step)])
+        return sympy.Integer(n), sympy.true if n >= 1 else sympy.false
+    a = start or 0
+    if a >= 0:
+        if stop is None:
+            return _ceil_div(S - a, step), sympy.Gt(S, a)
+        if stop < 0:
+            return _ceil_div(S + stop - a, step), sympy.Gt(S + stop, a)
+        if stop <= a:
+            return sympy.Integer(0), sympy.false
+        return _ceil_div(sympy.Min(S, stop) - a, step), sympy.Gt(S, a)
+    # a < 0: counts from the end, clamped at 0
+    lo = sympy.Max(S + a, 0)
+    if stop is None:
+        hi: Any = S
+        ne: Any = sympy.true
+    elif stop < 0:
+        if stop <= a:
+            return sympy.Integer(0), sympy.false
+        hi = S + stop
+        ne = sympy.Gt(S + stop, 0)
+    else:
+        hi = sympy.Min(S, stop)
+        ne = sympy.Gt(sympy.Min(S, stop), lo)
+    return _ceil_div(hi - lo, step), ne
+
+
+@register
+class IndexSpec(OpSpec):
+    """Basic tensor indexing ``x[:, 1:, None, 0, ...]``: slices with constant bounds, integers,
+    ``None`` and one ``...``.  Advanced (tensor) indexing is not modelled."""
+
+    name = "index"
+    doc = "tensor[...] with constant slices, integers, None and ..."
+    params = (Param("index", None, _index_items),)
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        x = tuple(inputs[0])
+        items = list(p["index"])
+        used = sum(1 for it in items if it[0] in ("int", "slice"))
+        if used > len(x):
+            raise StaticShapeError(f"index: too many indices ({used}) for a tensor of rank {len(x)}",
+                                   code="rank-mismatch", expected=f"rank ≥ {used}", found=f"rank {len(x)}")
+        if any(it[0] == "ellipsis" for it in items):
+            k = items.index(("ellipsis",))
+            items = items[:k] + [("slice", None, None, None)] * (len(x) - used) + items[k + 1:]
+        else:
+            items += [("slice", None, None, None)] * (len(x) - used)
+        out, conds, d = [], [], 0
+        for it in items:
+            if it[0] == "none":
+                out.append(sympy.Integer(1))
+                continue
+            S = sympy.sympify(x[d])
+            if it[0] == "int":
+                k = it[1]
+                need = k + 1 if k >= 0 else -k
+                conds.append(ge(S, need, f"index {k} is out of range for dimension {d}", code="too-small"))
+            else:
+                length, ne = slice_length(S, it[1], it[2], it[3])
+                conds.append(cond(ne, f"slice {_show_slice(it)} of dimension {d} is empty", code="too-small",
+                                  expected="a non-empty slice", found=f"size {S}"))
+                out.append(length)
+            d += 1
+        return Inferred(tuple(out), keep(*conds))
+
+
+def _show_slice(it: tuple) -> str:
+    a, b, s = it[1:]
+    text = f"{'' if a is None else a}:{'' if b is None else b}"
+    return text + (f":{s}" if s not in (None, 1) else "")
+
+
+@register
+class ChunkPartSpec(OpSpec):
+    """Part ``index`` of ``torch.chunk(x, chunks, dim)`` (parts of size ``ceil(S / chunks)``, the
+    last one smaller; fewer parts than ``chunks`` when ``S`` is small)."""
+
+    name = "chunk_part"
+    doc = "one part of torch.chunk"
+    params = (Param("chunks", None, int_param(1)), Param("dim", 0, int_param()), Param("index", 0, int_param(0)),
+              Param("last", False, bool_param))
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        x = list(inputs[0])
+        d = norm_dim(p["dim"], len(x), "chunk")
+        S = sympy.sympify(x[d])
+        cs = _ceil_div(S, p["chunks"])
+        i = p["index"]
+        if p["index"] >= p["chunks"]:
+            raise StaticShapeError(f"chunk: part {i} of {p['chunks']} does not exist", code="arity")
+        c = cond(sympy.Gt(S, i * cs), f"chunk: part {i} does not exist (dimension {d} of size {S} gives fewer "
+                                      f"than {i + 1} parts)", code="too-small", found=str(S))
+        # unpacked into i + 1 names: there must not be more parts
+        c2 = cond(sympy.Le(S, (i + 1) * cs), f"chunk: dimension {d} of size {S} gives more than {i + 1} parts "
+                                             f"to unpack", code="shape-mismatch", found=str(S)) if p["last"] else None
+        x[d] = sympy.Min(cs, S - i * cs) if i else cs
+        if S.is_Integer:
+            x[d] = sympy.Integer(min(int(cs), int(S) - i * int(cs)))
+        return Inferred(tuple(x), keep(c, c2))
+
+
+@register
+class SplitPartSpec(OpSpec):
+    """Part ``index`` of ``torch.split(x, split_size, dim)`` (an int size or a list of sizes)."""
+
+    name = "split_part"
+    doc = "one part of torch.split"
+    params = (Param("split_size", None, _dims), Param("dim", 0, int_param()), Param("index", 0, int_param(0)),
+              Param("last", False, bool_param))
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        x = list(inputs[0])
+        d = norm_dim(p["dim"], len(x), "split")
+        S = sympy.sympify(x[d])
+        i, ss = p["index"], p["split_size"]
+        if isinstance(ss, tuple):
+            if i >= len(ss):
+                raise StaticShapeError(f"split: part {i} of {len(ss)} does not exist", code="arity")
+            if p["last"] and i != len(ss) - 1:
+                raise StaticShapeError(f"split: {len(ss)} parts cannot be unpacked into {i + 1} names", code="arity")
+            c = eq(S, sum(ss), f"split: sizes {list(ss)} must add up to dimension {d}")
+            x[d] = sympy.Integer(ss[i])
+            return Inferred(tuple(x), keep(c))
+        if not isinstance(ss, int) or ss < 1:
+            raise StaticShapeError(f"split: split_size must be positive, got {ss}", code="shape-mismatch")
+        c = cond(sympy.Gt(S, i * ss), f"split: part {i} does not exist (dimension {d} of size {S} is too small)",
+                 code="too-small", found=str(S))
+        c2 = cond(sympy.Le(S, (i + 1) * ss), f"split: dimension {d} of size {S} gives more than {i + 1} parts "
+                                             f"to unpack", code="shape-mismatch", found=str(S)) if p["last"] else None
+        x[d] = sympy.Min(ss, S - i * ss)
+        return Inferred(tuple(x), keep(c, c2))
+
+
+@register
+class ExpandAsSpec(OpSpec):
+    """``a.expand_as(b)`` / ``torch.broadcast_to(a, b.shape)``: ``a`` broadcast to ``b``'s shape."""
+
+    name = "expand_as"
+    doc = "Tensor.expand_as"
+    arity = (2, 2)
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        a, b = tuple(inputs[0]), tuple(inputs[1])
+        if len(a) > len(b):
+            raise StaticShapeError(f"expand_as: cannot expand a rank-{len(a)} tensor to rank {len(b)}",
+                                   code="rank-mismatch", expected=f"rank ≤ {len(b)}", found=f"rank {len(a)}")
+        conds = []
+        off = len(b) - len(a)
+        for i, s in enumerate(a):
+            t = b[off + i]
+            k = _known(s)
+            if k == 1 or s == t:
+                continue
+            conds.append(cond(sympy.Or(sympy.Eq(s, t), sympy.Eq(s, 1)),
+                              f"expand_as: size {s} at dimension {i} must be 1 or equal {t}", code="broadcast",
+                              expected=f"{t} or 1", found=str(s)))
+        return Inferred(b, keep(*conds))
+
+
+class _MatmulSpec(OpSpec):
+    """torch.matmul / ``@``: 1-d and 2-d products and batched products with broadcast batches."""
+
+    name = "matmul"
+    doc = "torch.matmul"
+    arity = (2, 2)
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        a, b = tuple(inputs[0]), tuple(inputs[1])
+        if not a or not b:
+            raise StaticShapeError("matmul: both arguments need at least 1 dimension", code="rank-mismatch")
+        msg = "matmul: inner dimensions differ"
+        if len(a) == 1 and len(b) == 1:
+            return Inferred((), keep(eq(b[0], a[0], msg)))
+        if len(b) == 1:
+            return Inferred(a[:-1], keep(eq(b[0], a[-1], msg)))
+        if len(a) == 1:
+            return Inferred(b[:-2] + (b[-1],), keep(eq(b[-2], a[0], msg)))
+        inner = eq(b[-2], a[-1], msg)
+        batch, conds = broadcast("matmul", [a[:-2], b[:-2]]) if (len(a) > 2 or len(b) > 2) else ((), [])
+        return Inferred(tuple(batch) + (a[-2], b[-1]), keep(inner, *conds))
+
+
+if "matmul" not in REGISTRY:
+    register(_MatmulSpec)
