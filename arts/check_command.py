@@ -74,7 +74,7 @@ def run_check(args: argparse.Namespace) -> int:
         data = [r.to_json() for r in reports]
         sys.stdout.write(json.dumps(data[0] if len(data) == 1 else data, indent=2, ensure_ascii=False) + "\n")
     else:
-        sys.stdout.write("\n".join(r.format() for r in reports) + "\n")
+        sys.stdout.write("\n\n".join(r.format() for r in reports) + "\n")
     statuses = {r.status for r in reports}
     if "error" in statuses:
         return EXIT_REFUTED

@@ -286,17 +286,6 @@ def test_name_in_path_argument(tmp_path) -> None:
     assert r.target.endswith(":Other")
 
 
-def _cli_has_check() -> bool:
-    try:
-        from arts import cli
-    except ImportError:
-        return False
-    with open(cli.__file__, encoding="utf-8") as f:
-        src = f.read()
-    return '"check"' in src or "'check'" in src
-
-
-@pytest.mark.skipif(not _cli_has_check(), reason="the `arts check` verb is not in arts/cli.py yet")
 @pytest.mark.parametrize("make,fragment", [
     (lambda d: write(d, "class Net(:\n"), "syntax error"),
     (lambda d: str(d), "is a directory"),

@@ -20,7 +20,7 @@ from arts.graph.fileformat import load_graph
 from arts.graph.graph import validate_structure
 from arts.graph.report import Diagnostic, Report
 from arts.ops.base import Condition, Op, StaticShapeError
-from arts.solver.decide import decide, find_point
+from arts.solver.decide import decide
 from arts.solver.domain import Domain
 from arts.solver.evaluate import compile_expr
 from arts.solver.parse import parse_constraints
@@ -67,7 +67,7 @@ def _values_note(formula: sympy.Basic, point: dict[str, int]) -> str | None:
                     v = compile_expr(side)(point)
                 except Exception:
                     return None
-                text = f"{show_dim(side)} = {v}"
+                text = f"{show_dim(simplify_dim(side))} = {v}"
                 if text not in parts:
                     parts.append(text)
     return "there: " + ", ".join(parts) if parts else None
@@ -185,9 +185,7 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
     example = None
     if not static_failure and not live.empty:
         try:
-            example = live.min_point(symbols) if not live.residual else find_point(sympy.true, live, symbols)
-            if example is None and live.residual:
-                example = _search_example(live, symbols)
+            example = live.min_point(symbols)
         except Unsupported:
             example = None
     if not static_failure and live.empty:
@@ -225,14 +223,6 @@ def _resolve(shape: tuple, live: Domain, symbols: Sequence[sympy.Symbol]) -> tup
         return simplify_dim(e)
 
     return tuple(one(sympy.sympify(x)) for x in shape)
-
-
-def _search_example(dom: Domain, symbols: Sequence[sympy.Symbol]) -> dict[str, int] | None:
-    for p in dom.points([s for s in symbols if s not in dom.subst]):
-        full = dom.complete(p)
-        if dom.contains(full):
-            return full
-    return None
 
 
 def _diagnostic(failing: list[Condition], node: str, cx: dict[str, int], loc: dict[str, Any]) -> Diagnostic:

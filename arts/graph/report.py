@@ -92,10 +92,16 @@ class Report:
 
     @property
     def domain(self) -> str:
-        """The accepted domain, printed exactly (``H ≥ 16 and H ≡ 0 (mod 16)``)."""
+        """The accepted domain, printed exactly (``H ≥ 16 and H ≡ 0 (mod 16)``).
+
+        When part of the network could not be translated, the domain covers the translated part
+        only, and says so."""
         if self.static_failure:
             return "no input size"
-        return self.accepted.describe()
+        text = self.accepted.describe()
+        if self.unknown_nodes:
+            text += " (translated part only)"
+        return text
 
     def accepts(self, **sizes: int) -> bool:
         """Whether the network is well-typed at these sizes, from the inferred domain (no torch run).

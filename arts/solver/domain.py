@@ -192,10 +192,23 @@ class Domain:
                     return None
                 partial[s.name] = m
             return self.complete(partial)
-        for p in self.points(syms):
-            full = self.complete(p)
-            if all(bool(compile_expr(c)(full)) for c in self.residual):
-                return full
+        # search only the symbols the residual constraints tie together; the others take their minimum
+        tied = [s for s in syms if any(s in c.free_symbols for c in self.residual)]
+        partial = {}
+        for s in syms:
+            if s not in tied:
+                m = self.set_of(s).min()
+                if m is None:
+                    return None
+                partial[s.name] = m
+        checks = [compile_expr(c) for c in self.residual]
+        for p in self.points(tied):
+            full = self.complete({**partial, **p})
+            try:
+                if all(bool(f(full)) for f in checks):
+                    return full
+            except (ZeroDivisionError, KeyError):
+                continue
         return None
 
     def describe(self) -> str:
@@ -220,8 +233,12 @@ class Domain:
 
 
 def _show(c: sympy.Basic) -> str:
-    if isinstance(c, sympy.Eq):
-        return f"{c.lhs} == {c.rhs}"
+    from arts.solver.simplify import show_dim
+
+    ops = {sympy.Eq: "==", sympy.Ne: "!=", sympy.Ge: "≥", sympy.Gt: ">", sympy.Le: "≤", sympy.Lt: "<"}
+    for kind, sign in ops.items():
+        if isinstance(c, kind):
+            return f"{show_dim(c.lhs)} {sign} {show_dim(c.rhs)}"
     return str(c)
 
 

@@ -38,6 +38,25 @@ def _ceil(x: Any) -> int:
     return math.ceil(x)
 
 
+def _over_integer(arg: Any) -> tuple[Any, int | None]:
+    """``arg == num/den`` with ``den`` a positive integer and ``num`` free of rational coefficients."""
+    if not isinstance(arg, (sympy.Add, sympy.Mul)):
+        return arg, None
+    terms = sympy.Add.make_args(arg)
+    den = 1
+    for t in terms:
+        c, _ = t.as_coeff_Mul()
+        if not c.is_Rational:
+            return arg, None
+        den = den * int(c.q) // math.gcd(den, int(c.q))
+    if den == 1:
+        return arg, None
+    num = sympy.Add(*(t * den for t in terms))
+    if any(not t.as_coeff_Mul()[0].is_Integer for t in sympy.Add.make_args(num)):
+        return arg, None
+    return num, den
+
+
 _REL = {
     sympy.Eq: operator.eq,
     sympy.Ne: operator.ne,
@@ -85,12 +104,15 @@ def _compile(e: Any) -> Fn:
         if n >= 0:
             return lambda env: base(env) ** n
         return lambda env: _norm(Fraction(1) / Fraction(base(env)) ** (-n))
-    if isinstance(e, sympy.floor):
+    if isinstance(e, (sympy.floor, sympy.ceiling)):
+        num, den = _over_integer(e.args[0])
+        if den is not None:  # floor(num/den) with integer arithmetic: no Fractions on the hot path
+            n = _compile(num)
+            if isinstance(e, sympy.floor):
+                return lambda env: n(env) // den
+            return lambda env: -((-n(env)) // den)
         a = _compile(e.args[0])
-        return lambda env: _floor(a(env))
-    if isinstance(e, sympy.ceiling):
-        a = _compile(e.args[0])
-        return lambda env: _ceil(a(env))
+        return (lambda env: _floor(a(env))) if isinstance(e, sympy.floor) else (lambda env: _ceil(a(env)))
     if isinstance(e, sympy.Mod):
         a, m = _compile(e.args[0]), _compile(e.args[1])
         return lambda env: _norm(a(env) % m(env))
