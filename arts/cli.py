@@ -122,9 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             registrar = importlib.import_module(mod)
         except ModuleNotFoundError as e:
-            if e.name != mod:
+            if not (e.name and (mod == e.name or mod.startswith(e.name + "."))):
                 raise
-            continue
+            continue  # that part of arts is not installed
         registrar.register(sub)
     return parser
 
