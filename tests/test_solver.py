@@ -165,3 +165,46 @@ def test_ops_and_graph_import_no_torch():
     code = "import sys, arts, arts.ops, arts.graph; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
+
+
+@PROFILE
+@given(qa_exprs(), qa_exprs(), st.integers(1, 4), st.integers(1, 40), st.integers(1, 6))
+def test_monotone_products_are_decided_exactly(a, b, n_lo, k, h_lo):
+    """``N*f(H)*g(W) >= k`` (BatchNorm's training condition) against brute force."""
+    from arts.solver.decide import _monotone
+
+    cond = sympy.Ge(N * a * b.subs(H, W), k)
+    dom = Domain([sympy.Ge(N, n_lo), sympy.Ge(H, h_lo), sympy.Ge(W, h_lo)], [N, H, W])
+    v = decide(cond, dom, [N, H, W])
+    pts = [(n, h, w) for n in range(n_lo, n_lo + 3) for h in range(h_lo, 60) for w in range(h_lo, 60)]
+    fails = [p for p in pts if not evaluate(cond, dict(zip("NHW", p)))]
+    if v.is_proven:
+        assert not fails
+    elif v.is_refuted:
+        assert not evaluate(cond, v.counterexample) and dom.contains(v.counterexample)
+    if _monotone(cond, [N, H, W], dom) is not None:
+        assert not v.is_unknown  # the exact route answered
+
+
+def test_batchnorm_training_condition_is_decided():
+    from arts.graph.enas import MacroSpace
+    from arts.graph import typecheck
+
+    space = MacroSpace(layers=3, channels=4)
+    G = space.to_graph(space.random_arc(__import__("random").Random(0)))
+    assert typecheck(G, mode="train", where="N >= 2").status == "ok"
+    r = typecheck(G, mode="train")
+    assert r.status == "error" and r.diagnostics[0].counterexample == {"N": 1, "H": 1, "W": 1}
+    import torch
+
+    from arts.graph.compile import to_module
+
+    m = to_module(G).train()
+    for n, h, w in [(1, 1, 1), (1, 2, 1), (1, 3, 3), (1, 5, 5), (2, 1, 1)]:
+        try:
+            m(torch.zeros(n, 3, h, w))
+            ran = True
+        except ValueError:
+            ran = False
+        assert r.accepts(N=n, H=h, W=w) == ran
+    assert typecheck(G).status == "ok"  # eval mode: every size

@@ -148,7 +148,7 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
             shapes[n] = _resolve(shape, live, symbols)
             continue
         seen.update(c.formula for c in node_conds)
-        joint = sympy.And(*(c.formula for c in node_conds))
+        joint = simplify_dim(sympy.And(*(c.formula for c in node_conds)))
         v = decide(joint, live, symbols)
         if v.is_refuted and v.counterexample is not None:
             cx = v.counterexample
@@ -172,7 +172,8 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
                     diags.append(Diagnostic("warning", "undecided", n, f"{op.name}: cannot decide whether "
                                             f"this holds for every size ({c.message_text}): {vc.reason}",
                                             expected=c.expected_text, found=c.found_text, **loc))
-        live = live.restrict(joint)
+        if not v.is_proven:  # a proven condition adds nothing to the live domain
+            live = live.restrict(joint)
         shapes[n] = _resolve(shape, live, symbols)
     if static_failure:
         status = "error"

@@ -157,6 +157,70 @@ def _by_search(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain, r
                            "the condition is outside the decidable (quasi-affine) fragment"), None
 
 
+def _monotone(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain) -> tuple[Verdict, dict[str, int] | None] | None:
+    """Decide conjunctions of ``c * f1(x1) * f2(x2) * ... >= k`` (or ``>``) exactly.
+
+    Each factor depends on one symbol (all distinct), is quasi-affine with a non-negative trend
+    (``f(x + L) = f(x) + D``, ``D >= 0``) and is non-negative on its set, and ``c > 0``: then the
+    product's minimum over the (product) domain is the product of the factors' minima, and each
+    minimum is found on the set's finite head and first period.  This is BatchNorm's "more than one
+    value per channel" (``N*H*W >= 2``) and similar size products.  None when it does not apply.
+    """
+    from arts.solver.quasiaffine import period_of
+
+    best: tuple[Verdict, dict[str, int] | None] | None = None
+    for atom in sympy.And.make_args(formula):
+        if not isinstance(atom, (sympy.Ge, sympy.Gt)):
+            return None
+        lhs, rhs = atom.lhs, atom.rhs
+        if rhs.free_symbols or not rhs.is_Rational:
+            return None
+        coeff, factors = sympy.sympify(lhs).as_coeff_mul()
+        if not coeff.is_Rational or coeff <= 0:
+            return None
+        by_sym: dict[sympy.Symbol, list[sympy.Basic]] = {}
+        for f in factors:
+            free = f.free_symbols
+            if len(free) != 1:
+                return None
+            (x,) = free
+            by_sym.setdefault(x, []).append(f)
+        value = coeff
+        point: dict[str, int] = {}
+        for x, fs in by_sym.items():
+            f = sympy.Mul(*fs) if len(fs) > 1 else fs[0]
+            L, D = period_of(f, x)
+            if D < 0:
+                return None
+            S = domain.set_of(x)
+            if S.is_empty:
+                return Verdict.proven("the domain is empty"), None
+            span = L * S.period // __import__("math").gcd(L, S.period)
+            head = [v for a, b in S.head for v in range(a, b + 1)]
+            if len(head) + span > 100_000:
+                return None
+            cands = head + [v for v in range(S.start, S.start + span) if v in S]
+            fn = compile_expr(f)
+            vals = [(fn({x.name: v}), v) for v in cands]
+            m, arg = min(vals)
+            if m < 0:
+                return None
+            value = value * m
+            point[x.name] = arg
+        holds = value >= rhs if isinstance(atom, sympy.Ge) else value > rhs
+        if not holds:
+            for s in syms:
+                if s.name not in point:
+                    mn = domain.set_of(s).min()
+                    if mn is None:
+                        return None
+                    point[s.name] = mn
+            cand = (Verdict.refuted(point), point)
+            if best is None or (best[1] is not None and sum(point.values()) < sum(best[1].values())):
+                best = cand
+    return best if best is not None else (Verdict.proven(), None)
+
+
 def decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol] = (),
            budget: int = SEARCH_BUDGET) -> Verdict:
     """Whether ``cond`` holds at every point of ``domain``.
@@ -199,9 +263,12 @@ def decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol] = 
         syms = [s for s in order_syms if s in syms_set and s not in dom.subst]
         formula = sympy.And(*conds)
         try:
+            mono = None
             if not res and all(len(a.free_symbols) == 1 for a in formula.atoms(Relational)) \
                     and not (formula.free_symbols - {a for at in formula.atoms(Relational) for a in at.free_symbols}):
                 v, cx = _by_classes(formula, syms, dom, order)
+            elif not res and (mono := _monotone(formula, syms, dom)) is not None:
+                v, cx = mono
             else:
                 v, cx = _by_search(formula, syms, dom, res, budget)
         except Unsupported:

@@ -87,7 +87,8 @@ class Domain:
                     continue
                 except Unsupported:
                     pass
-            residual.append(c)
+            if c not in residual:
+                residual.append(c)
         self.residual = tuple(residual)
         if any(st.is_empty for st in self.sets.values()):
             self.empty = True
@@ -133,7 +134,8 @@ class Domain:
                     continue
                 except Unsupported:
                     pass
-            residual.append(c)
+            if c not in residual:
+                residual.append(c)
         new.residual = tuple(residual)
         return new
 
