@@ -183,3 +183,28 @@ def accuracy(model: Any, batches: Any, forward: Any = None) -> float:
             correct += int((out.argmax(1) == y).sum())
             total += int(y.numel())
     return correct / max(total, 1)
+
+
+def sgd_step(model: Any, forward: Any, x: Any, y: Any, opt: Any, lr: float, scaler: Any, grad_clip: float,
+             autocast: Any) -> tuple[Any, Any]:
+    """One supervised step shared by search and retraining: set the learning rate, forward under
+    ``autocast()``, backward (scaled when ``scaler`` is given), clip, step.  Returns (loss, logits)."""
+    import torch.nn.functional as F
+
+    for g in opt.param_groups:
+        g["lr"] = lr
+    opt.zero_grad(set_to_none=True)
+    with autocast():
+        logits = forward(x)
+        loss = F.cross_entropy(logits, y)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        scaler.step(opt)
+        scaler.update()
+    else:
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        opt.step()
+    return loss, logits

@@ -208,7 +208,6 @@ def search(config: SearchConfig, on_epoch_end: Callable[[int], None] | None = No
 def _run(config: SearchConfig, cfg: dict[str, Any], sp: Any, macro: Any, ds: Any, dev: Any, amp: bool, mixed: bool,
          proofs: Any, log: Any, ckpt_path: str, run_path: str, on_epoch_end: Any, on_step: Any, argv: Any,
          setup_s: float, torch: Any, ShapeOracle: Any) -> dict[str, Any]:
-    import torch.nn.functional as F
 
     from arts.nas import common
     from arts.nas.child import SharedChild
@@ -319,22 +318,8 @@ def _run(config: SearchConfig, cfg: dict[str, Any], sp: Any, macro: Any, ds: Any
                 checker(arc)
                 lr = common.cosine_lr((epoch - 1) * steps_per_epoch + step, total_steps, config.child_lr,
                                       config.child_lr_min)
-                for g in child_opt.param_groups:
-                    g["lr"] = lr
-                child_opt.zero_grad(set_to_none=True)
-                with autocast():
-                    logits = child(x, arc)
-                    loss = F.cross_entropy(logits, y)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.unscale_(child_opt)
-                    torch.nn.utils.clip_grad_norm_(child.parameters(), config.grad_clip)
-                    scaler.step(child_opt)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(child.parameters(), config.grad_clip)
-                    child_opt.step()
+                loss, logits = common.sgd_step(child, lambda t, a=arc: child(t, a), x, y, child_opt, lr, scaler,
+                                               config.grad_clip, autocast)
                 losses += float(loss.detach()) * len(y)
                 correct += int((logits.detach().argmax(1) == y).sum())
                 seen += len(y)

@@ -77,7 +77,6 @@ def train(config: TrainConfig, on_epoch_end: Callable[[int], None] | None = None
           argv: Sequence[str] | None = None) -> dict[str, Any]:
     config.validate()
     import torch
-    import torch.nn.functional as F
 
     from arts.graph.compile import to_module
     from arts.nas import common
@@ -163,22 +162,7 @@ def train(config: TrainConfig, on_epoch_end: Callable[[int], None] | None = None
                 lr = config.lr
                 for step, (x, y) in enumerate(bar):
                     lr = common.cosine_lr((epoch - 1) * steps + step, total, config.lr, config.lr_min)
-                    for g in opt.param_groups:
-                        g["lr"] = lr
-                    opt.zero_grad(set_to_none=True)
-                    with ctx():
-                        logits = model(x)
-                        loss = F.cross_entropy(logits, y)
-                    if scaler is not None:
-                        scaler.scale(loss).backward()
-                        scaler.unscale_(opt)
-                        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                        scaler.step(opt)
-                        scaler.update()
-                    else:
-                        loss.backward()
-                        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                        opt.step()
+                    loss, logits = common.sgd_step(model, model, x, y, opt, lr, scaler, config.grad_clip, ctx)
                     tot += float(loss.detach()) * len(y)
                     correct += int((logits.detach().argmax(1) == y).sum())
                     seen += len(y)

@@ -3,7 +3,7 @@
 ``generate(seed, K=..., P=..., D=...)``: exactly one of the three is None; the other two are
 inclusive integer ranges (``(lo, hi)``) or single ints.  For each pair in their Cartesian product
 (in order), the missing parameter is solved from ``f_seed == f_candidate``
-(:func:`arts.solver.algorithm1.solve_parameter`); a candidate is kept when every value is a valid
+(:func:`arts.solver.algorithm1.linear_equations`, derived once per family); a candidate is kept when every value is a valid
 parameter (kernel >= 1, dilation >= 1, padding >= 0, and whatever else the family's constructor
 demands) and it is *proven* type-equivalent to the seed.
 
