@@ -20,7 +20,7 @@ from arts.solver.evaluate import compile_expr
 
 
 def _concrete(shape: tuple, sizes: dict[str, int]) -> tuple:
-    out = []
+    out: list[int | None] = []
     for e in shape:
         e = sympy.sympify(e)
         if e.is_Integer:

@@ -274,7 +274,7 @@ class Op:
 
     name: str
     items: tuple  # sorted (param, value) pairs, canonical
-    _params: dict = field(default=None, compare=False, hash=False, repr=False)  # type: ignore[assignment]
+    _params: dict = field(default=None, compare=False, hash=False, repr=False)  # type: ignore[assignment,arg-type]
 
     @staticmethod
     def make(name: str, params: dict[str, Any] | None = None) -> "Op":

@@ -138,10 +138,10 @@ def generate(seed: "Op | str", K: Any = None, P: Any = None, D: Any = None, *, d
             sols = solve_linear_at(compiled, env)
             if sols is None:
                 sols = [Fraction(_MIN[free])]  # unconstrained (a 1x1 kernel's dilation): the canonical value
-            for s in sols:
-                if s.denominator != 1 or s < _MIN[free]:
+            for sol in sols:
+                if sol.denominator != 1 or sol < _MIN[free]:
                     continue
-                values = {ROLES[bound[0]]: a, ROLES[bound[1]]: b, ROLES[free]: int(s)}
+                values = {ROLES[bound[0]]: a, ROLES[bound[1]]: b, ROLES[free]: int(sol)}
                 params = dict(seed.params)
                 params.update({k: v for k, v in values.items() if k in names})
                 try:

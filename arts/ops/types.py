@@ -52,8 +52,8 @@ def _generic_key(op: Op, shapes: list) -> Hashable:
     head = tuple(tuple(str(e) for e in s) for s in shapes)
     try:
         t = typed(op, shapes)
-    except Unsupported as e:
-        return (head, "unsupported", str(op), str(e))  # a type of its own: never merged with another
+    except Unsupported as why:
+        return (head, "unsupported", str(op), str(why))  # a type of its own: never merged with another
     if t.shape is None:
         return (head, "rejects")
     pos = _positions(shapes[0]) if len(shapes) == 1 else None
@@ -147,7 +147,7 @@ def spatial_names(n: int) -> list[str]:
 
 
 @lru_cache(maxsize=4096)
-def channel_comps(in_channels: int | None, out_channels: int | None, groups: int) -> tuple[list, dict[int, IntSet]]:
+def channel_comps(in_channels: int | None, out_channels: int | None, groups: int) -> tuple[tuple, dict[int, IntSet]]:
     """Key components for batch and channel of a channel-first op (numeric route)."""
     ident = lambda x: x  # noqa: E731
     if in_channels is not None:

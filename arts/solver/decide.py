@@ -19,7 +19,7 @@ Every counterexample is checked by substitution before it is returned.
 from __future__ import annotations
 
 import itertools
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import sympy
 from sympy.core.relational import Relational
@@ -100,7 +100,7 @@ def _by_classes(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain,
     sk = _skeleton(formula, index)
     best: dict[str, int] | None = None
     for combo in itertools.product(*(classes[s] for s in syms)):
-        rep = {s.name: c.min() for s, c in zip(syms, combo)}
+        rep: dict[str, int] = {s.name: int(c.min()) for s, c in zip(syms, combo)}  # type: ignore[arg-type]
         tv = [rep[o.name] in _cached_truth(a, o) for a, o in zip(atoms, owner)]
         if not sk(tv):
             if best is None or _key(rep, order) < _key(best, order):
@@ -130,6 +130,7 @@ def _by_search(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain, r
     sets = [domain.set_of(s) for s in syms]
     full = exhaustive(sets, budget)
     names = [s.name for s in syms]
+    pts: Iterator[dict[str, int]]
     if full:
         pts = (dict(zip(names, t)) for t in sorted(itertools.product(*(list(st) for st in sets)),
                                                    key=lambda t: (sum(t), t)))

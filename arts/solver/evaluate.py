@@ -69,14 +69,14 @@ _REL = {
 
 def _compile(e: Any) -> Fn:
     if isinstance(e, (bool, BooleanTrue, BooleanFalse)):
-        v = bool(e)
-        return lambda env: v
+        truth = bool(e)
+        return lambda env: truth
     if isinstance(e, sympy.Integer):
-        v = int(e)
-        return lambda env: v
+        iv = int(e)
+        return lambda env: iv
     if isinstance(e, sympy.Rational):
-        v = Fraction(int(e.p), int(e.q))
-        return lambda env: v
+        fv = Fraction(int(e.p), int(e.q))
+        return lambda env: fv
     if isinstance(e, sympy.Symbol):
         name = e.name
         return lambda env: env[name]
@@ -107,10 +107,10 @@ def _compile(e: Any) -> Fn:
     if isinstance(e, (sympy.floor, sympy.ceiling)):
         num, den = _over_integer(e.args[0])
         if den is not None:  # floor(num/den) with integer arithmetic: no Fractions on the hot path
-            n = _compile(num)
+            numerator = _compile(num)
             if isinstance(e, sympy.floor):
-                return lambda env: n(env) // den
-            return lambda env: -((-n(env)) // den)
+                return lambda env: numerator(env) // den
+            return lambda env: -((-numerator(env)) // den)
         a = _compile(e.args[0])
         return (lambda env: _floor(a(env))) if isinstance(e, sympy.floor) else (lambda env: _ceil(a(env)))
     if isinstance(e, sympy.Mod):

@@ -179,7 +179,7 @@ class IntSet:
                 x += 1
 
     def take(self, n: int) -> list[int]:
-        out = []
+        out: list[int] = []
         for x in self:
             if len(out) >= n:
                 break

@@ -60,9 +60,9 @@ def _tr(node: ast.AST, text: str) -> sympy.Basic:
     if isinstance(node, ast.Compare):
         parts = []
         left = _tr(node.left, text)
-        for op, comp in zip(node.ops, node.comparators):
+        for cmp, comp in zip(node.ops, node.comparators):
             right = _tr(comp, text)
-            rel = _CMP.get(type(op))
+            rel = _CMP.get(type(cmp))
             if rel is None:
                 break
             parts.append(rel(left, right))
