@@ -187,7 +187,7 @@ def test_broken_space_is_refused_with_op_and_counterexample(tmp_path) -> None:
     ('{"seeds": ["conv2d(kernel_size=3, padding=1)"], "generate": {"K": "1:2"}}', "exactly two of K, P, D"),
     ('{"base": "S9"}', '"base" must be a known space code'),
     ('{"ops": ["conv2d(kernel_size=3, padding=1)"], "repeat": 0}', '"repeat" must be a positive integer'),
-    ("", "the space file is empty"),
+    ("", "the file is empty"),
 ])
 def test_malformed_space_files(tmp_path, text: str, needle: str) -> None:
     f = tmp_path / "bad.json"

@@ -21,7 +21,8 @@ from arts.solver.parse import parse_constraints
 MAX_FILE_BYTES = 50_000_000
 
 
-def _read(path: str) -> Any:
+def read_data_file(path: str) -> Any:
+    """Parse a JSON or YAML data file safely; every failure is one InputError naming the file."""
     try:
         size = os.path.getsize(path)
     except OSError as e:
@@ -113,7 +114,7 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
     # nodes first, then edges: nodes may be listed in any order; a cycle is reported as one
     for name, op, args, attrs in parsed:
         G.add_node(name, op=op, args=args, **attrs)
-    for name, op, args, attrs in parsed:
+    for name, _op, args, _attrs in parsed:
         for j, a in enumerate(args):
             if a not in G:
                 raise InputError(f"unknown argument {a!r}", f"{where}: node {name!r}")
@@ -146,7 +147,7 @@ def load_graph(path: "str | os.PathLike[str]") -> nx.DiGraph:
     p = os.fspath(path)
     if not p.endswith((".json", ".yaml", ".yml")):
         raise InputError("a graph file must end in .json, .yaml or .yml", p)
-    G = graph_from_dict(_read(p), p)
+    G = graph_from_dict(read_data_file(p), p)
     G.graph["file"] = p
     try:
         with open(p, encoding="utf-8") as f:

@@ -20,7 +20,6 @@ This module does not import torch.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from arts.errors import InputError
+from arts.graph.fileformat import read_data_file
 from arts.graph.enas import MACRO_S0, MacroSpace
 from arts.ops.base import Op, as_op
 
@@ -275,27 +275,7 @@ def load_space_file(path: str) -> SearchSpace:
                          f"{', '.join(known_spaces())})", where)
     if not path.endswith((".json", ".yaml", ".yml")):
         raise InputError("a space file must end in .json, .yaml or .yml", where)
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read: {e}", where) from None
-    if not text.strip():
-        raise InputError("the space file is empty", where)
-    if path.endswith((".yaml", ".yml")):
-        import yaml
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            at = f" at line {mark.line + 1}" if mark is not None else ""
-            raise InputError(f"malformed YAML{at}: {getattr(e, 'problem', e)}", where) from None
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise InputError(f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}", where) from None
+    data = read_data_file(path)
     name = os.path.splitext(os.path.basename(path))[0]
     return space_from_data(data, name, where)
 
