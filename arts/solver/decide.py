@@ -236,8 +236,17 @@ def decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol] = 
     if dom.empty:
         return Verdict.proven("the domain is empty")
     cond = dom.substitute(sympy.sympify(cond))
+    # a symbol the domain pins to one value is that constant (H == 8 makes 16*H*N*W == 1024*N)
+    pinned = {s: sympy.Integer(st.min()) for s, st in dom.sets.items()
+              if st.is_finite and st.head == ((st.min(), st.min()),)}
+    if pinned:
+        cond = cond.xreplace(pinned)
     if cond is sympy.true:
         return Verdict.proven()
+    if cond is sympy.false:
+        point = _fill({}, dom, order_syms)
+        return Verdict.refuted({n: point[n] for n in order if n in point}) if point else \
+            Verdict.unknown("the condition never holds, but no point of the domain was found")
     conjuncts = list(sympy.And.make_args(cond))
     residual = list(dom.residual)
     # group conjuncts and residual constraints into components of shared symbols

@@ -92,6 +92,7 @@ class Domain:
         self.residual = tuple(residual)
         if any(st.is_empty for st in self.sets.values()):
             self.empty = True
+        self._settle()
 
     @staticmethod
     def _elimination(c: sympy.Basic) -> tuple[sympy.Symbol, sympy.Expr] | None:
@@ -137,7 +138,58 @@ class Domain:
             if c not in residual:
                 residual.append(c)
         new.residual = tuple(residual)
+        new._settle()
         return new
+
+    def _implied(self, c: sympy.Basic) -> bool:
+        """Whether the per-symbol sets alone already imply ``c`` (decided exactly, or False)."""
+        from arts.solver.decide import decide
+
+        bare = Domain.__new__(Domain)
+        bare.constraints, bare.symbols, bare.subst = (), self.symbols, dict(self.subst)
+        bare.sets, bare.residual, bare.empty = dict(self.sets), (), self.empty
+        try:
+            return decide(c, bare, list(self.symbols)).is_proven
+        except Unsupported:
+            return False
+
+    def _settle(self) -> None:
+        """Put pinned values (a symbol whose set is one number) into the residual constraints:
+        those that become trivial are dropped, those left with one symbol become sets."""
+        for _ in range(4):
+            pinned = {s: sympy.Integer(st.head[0][0]) for s, st in self.sets.items()
+                      if st.is_finite and len(st.head) == 1 and st.head[0][0] == st.head[0][1]}
+            if not pinned or not self.residual:
+                return
+            changed = False
+            keep: list[sympy.Basic] = []
+            for c in self.residual:
+                c2 = c.xreplace(pinned)
+                if c2 == c:
+                    keep.append(c)
+                    continue
+                changed = True
+                if c2 is sympy.true:
+                    continue
+                if c2 is sympy.false:
+                    self.empty = True
+                    continue
+                free = c2.free_symbols
+                if len(free) == 1:
+                    (s,) = free
+                    try:
+                        self.sets[s] = self.sets.get(s, IntSet.everything()) & truth_set(c2, s)
+                        if self.sets[s].is_empty:
+                            self.empty = True
+                        continue
+                    except Unsupported:
+                        pass
+                elif self._implied(c2):
+                    continue
+                keep.append(c2)
+            self.residual = tuple(keep)
+            if not changed:
+                return
 
     def with_symbols(self, symbols: Iterable[sympy.Symbol]) -> "Domain":
         return Domain(self.constraints, tuple(self.symbols) + tuple(s for s in symbols if s not in self.symbols))
