@@ -72,6 +72,8 @@ def main() -> None:
         else:
             print(f"  torch.export (N dynamic, H, W in [64, 4096]): {t_exp:.3f} s")
             print(f"  ratio torch.export / arts:           {t_exp / t_arts:.1f}x")
+    typecheck(chain_graph(50))  # warm up caches and lazy imports once, outside every timing
+    typecheck(residual_stack(50))
     print("\nPer-node cost (us/node):")
     print(f"  {'nodes':>6} {'chain':>10} {'residual':>10}")
     costs: dict[str, list[float]] = {"chain": [], "residual": []}
