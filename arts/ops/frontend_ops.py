@@ -26,6 +26,7 @@ from typing import Any
 import sympy
 
 from arts.errors import InputError, Unsupported
+from arts.ops.resize import constant_pad_axis
 from arts.ops.base import (
     REGISTRY,
     Condition,
@@ -226,16 +227,9 @@ class SizedPadSpec(OpSpec):
         conds = []
         for j in range(m):
             d = len(x) - 1 - j
-            left, right = amounts[2 * j], amounts[2 * j + 1]
-            size = sympy.sympify(x[d])
-            where = f"dimension {d}"
-            for v in (left, right):
-                if not (v.is_nonnegative is True):
-                    conds.append(ge(size + v, 0, f"pad: negative padding {v} crops more than {where} holds",
-                                    code="too-small"))
-            out = size + left + right
-            conds.append(ge(out, 1, f"pad: padding ({left}, {right}) leaves {where} empty", code="too-small"))
-            x[d] = out
+            x[d], axis_conds = constant_pad_axis("pad", sympy.sympify(x[d]), amounts[2 * j], amounts[2 * j + 1],
+                                                 f"dimension {d}")
+            conds.extend(axis_conds)
         return Inferred(tuple(x), keep(*conds))
 
 

@@ -87,6 +87,20 @@ def exact_scale(s: Any, op: str) -> sympy.Rational:
     return sympy.Rational(f.numerator, den)
 
 
+def constant_pad_axis(op: str, size: Any, left: Any, right: Any, where: str) -> tuple[Any, list]:
+    """One axis of constant padding (amounts are ints or size expressions; negative ones crop):
+    torch narrows by a negative amount before padding, so each crop must fit in the size, and
+    the result must stay non-empty.  Shared by ``pad`` and the front end's ``sized_pad``."""
+    left, right = sympy.sympify(left), sympy.sympify(right)
+    conds = []
+    for v in (left, right):
+        if v.is_nonnegative is not True:
+            conds.append(ge(size + v, 0, f"{op}: negative padding {v} crops more than {where} holds",
+                            code="too-small"))
+    out = size + left + right
+    conds.append(ge(out, 1, f"{op}: padding ({left}, {right}) leaves {where} empty", code="too-small"))
+    return out, conds
+
 class _ResizeBase(OpSpec):
     def validate(self, p: dict[str, Any]) -> None:
         size, scale, mode = p["size"], p["scale_factor"], p["mode"]
@@ -311,13 +325,10 @@ class PadSpec(OpSpec):
                 v = max(left, right)
                 conds.append(ge(size, v + 1, f"{self.name}: reflect padding {v} must be smaller than {where}",
                                 code="too-small"))
-            elif mode == "constant":
-                if left < 0 < right:
-                    conds.append(ge(size + left, 0, f"{self.name}: negative padding {left} crops more than "
-                                                    f"{where} holds", code="too-small"))
-                if right < 0 < left:
-                    conds.append(ge(size + right, 0, f"{self.name}: negative padding {right} crops more than "
-                                                     f"{where} holds", code="too-small"))
+            if mode == "constant":
+                x[d], axis_conds = constant_pad_axis(self.name, size, left, right, where)
+                conds.extend(axis_conds)
+                continue
             out = size + left + right
             conds.append(ge(out, 1, f"{self.name}: padding ({left}, {right}) leaves {where} empty", code="too-small"))
             x[d] = out
