@@ -28,7 +28,8 @@ from arts.errors import BudgetExceeded, Unsupported
 from arts.solver.domain import SEARCH_BUDGET, Domain, exhaustive
 from arts.solver.evaluate import compile_expr
 from arts.solver.intset import IntSet
-from arts.solver.quasiaffine import truth_set
+from arts.solver.quasiaffine import EVAL_BUDGET, first_failure, truth_set
+from arts.solver.simplify import collapse
 from arts.solver.verdict import Verdict
 
 #: Most class combinations one group may visit.
@@ -121,6 +122,25 @@ def _cached_truth(atom: sympy.Basic, s: sympy.Symbol) -> IntSet:
             _TRUTH.clear()
         _TRUTH[atom] = st
     return st
+
+
+def _by_walk(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain, residual: list[sympy.Basic],
+             why: Exception) -> tuple[Verdict, dict[str, int] | None] | None:
+    """One symbol whose condition has too long a period to analyse: walk the points where its
+    floors change (see :func:`first_failure`).  None when that does not apply."""
+    if len(syms) != 1 or residual or not isinstance(why, BudgetExceeded):
+        return None
+    (s,) = syms
+    try:
+        y, complete = first_failure(formula, s, domain.set_of(s))
+    except Unsupported:
+        return None
+    if y is not None:
+        return Verdict.refuted({s.name: y}), {s.name: y}
+    if complete:
+        return Verdict.proven(), None
+    return Verdict.unknown(f"{why}; no counterexample among the first {EVAL_BUDGET} segments on which "
+                           f"its floors are constant"), None
 
 
 def _by_search(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain, residual: list[sympy.Basic],
@@ -235,7 +255,7 @@ def decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol] = 
     order = [s.name for s in order_syms]
     if dom.empty:
         return Verdict.proven("the domain is empty")
-    cond = dom.substitute(sympy.sympify(cond))
+    cond = collapse(dom.substitute(sympy.sympify(cond)))
     # a symbol the domain pins to one value is that constant (H == 8 makes 16*H*N*W == 1024*N)
     pinned = {s: sympy.Integer(st.min()) for s, st in dom.sets.items()
               if st.is_finite and st.head == ((st.min(), st.min()),)}
@@ -281,9 +301,10 @@ def decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol] = 
                 v, cx = mono
             else:
                 v, cx = _by_search(formula, syms, dom, res, budget)
-        except Unsupported:
+        except Unsupported as why:
+            walked = _by_walk(formula, syms, dom, res, why)
             try:
-                v, cx = _by_search(formula, syms, dom, res, budget)
+                v, cx = walked if walked is not None else _by_search(formula, syms, dom, res, budget)
             except Unsupported as e:
                 v, cx = Verdict.unknown(str(e)), None
         if v.is_refuted and cx is not None:

@@ -46,8 +46,8 @@ class IntSet:
     # ---- construction -------------------------------------------------------------------
     @staticmethod
     def make(start: int, head: Iterable[Interval], period: int, residues: Iterable[int]) -> "IntSet":
-        if period > MAX_SPAN or start > MAX_SPAN:
-            raise BudgetExceeded(f"a set of sizes with period {period} from {start} is too large to track")
+        if period > MAX_SPAN:
+            raise BudgetExceeded(f"a set of sizes with period {period} is too large to track")
         start = max(1, start)
         hd = tuple((max(1, a), min(b, start - 1)) for a, b in head if min(b, start - 1) >= max(1, a))
         return IntSet._canon(start, hd, period, frozenset(r % period for r in residues))
@@ -119,13 +119,14 @@ class IntSet:
         return IntSet.make(1, (), modulus, {residue % modulus})
 
     @staticmethod
-    def from_predicate(pred: Callable[[int], bool], start: int, period: int) -> "IntSet":
-        """The set of x >= 1 with ``pred(x)``, given that ``pred`` is periodic with ``period``
-        from ``start`` on (the caller proves that; this only evaluates)."""
-        start = max(1, start)
-        if start + period > MAX_SPAN:
-            raise BudgetExceeded(f"deciding needs {start + period} evaluations, over the budget of {MAX_SPAN}")
-        head = _intervals(x for x in range(1, start) if pred(x))
+    def from_predicate(pred: Callable[[int], bool], start: int, period: int, lo: int = 1) -> "IntSet":
+        """The set of x >= lo with ``pred(x)``, given that ``pred`` is periodic with ``period``
+        from ``start`` on (the caller proves that; this only evaluates ``[lo, start + period)``)."""
+        lo = max(1, lo)
+        start = max(lo, start)
+        if start - lo + period > MAX_SPAN:
+            raise BudgetExceeded(f"deciding needs {start - lo + period} evaluations, over the budget of {MAX_SPAN}")
+        head = _intervals(x for x in range(lo, start) if pred(x))
         residues = {x % period for x in range(start, start + period) if pred(x)}
         return IntSet.make(start, head, period, residues)
 
@@ -162,6 +163,21 @@ class IntSet:
                 return x
         return None  # pragma: no cover
 
+    def next_member(self, x: int) -> int | None:
+        """The least member ``>= x``, or None."""
+        x = max(1, x)
+        if x < self.start:
+            for a, b in self.head:
+                if b >= x:
+                    return max(a, x)
+            x = self.start
+        if not self.residues:
+            return None
+        for y in range(x, x + self.period):
+            if y % self.period in self.residues:
+                return y
+        return None  # pragma: no cover
+
     def max(self) -> int | None:
         if self.residues:
             return None
@@ -193,8 +209,6 @@ class IntSet:
         if period > MAX_SPAN:
             raise BudgetExceeded(f"combined period {period} is too large to track")
         lo_tail = min(self.start, other.start)
-        if start - lo_tail > MAX_SPAN:
-            raise BudgetExceeded("set head too long to track")
         # [1, lo_tail): both sides are given by head intervals; membership is constant between cuts
         cuts = {1, lo_tail}
         for s in (self, other):
@@ -205,8 +219,27 @@ class IntSet:
         for a, nxt in zip(pts, pts[1:]):
             if fn(a in self, a in other):
                 head.append((a, nxt - 1))
-        # [lo_tail, start): at least one side is periodic there; go point by point
-        head.extend((x, x) for x in range(lo_tail, start) if fn(x in self, x in other))
+        # [lo_tail, start): one side is periodic there, the other given by head intervals (constant
+        # between their ends): a piece where the result does not depend on the periodic side is one
+        # interval or nothing, whatever its length; only the others are walked point by point
+        if start > lo_tail:
+            per, fixed, per_first = (self, other, True) if self.start == lo_tail else (other, self, False)
+            cuts2 = {lo_tail, start}
+            for a, b in fixed.head:
+                cuts2.update(c for c in (a, b + 1) if lo_tail <= c <= start)
+            pts2 = sorted(cuts2)
+            walked = 0
+            for a, nxt in zip(pts2, pts2[1:]):
+                q = a in fixed
+                g = (lambda p, q=q: fn(p, q)) if per_first else (lambda p, q=q: fn(q, p))
+                if g(True) == g(False):
+                    if g(True):
+                        head.append((a, nxt - 1))
+                    continue
+                walked += nxt - a
+                if walked > MAX_SPAN:
+                    raise BudgetExceeded("set head too long to track")
+                head.extend((x, x) for x in range(a, nxt) if g(x in per))
         residues = {x % period for x in range(start, start + period) if fn(x in self, x in other)}
         return IntSet.make(start, _merge(head), period, residues)
 
