@@ -131,10 +131,9 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
         except StaticShapeError as e:
             static_failure = True
             poisoned.add(n)
-            p = live.min_point(symbols)
+            p, note = _static_example(op, [shapes[a] for a in args], live, symbols, mode)
             diags.append(Diagnostic("error", e.code, n, f"{op.name}: {e.message}", expected=e.expected,
-                                    found=e.found, counterexample=p,
-                                    notes=["this fails for every input size"], **loc))
+                                    found=e.found, counterexample=p, notes=[note], **loc))
             continue
         except Unsupported as e:
             poisoned.add(n)
@@ -194,6 +193,34 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
         status = "error"
     return Report(target or G.graph.get("name") or (file or "graph"), status, diags, shapes, live, declared,
                   tuple(symbols), example, static_failure, tuple(unknown_nodes))
+
+
+def _static_example(op: Op, arg_shapes: list[tuple], live: Domain, symbols: Sequence[sympy.Symbol],
+                    mode: str) -> tuple[dict[str, int] | None, str]:
+    """The counterexample and note of a node that fails whatever the sizes (a static error).
+
+    "Fails for every input size" is claimed only with a size that reaches the node and at which
+    the op, applied to its arguments' concrete shapes there, really fails; otherwise the note says
+    why no such size is given."""
+    if live.empty:
+        return None, "no input size reaches this node (an earlier node rejects every size)"
+    try:
+        p = live.min_point(symbols)
+    except Unsupported:
+        p = None
+    if p is None:
+        return None, "no input size reaching this node was found within the search budget"
+    try:
+        concrete = [tuple(int(compile_expr(sympy.sympify(e))(p)) for e in s) for s in arg_shapes]
+        inf = op.apply(concrete)
+    except StaticShapeError:
+        return p, "this fails for every input size"
+    except Exception:  # not evaluable at the point: do not claim
+        return None, "could not confirm the failure at a concrete size"
+    for c in inf.conditions:
+        if (c.mode != "train" or mode == "train") and not bool(compile_expr(c.formula)(p)):
+            return p, "this fails for every input size"
+    return None, "could not confirm the failure at a concrete size"
 
 
 def _resolve(shape: tuple, live: Domain, symbols: Sequence[sympy.Symbol]) -> tuple:

@@ -25,7 +25,8 @@ import sympy
 from sympy.core.relational import Relational
 
 from arts.errors import BudgetExceeded, Unsupported
-from arts.solver.domain import SEARCH_BUDGET, Domain, exhaustive
+from arts.solver.budget import deadline_check, decision_budget
+from arts.solver.domain import SEARCH_BUDGET, Domain, _points, exhaustive, expand_minmax
 from arts.solver.evaluate import compile_expr
 from arts.solver.intset import IntSet
 from arts.solver.quasiaffine import EVAL_BUDGET, first_failure, truth_set
@@ -67,61 +68,145 @@ def _skeleton(formula: sympy.Basic, index: dict[sympy.Basic, int]) -> Callable[[
     raise Unsupported(f"cannot decide {type(formula).__name__}: {formula}")
 
 
-def _by_classes(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain,
-                order: Sequence[str]) -> tuple[Verdict, dict[str, int] | None]:
+def _classes(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain
+             ) -> tuple[list[sympy.Basic], dict[sympy.Symbol, list[tuple[IntSet, dict[int, bool]]]]] | None:
+    """Cut each symbol's set into classes on which every atom of ``formula`` (each on one symbol)
+    is constant: ``(atoms, {symbol: [(class, {atom index: truth})]})``; None if the domain is empty."""
     atoms = sorted(formula.atoms(Relational), key=sympy.default_sort_key)
-    index = {a: i for i, a in enumerate(atoms)}
     owner: list[sympy.Symbol] = []
     for a in atoms:
         (s,) = a.free_symbols
         owner.append(s)
-    classes: dict[sympy.Symbol, list[IntSet]] = {}
+    classes: dict[sympy.Symbol, list[tuple[IntSet, dict[int, bool]]]] = {}
     for s in syms:
-        parts = [domain.set_of(s)]
-        for a, o in zip(atoms, owner):
+        base = domain.set_of(s)
+        lo = base.min()
+        if lo is None:
+            return None
+        parts: list[tuple[IntSet, dict[int, bool]]] = [(base, {})]
+        for i, (a, o) in enumerate(zip(atoms, owner)):
             if o != s:
                 continue
-            t = truth_set(a, s)
+            t = truth_set(a, s, lo)  # exact on x >= lo, which holds the whole class
             nxt = []
-            for c in parts:
-                for piece in (c & t, c - t):
+            for c, tv in parts:
+                for piece, truth in ((c & t, True), (c - t, False)):
                     if not piece.is_empty:
-                        nxt.append(piece)
+                        nxt.append((piece, {**tv, i: truth}))
             parts = nxt
             if len(parts) > 4096:
                 raise BudgetExceeded("too many size classes")
+            deadline_check()
         if not parts:
-            return Verdict.proven("the domain is empty"), None
+            return None
         classes[s] = parts
     total = 1
     for s in syms:
         total *= len(classes[s])
     if total > COMBO_BUDGET:
         raise BudgetExceeded(f"{total} combinations of size classes exceed the budget")
-    sk = _skeleton(formula, index)
+    return atoms, classes
+
+
+def _failing(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain
+             ) -> Iterator[tuple[IntSet, ...]] | None:
+    """The class combinations on which ``formula`` is false (None: the domain is empty)."""
+    got = _classes(formula, syms, domain)
+    if got is None:
+        return None
+    atoms, classes = got
+    sk = _skeleton(formula, {a: i for i, a in enumerate(atoms)})
+
+    def gen() -> Iterator[tuple[IntSet, ...]]:
+        for n, combo in enumerate(itertools.product(*(classes[s] for s in syms))):
+            if n % 1024 == 0:
+                deadline_check()
+            tv: dict[int, bool] = {}
+            for _, t in combo:
+                tv.update(t)
+            if not sk([tv.get(i, False) for i in range(len(atoms))]):
+                yield tuple(c for c, _ in combo)
+    return gen()
+
+
+def _by_classes(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain,
+                order: Sequence[str]) -> tuple[Verdict, dict[str, int] | None]:
+    failing = _failing(formula, syms, domain)
+    if failing is None:
+        return Verdict.proven("the domain is empty"), None
     best: dict[str, int] | None = None
-    for combo in itertools.product(*(classes[s] for s in syms)):
+    for combo in failing:
         rep: dict[str, int] = {s.name: int(c.min()) for s, c in zip(syms, combo)}  # type: ignore[arg-type]
-        tv = [rep[o.name] in _cached_truth(a, o) for a, o in zip(atoms, owner)]
-        if not sk(tv):
-            if best is None or _key(rep, order) < _key(best, order):
-                best = rep
+        if best is None or _key(rep, order) < _key(best, order):
+            best = rep
     if best is None:
         return Verdict.proven(), None
     return Verdict.refuted(best), best
 
 
-_TRUTH: dict[sympy.Basic, IntSet] = {}
+def _single(formula: sympy.Basic) -> bool:
+    """Every atom of ``formula`` mentions one symbol, and nothing else does."""
+    atoms = formula.atoms(Relational)
+    return all(len(a.free_symbols) == 1 for a in atoms) and \
+        not (formula.free_symbols - {x for at in atoms for x in at.free_symbols})
 
 
-def _cached_truth(atom: sympy.Basic, s: sympy.Symbol) -> IntSet:
-    st = _TRUTH.get(atom)
-    if st is None:
-        st = truth_set(atom, s)
-        if len(_TRUTH) > 100_000:
-            _TRUTH.clear()
-        _TRUTH[atom] = st
-    return st
+def _with_residual(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain, residual: list[sympy.Basic],
+                   order: Sequence[str], budget: int) -> tuple[Verdict, dict[str, int] | None]:
+    """Decide ``formula`` (atoms on one symbol each) on a domain whose ``residual`` constraints tie
+    symbols together.
+
+    * Residual atoms on one symbol each (``H >= 4 or W >= 4``): the residual becomes a hypothesis,
+      ``residual -> formula``, decided exactly by classes.
+    * Otherwise (``H != W``, ``N*(H-1)*(W-1) >= 2``): decided on the per-symbol sets alone first --
+      proven there is proven on the smaller domain; else each failing class combination is searched
+      for a point that satisfies the residual: found refutes, a finite combination searched in full
+      without one is vacuous, anything else is unknown.
+    """
+    hyp = sympy.And(*residual)
+    if _single(hyp):
+        return _by_classes(sympy.Implies(hyp, formula), syms, domain, order)
+    failing = _failing(formula, syms, domain)
+    if failing is None:
+        return Verdict.proven("the domain is empty"), None
+    guards = [compile_expr(r) for r in residual]
+    names = [s.name for s in syms]
+    best: dict[str, int] | None = None
+    open_combos = 0
+    spent = 0
+    for combo in failing:
+        full = exhaustive(list(combo), budget)
+        if full:
+            pts = (dict(zip(names, t)) for t in sorted(itertools.product(*(list(st) for st in combo)),
+                                                       key=lambda t: (sum(t), t)))
+        else:
+            pts = _points(list(combo), names, max(64, budget // 16))
+        found = None
+        for p in pts:
+            spent += 1
+            if spent % 1024 == 0:
+                deadline_check()
+            env = domain.complete(p) if domain.subst else p
+            try:
+                if all(g(env) for g in guards):
+                    found = p
+                    break
+            except (ZeroDivisionError, KeyError):
+                continue
+        if found is not None:
+            if best is None or _key(found, order) < _key(best, order):
+                best = found
+        elif not full:
+            open_combos += 1
+        if spent > 4 * budget:
+            open_combos += 1
+            break
+    if best is not None:
+        return Verdict.refuted(best), best
+    if open_combos:
+        return Verdict.unknown(f"the condition fails on {open_combos} class(es) of sizes of which no searched "
+                               f"point satisfies {', '.join(map(str, residual))}"), None
+    return Verdict.proven(), None
 
 
 def _by_walk(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain, residual: list[sympy.Basic],
@@ -160,6 +245,8 @@ def _by_search(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain, r
     biggest: dict[str, int] = {}
     for p in pts:
         seen += 1
+        if seen % 1024 == 0:
+            deadline_check()
         env = domain.complete(p) if domain.subst else p
         try:
             if not all(g(env) for g in guards):
@@ -249,13 +336,18 @@ def decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol] = 
     ``symbols`` are the inputs a counterexample must assign (in this order of priority for the
     tie-break of "smallest"); the domain's own symbols are always included.
     """
+    with decision_budget():
+        return _decide(cond, domain, symbols, budget)
+
+
+def _decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol], budget: int) -> Verdict:
     order_syms = list(dict.fromkeys(list(symbols) + list(domain.symbols) + sorted(
         sympy.sympify(cond).free_symbols, key=lambda s: s.name)))
     dom = domain.with_symbols(order_syms) if any(s not in domain.symbols for s in order_syms) else domain
     order = [s.name for s in order_syms]
     if dom.empty:
         return Verdict.proven("the domain is empty")
-    cond = collapse(dom.substitute(sympy.sympify(cond)))
+    cond = collapse(expand_minmax(dom.substitute(sympy.sympify(cond))))
     # a symbol the domain pins to one value is that constant (H == 8 makes 16*H*N*W == 1024*N)
     pinned = {s: sympy.Integer(st.min()) for s, st in dom.sets.items()
               if st.is_finite and st.head == ((st.min(), st.min()),)}
@@ -294,9 +386,10 @@ def decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol] = 
         formula = sympy.And(*conds)
         try:
             mono = None
-            if not res and all(len(a.free_symbols) == 1 for a in formula.atoms(Relational)) \
-                    and not (formula.free_symbols - {a for at in formula.atoms(Relational) for a in at.free_symbols}):
+            if not res and _single(formula):
                 v, cx = _by_classes(formula, syms, dom, order)
+            elif res and _single(formula):
+                v, cx = _with_residual(formula, syms, dom, res, order, budget)
             elif not res and (mono := _monotone(formula, syms, dom)) is not None:
                 v, cx = mono
             else:

@@ -57,7 +57,7 @@ class Domain:
     def _build(self) -> None:
         rest: list[sympy.Basic] = []
         for c in self.constraints:
-            for part in sympy.And.make_args(c):
+            for part in sympy.And.make_args(expand_minmax(c)):
                 rest.append(part)
         # equalities between symbols become substitutions
         pending: list[sympy.Basic] = []
@@ -89,6 +89,8 @@ class Domain:
                     pass
             if c not in residual:
                 residual.append(c)
+                for x, st in implied_sets(c).items():  # H*W == 16 bounds H and W: the search is finite
+                    self.sets[x] = self.sets.get(x, IntSet.everything()) & st
         self.residual = tuple(residual)
         if any(st.is_empty for st in self.sets.values()):
             self.empty = True
@@ -105,7 +107,7 @@ class Domain:
 
     def restrict(self, *conds: sympy.Basic) -> "Domain":
         """This domain intersected with ``conds`` (incremental unless a new equality appears)."""
-        parts = [self.substitute(p) for c in conds for p in sympy.And.make_args(sympy.sympify(c))]
+        parts = [self.substitute(p) for c in conds for p in sympy.And.make_args(expand_minmax(sympy.sympify(c)))]
         if any(self._elimination(p) is not None for p in parts):
             return Domain(self.constraints + tuple(conds), self.symbols)
         new = Domain.__new__(Domain)
@@ -137,6 +139,10 @@ class Domain:
                     pass
             if c not in residual:
                 residual.append(c)
+                for x, st in implied_sets(c).items():
+                    new.sets[x] = new.sets.get(x, IntSet.everything()) & st
+                    if new.sets[x].is_empty:
+                        new.empty = True
         new.residual = tuple(residual)
         new._settle()
         return new
@@ -293,7 +299,78 @@ def _show(c: sympy.Basic) -> str:
     for kind, sign in ops.items():
         if isinstance(c, kind):
             return f"{show_dim(c.lhs)} {sign} {show_dim(c.rhs)}"
+    if isinstance(c, (sympy.And, sympy.Or)):
+        word = " and " if isinstance(c, sympy.And) else " or "
+        return "(" + word.join(_show(a) for a in sorted(c.args, key=sympy.default_sort_key)) + ")"
+    if isinstance(c, sympy.Not):
+        return f"not {_show(c.args[0])}"
     return str(c)
+
+
+def expand_minmax(c: sympy.Basic) -> sympy.Basic:
+    """Relations between ``min``/``max`` and a term as plain relations (exact):
+    ``min(H, W) >= 2`` is ``H >= 2 and W >= 2``, ``max(H, W) >= 4`` is ``H >= 4 or W >= 4``."""
+    if not c.has(sympy.Min, sympy.Max):
+        return c
+    if isinstance(c, (sympy.And, sympy.Or, sympy.Not)):
+        return c.func(*(expand_minmax(a) for a in c.args))
+    if not isinstance(c, (sympy.Ge, sympy.Gt, sympy.Le, sympy.Lt)):
+        return c
+    lhs, rhs = c.lhs, c.rhs
+    rel = type(c)
+    for side in (0, 1):
+        m, other = (lhs, rhs) if side == 0 else (rhs, lhs)
+        if not isinstance(m, (sympy.Min, sympy.Max)):
+            continue
+        # normalise to  m REL other  with m on the left
+        r = rel if side == 0 else {sympy.Ge: sympy.Le, sympy.Gt: sympy.Lt, sympy.Le: sympy.Ge,
+                                   sympy.Lt: sympy.Gt}[rel]
+        parts = [expand_minmax(r(a, other)) for a in m.args]
+        lower = r in (sympy.Ge, sympy.Gt)  # min >= k: all; max >= k: any; min <= k: any; max <= k: all
+        every = lower == isinstance(m, sympy.Min)
+        return sympy.And(*parts) if every else sympy.Or(*parts)
+    return c
+
+
+def implied_sets(c: sympy.Basic) -> dict[sympy.Symbol, IntSet]:
+    """Per-symbol sets implied by a constraint on several positive symbols: a sum of monomials with
+    positive coefficients bounded by (or equal to) a constant bounds every symbol in it, and an
+    equality of one monomial to a constant makes each symbol a divisor of it (``H*W == 16``:
+    ``H, W`` in ``{1, 2, 4, 8, 16}``).  Exact consequences: the constraint itself is kept."""
+    if not isinstance(c, (sympy.Eq, sympy.Le, sympy.Lt, sympy.Ge, sympy.Gt)):
+        return {}
+    if isinstance(c, (sympy.Ge, sympy.Gt)):
+        c = (sympy.Le if isinstance(c, sympy.Ge) else sympy.Lt)(c.rhs, c.lhs)
+    g = sympy.expand(c.lhs - c.rhs)
+    if not g.is_polynomial():
+        return {}
+    k = -g.as_coeff_Add()[0]
+    poly = g + k
+    if not k.is_Integer or k > 10**6:
+        return {}
+    mons = sympy.Add.make_args(poly)
+    out: dict[sympy.Symbol, IntSet] = {}
+    bound = int(k) - (1 if isinstance(c, sympy.Lt) else 0)
+    for mono in mons:
+        coeff, rest = mono.as_coeff_Mul()
+        if not coeff.is_Integer or coeff <= 0 or not rest.free_symbols:
+            return {}
+        if not all(x.is_positive and x.is_integer for x in rest.free_symbols):
+            return {}
+    others = len(mons) - 1  # every other monomial is at least 1
+    for mono in mons:
+        coeff, rest = mono.as_coeff_Mul()
+        cap = (bound - others) // int(coeff)
+        for x in rest.free_symbols:
+            st = IntSet.between(1, cap)
+            if isinstance(c, sympy.Eq) and len(mons) == 1 and cap >= 1:
+                powers = rest.as_powers_dict()
+                if all(e.is_Integer for e in powers.values()):
+                    e = int(powers[x])
+                    st = IntSet.finite(d for d in range(1, cap + 1) if cap % (d ** e) == 0) \
+                        if cap <= 10**5 else st
+            out[x] = out.get(x, IntSet.everything()) & st
+    return out
 
 
 def _points(sets: list[IntSet], names: list[str], budget: int) -> Iterator[dict[str, int]]:
