@@ -38,5 +38,5 @@ def decision_budget(seconds: float | None = None) -> Iterator[None]:
 def deadline_check() -> None:
     """Raise :class:`BudgetExceeded` when the running decision is past its deadline."""
     d = getattr(_state, "deadline", None)
-    if d is not None and time.monotonic() > d:
+    if d is not None and time.monotonic() >= d:
         raise BudgetExceeded(f"the decision took longer than its budget of {_state.seconds:g} s")

@@ -218,6 +218,8 @@ def _by_walk(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain, res
     (s,) = syms
     try:
         y, complete = first_failure(formula, s, domain.set_of(s))
+    except BudgetExceeded as e:
+        return Verdict.unknown(str(e)), None
     except Unsupported:
         return None
     if y is not None:

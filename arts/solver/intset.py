@@ -232,6 +232,10 @@ class IntSet:
             for a, nxt in zip(pts2, pts2[1:]):
                 q = a in fixed
                 g = (lambda p, q=q: fn(p, q)) if per_first else (lambda p, q=q: fn(q, p))
+                if not per.residues or len(per.residues) == per.period:  # the periodic side is constant
+                    if g(bool(per.residues)):
+                        head.append((a, nxt - 1))
+                    continue
                 if g(True) == g(False):
                     if g(True):
                         head.append((a, nxt - 1))

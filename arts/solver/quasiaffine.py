@@ -21,6 +21,7 @@ import sympy
 from sympy.core.relational import Relational
 
 from arts.errors import BudgetExceeded, Unsupported
+from arts.solver.budget import deadline_check
 from arts.solver.evaluate import compile_expr
 from arts.solver.intset import IntSet
 from arts.solver.simplify import collapse
@@ -331,7 +332,9 @@ def first_failure(cond: sympy.Basic, x: sympy.Symbol, within: IntSet,
     f = compile_expr(cond)
     name = x.name
     p = within.min()
-    for _ in range(budget):
+    for step in range(budget):
+        if step % 256 == 0:
+            deadline_check()
         if p is None:
             return None, True
         # the segment [p, q) on which every relation is constant (q None: up to infinity)

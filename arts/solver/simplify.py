@@ -13,7 +13,8 @@ keep every size of a chain a single floor of the input, whatever the depth:
 Without them an expression that mentions its input twice (a ceil-mode pool does) doubles at every
 node: at depth 10 sympy spends minutes on it.  With them the work per node is constant.  The
 rewritten form is kept only where it is no larger than the input, so ``Mod(H, 16)`` stays as
-written.  Printing then writes ``floor(H/2 - 1/2)`` as ``floor((H - 1)/2)``.
+written, and the user's constants stay where they are (``floor((H - 1)/2) + 1``) unless moving
+them out of the floors (``floor((H + 1)/2)``) makes equal floors cancel.  Printing then writes ``floor(H/2 - 1/2)`` as ``floor((H - 1)/2)``.
 """
 
 from __future__ import annotations
@@ -129,10 +130,19 @@ def simplify_dim(e: sympy.Basic) -> sympy.Basic:
         return e
     if isinstance(e, (sympy.And, sympy.Or, sympy.Not)) or isinstance(e, Relational):
         return e.func(*(simplify_dim(a) for a in e.args))
-    new = _norm(e)
-    if new is e or new == e:
-        return e
-    return new if _size(new) <= _size(e) else e
+    best = e
+    plain = _norm(e, False)
+    if plain != e and _size(plain) <= _size(e):
+        best = plain
+    # canonical constants only where they make floors cancel (fewer floors), not for looks
+    canon = _norm(e, True)
+    if _rounds(canon) < _rounds(best):
+        best = canon
+    return best
+
+
+def _rounds(e: sympy.Basic) -> int:
+    return sum(1 for t in sympy.preorder_traversal(e) if isinstance(t, (sympy.floor, sympy.ceiling, sympy.Mod)))
 
 
 def show_dim(e: object) -> str:
