@@ -182,6 +182,7 @@ def _with_residual(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domai
         else:
             pts = _points(list(combo), names, max(64, budget // 16))
         found = None
+        unclear = False  # a point where a residual could not be evaluated: the combination stays open
         for p in pts:
             spent += 1
             if spent % 1024 == 0:
@@ -192,11 +193,12 @@ def _with_residual(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domai
                     found = p
                     break
             except (ZeroDivisionError, KeyError):
+                unclear = True
                 continue
         if found is not None:
             if best is None or _key(found, order) < _key(best, order):
                 best = found
-        elif not full:
+        elif not full or unclear:
             open_combos += 1
         if spent > 4 * budget:
             open_combos += 1
