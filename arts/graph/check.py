@@ -19,6 +19,7 @@ from arts.errors import InputError, Unsupported
 from arts.graph.fileformat import load_graph
 from arts.graph.graph import validate_structure
 from arts.graph.report import Diagnostic, Report
+from arts.graph.typical import typical_counterexample
 from arts.ops.base import Condition, Op, StaticShapeError
 from arts.solver.decide import decide
 from arts.solver.domain import Domain
@@ -134,7 +135,7 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
             p = live.min_point(symbols)
             diags.append(Diagnostic("error", e.code, n, f"{op.name}: {e.message}", expected=e.expected,
                                     found=e.found, counterexample=p,
-                                    notes=["this fails for every input size"], **loc))
+                                    notes=["this fails for every input size"], certain=True, **loc))
             continue
         except Unsupported as e:
             poisoned.add(n)
@@ -151,7 +152,7 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
         joint = simplify_dim(sympy.And(*(c.formula for c in node_conds)))
         v = decide(joint, live, symbols)
         if v.is_refuted and v.counterexample is not None:
-            cx = v.counterexample
+            cx = typical_counterexample(joint, live, symbols, v.counterexample) if conds else v.counterexample
             failing = [c for c in node_conds if not bool(compile_expr(c.formula)(cx))] or node_conds
             if all(c.code == "too-small" for c in failing) and too_small is not None:
                 too_small.notes.append(f"{n} ({op}) also needs a larger input: fails at "
@@ -166,7 +167,8 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
             for c in node_conds:
                 vc = decide(c.formula, live, symbols)
                 if vc.is_refuted and vc.counterexample is not None:
-                    diags.append(_diagnostic([c], n, vc.counterexample, loc))
+                    cx = typical_counterexample(c.formula, live, symbols, vc.counterexample) if conds else vc.counterexample
+                    diags.append(_diagnostic([c], n, cx, loc))
                 elif vc.is_unknown:
                     undecided = True
                     diags.append(Diagnostic("warning", "undecided", n, f"{op.name}: cannot decide whether "
@@ -189,11 +191,11 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
             example = live.min_point(symbols)
         except Unsupported:
             example = None
-    if not static_failure and live.empty:
+    if not static_failure and live.empty and not any(x.severity == "error" for x in diags):  # one cause, one line
         diags.append(Diagnostic("error", "empty-domain", None, "no input size is accepted", file=file))
         status = "error"
     return Report(target or G.graph.get("name") or (file or "graph"), status, diags, shapes, live, declared,
-                  tuple(symbols), example, static_failure, tuple(unknown_nodes))
+                  tuple(symbols), example, static_failure, tuple(unknown_nodes), inputs=dict(shapes_in))
 
 
 def _resolve(shape: tuple, live: Domain, symbols: Sequence[sympy.Symbol]) -> tuple:
