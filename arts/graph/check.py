@@ -20,6 +20,7 @@ from arts.graph.fileformat import load_graph
 from arts.graph.graph import validate_structure
 from arts.graph.report import Diagnostic, Report
 from arts.graph.typical import typical_counterexample
+from arts.messages import with_op
 from arts.ops.base import Condition, Op, StaticShapeError
 from arts.solver.decide import decide
 from arts.solver.domain import Domain
@@ -59,7 +60,8 @@ def _symbols(shapes: Sequence[tuple]) -> list[sympy.Symbol]:
 
 def _values_note(formula: sympy.Basic, point: dict[str, int]) -> str | None:
     """The values of the sides of ``formula``'s comparisons at ``point`` (constants omitted)."""
-    rels = [r for r in sympy.preorder_traversal(formula) if isinstance(r, sympy.core.relational.Relational)]
+    rels = [r for r in sympy.preorder_traversal(formula, keys=sympy.default_sort_key)  # hash-seed free order
+            if isinstance(r, sympy.core.relational.Relational)]
     parts: list[str] = []
     for r in rels[:4]:
         for side in (r.lhs, r.rhs):
@@ -133,14 +135,14 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
             static_failure = True
             poisoned.add(n)
             p = live.min_point(symbols)
-            diags.append(Diagnostic("error", e.code, n, f"{op.name}: {e.message}", expected=e.expected,
+            diags.append(Diagnostic("error", e.code, n, with_op(op.name, e.message), expected=e.expected,
                                     found=e.found, counterexample=p,
                                     notes=["this fails for every input size"], certain=True, **loc))
             continue
         except Unsupported as e:
             poisoned.add(n)
             unknown_nodes.append(n)
-            diags.append(Diagnostic("warning", "unsupported", n, f"{op.name}: {e}", **loc))
+            diags.append(Diagnostic("warning", "unsupported", n, with_op(op.name, str(e)), **loc))
             continue
         shape = tuple(simplify_dim(sympy.sympify(e)) for e in inf.shape)
         node_conds = [c for c in inf.conditions

@@ -143,8 +143,15 @@ class Report:
             return replace(self, reading="strict")
         if intent:
             return replace(self, reading="intent")
-        if self.status != "error" or self.accepted.empty:
+        if self.status != "error" or self.accepted.empty or self.static_failure:
             return replace(self, reading="signature")
+        example = self.example
+        if example is None:  # the signature must be known non-empty: find an accepted point
+            from arts.graph.typical import typical_member
+
+            example = typical_member(self.accepted, self.symbols)
+            if example is None or not (self.declared.contains(example) and self.accepted.contains(example)):
+                return replace(self, reading="signature")
         diags = [d if d.severity != "error" or d.certain else replace(d, severity="note", narrows=True)
                  for d in self.diagnostics]
         if any(d.severity == "error" for d in diags):
@@ -153,7 +160,7 @@ class Report:
             status = "unknown"
         else:
             status = "ok"
-        return replace(self, status=status, diagnostics=diags, reading="signature")
+        return replace(self, status=status, diagnostics=diags, reading="signature", example=example)
 
     def accepts(self, **sizes: int) -> bool:
         """Whether the network is well-typed at these sizes, from the inferred domain (no torch run).

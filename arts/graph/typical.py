@@ -11,14 +11,14 @@ found within the budget the solver's point is kept, so the answer is never worse
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import sympy
 
 from arts.solver.domain import Domain
 from arts.solver.evaluate import compile_expr
 
-__all__ = ["BUDGET", "candidates", "typical_counterexample"]
+__all__ = ["BUDGET", "candidates", "typical_counterexample", "typical_member"]
 
 #: Most points evaluated per search.
 BUDGET = 3000
@@ -26,19 +26,22 @@ BUDGET = 3000
 BATCH_NAMES = frozenset({"N", "B", "batch", "BATCH", "n", "b"})
 _ROUND = (64, 32, 128, 224, 96, 48, 256, 160, 192, 112, 80)
 _LIMIT = 1024
-_PER_SYMBOL = 160
+_PER_SYMBOL = 400
 
 
 def _ordered(sym: str) -> list[int]:
-    """Sizes for ``sym`` in order of preference."""
+    """Sizes for ``sym`` in order of preference: round sizes first, then multiples of 16, 8, 4,
+    2 and any size, each tier nearest 64 first (so an odd size near 64 is still reached)."""
     if sym in BATCH_NAMES:
         head = [1, 2, 4, 8, 16, 32, 3, 5, 6, 7]
         return head + [v for v in range(1, _LIMIT + 1) if v not in head]
     out: list[int] = list(_ROUND)
-    for step in (16, 8, 4, 2, 1):
-        more = sorted((v for v in range(step, _LIMIT + 1, step) if v not in out),
-                      key=lambda v: (abs(v - 64), v))
-        out.extend(more)
+    seen = set(out)
+    for step, top in ((16, 512), (8, 256), (4, 160), (2, 128), (1, 256), (1, _LIMIT)):
+        for v in sorted(range(step, top + 1, step), key=lambda v: (abs(v - 64), v)):
+            if v not in seen:
+                seen.add(v)
+                out.append(v)
     return out
 
 
@@ -74,27 +77,37 @@ def _tuples(lengths: list[int], budget: int) -> Iterator[tuple[int, ...]]:
             yield tuple(r)
 
 
+def _search(live: Domain, symbols: Sequence[sympy.Symbol], wanted: Callable[[dict[str, int]], bool],
+            budget: int) -> dict[str, int] | None:
+    """The first point of ``live`` (typical sizes first) for which ``wanted`` holds."""
+    if live.empty:
+        return None
+    free = [s for s in symbols if s not in live.subst]
+    cols = [candidates(live, s) for s in free]
+    if any(not c for c in cols):
+        return None
+    for t in _tuples([len(c) for c in cols], budget):
+        partial = {s.name: cols[i][r] for i, (s, r) in enumerate(zip(free, t))}
+        try:
+            point = live.complete(partial)
+            if live.contains(point) and wanted(point):
+                return {s.name: point[s.name] for s in symbols}
+        except (ZeroDivisionError, KeyError, ValueError, TypeError):
+            continue
+    return None
+
+
 def typical_counterexample(formula: sympy.Basic, live: Domain, symbols: Sequence[sympy.Symbol],
                            fallback: dict[str, int] | None, budget: int = BUDGET) -> dict[str, int] | None:
     """A point of ``live`` at which ``formula`` is false, with typical sizes; else ``fallback``.
 
     Every size starts at its most typical value; one size is moved before two.  Each point is
     checked by substitution (it lies in ``live``, and ``formula`` is false there)."""
-    if live.empty:
-        return fallback
-    free = [s for s in symbols if s not in live.subst]
-    cols = [candidates(live, s) for s in free]
-    if any(not c for c in cols):
-        return fallback
     check = compile_expr(formula)
-    for t in _tuples([len(c) for c in cols], budget):
-        partial = {s.name: cols[i][r] for i, (s, r) in enumerate(zip(free, t))}
-        try:
-            point = live.complete(partial)
-            if not live.contains(point):
-                continue
-            if not bool(check(point)):
-                return {s.name: point[s.name] for s in symbols}
-        except (ZeroDivisionError, KeyError, ValueError, TypeError):
-            continue
-    return fallback
+    found = _search(live, symbols, lambda p: not bool(check(p)), budget)
+    return found if found is not None else fallback
+
+
+def typical_member(domain: Domain, symbols: Sequence[sympy.Symbol], budget: int = BUDGET) -> dict[str, int] | None:
+    """A point of ``domain`` with typical sizes (checked by substitution), or None if none is found."""
+    return _search(domain, symbols, lambda p: True, budget)
