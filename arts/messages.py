@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-__all__ = ["CODES", "Code", "INFO", "a_or_an", "axis_name", "describe", "with_op"]
+__all__ = ["CODES", "Code", "INFO", "a_or_an", "axis_name", "describe", "plain", "with_op"]
 
 
 class Code(str, Enum):
@@ -136,3 +136,68 @@ def axis_name(i: int, rank: int) -> str:
 def a_or_an(word: str) -> str:
     """``an int``, ``a float``: the article for a type name."""
     return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
+# ---- no solver internals in what users read -------------------------------------------------------
+
+_SYMPY_PHRASES = {
+    "cannot determine truth value of Relational":
+        "a comparison of symbolic sizes decides the control flow here (it depends on the input size)",
+    "BooleanAtom not allowed in this context": "a condition on sizes is used as a number",
+}
+
+
+def _split_args(text: str, start: int) -> tuple[list[str], int] | None:
+    """The comma-separated arguments of the call whose '(' is at ``start``, and the index after ')'."""
+    depth, args, cur = 0, [], start + 1
+    for i in range(start, len(text)):
+        c = text[i]
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                args.append(text[cur:i].strip())
+                return args, i + 1
+        elif c == "," and depth == 1:
+            args.append(text[cur:i].strip())
+            cur = i + 1
+    return None
+
+
+def plain(text: str) -> str:
+    """``text`` without sympy's spellings: ``Mod(a, b)`` -> ``a % b``; sympy's exception phrases
+    reworded.
+
+    >>> plain("16*(Mod(16*N, 25)) = 256")
+    '16*(16*N % 25) = 256'
+    >>> plain("Mod(H + 1, 2)")
+    '(H + 1) % 2'
+    """
+    for k, v in _SYMPY_PHRASES.items():
+        text = text.replace(k, v)
+    out, i = [], 0
+    while True:
+        j = text.find("Mod(", i)
+        if j < 0 or (j > 0 and (text[j - 1].isalnum() or text[j - 1] == "_")):
+            if j < 0:
+                out.append(text[i:])
+                break
+            out.append(text[i:j + 4])
+            i = j + 4
+            continue
+        parsed = _split_args(text, j + 3)
+        if parsed is None or len(parsed[0]) != 2:
+            out.append(text[i:])
+            break
+        (a, b), end = parsed
+        a, b = plain(a), plain(b)
+        a = a if a.replace("_", "").isalnum() or a.replace("*", "").replace("_", "").isalnum() else f"({a})"
+        b = b if b.replace("_", "").isalnum() else f"({b})"
+        piece = f"{a} % {b}"
+        wrapped = j > 0 and text[j - 1] == "(" and text[end:end + 1] == ")"
+        out.append(text[i:j])
+        out.append(piece if wrapped or not (text[end:end + 1].strip() or j > 0 and text[j - 1] in "*+-/") else
+                   f"({piece})")
+        i = end
+    return "".join(out)

@@ -13,6 +13,7 @@ from typing import Any
 import sympy
 
 from arts.errors import InputError
+from arts.messages import plain
 from arts.solver.domain import Domain
 from arts.solver.evaluate import compile_expr
 from arts.solver.simplify import show_dim
@@ -37,6 +38,13 @@ class Diagnostic:
     #: an error of the strict reading shown as a note in the signature reading (it only narrows
     #: the accepted sizes); the text then prints its head and source line only
     narrows: bool = False
+
+    def __post_init__(self) -> None:
+        # one place where every text a user reads passes: no sympy spellings in it
+        self.message = plain(self.message)
+        self.expected = plain(self.expected) if self.expected is not None else None
+        self.found = plain(self.found) if self.found is not None else None
+        self.notes = [plain(n) for n in self.notes]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -116,7 +124,7 @@ class Report:
         only, and says so."""
         if self.static_failure:
             return "no input size"
-        text = self.accepted.describe()
+        text = plain(self.accepted.describe())
         if self.unknown_nodes:
             text += " (translated part only)"
         return text
@@ -206,7 +214,7 @@ class Report:
             "target": self.target,
             "reading": self.reading,
             "domain": self.domain,
-            "declared": self.declared.describe(),
+            "declared": plain(self.declared.describe()),
             "signature": self.signature,
             "example": self.example,
             "diagnostics": [d.to_json() for d in self.diagnostics],
@@ -222,7 +230,7 @@ class Report:
         if n_err:
             tail += f" ({n_err} error{'s' if n_err != 1 else ''})"
         if self.reading == "intent":
-            tail += f"; declared: {self.declared.describe()}"
+            tail += f"; declared: {plain(self.declared.describe())}"
         if self.reading == "signature" and self.inputs:
             tail += f"; signature: {self.signature}"
         else:
