@@ -154,7 +154,7 @@ _SKIP_DIRS = {"__pycache__", "node_modules", "site-packages"}
 
 def _walk(directory: str) -> list[str]:
     """Files of a known kind under ``directory``, sorted (hidden and cache directories skipped)."""
-    out = []
+    out: list[str] = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
         out.extend(os.path.join(root, f) for f in sorted(files) if _suffix(f) in CHECKERS)
@@ -163,11 +163,12 @@ def _walk(directory: str) -> list[str]:
 
 def expand(text: str) -> list[tuple[str, str | None, bool]]:
     """``(path, name, discovered)`` for one PATH argument: a file, a directory or a glob."""
+    out: list[tuple[str, str | None, bool]]
     if any(c in text for c in "*?[") and not os.path.exists(text):
         hits = sorted(globmod.glob(text, recursive=True))
         if not hits:
             raise InputError("the pattern matches no file", text)
-        out: list[tuple[str, str | None, bool]] = []
+        out = []
         for h in hits:
             if os.path.isdir(h):
                 out.extend((f, None, True) for f in _walk(h))

@@ -169,7 +169,8 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
             for c in node_conds:
                 vc = decide(c.formula, live, symbols)
                 if vc.is_refuted and vc.counterexample is not None:
-                    cx = typical_counterexample(c.formula, live, symbols, vc.counterexample) if conds else vc.counterexample
+                    cx = vc.counterexample
+                    cx = typical_counterexample(c.formula, live, symbols, cx) if conds else cx
                     diags.append(_diagnostic([c], n, cx, loc))
                 elif vc.is_unknown:
                     undecided = True

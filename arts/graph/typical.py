@@ -98,7 +98,7 @@ def _search(live: Domain, symbols: Sequence[sympy.Symbol], wanted: Callable[[dic
 
 
 def typical_counterexample(formula: sympy.Basic, live: Domain, symbols: Sequence[sympy.Symbol],
-                           fallback: dict[str, int] | None, budget: int = BUDGET) -> dict[str, int] | None:
+                           fallback: dict[str, int], budget: int = BUDGET) -> dict[str, int]:
     """A point of ``live`` at which ``formula`` is false, with typical sizes; else ``fallback``.
 
     Every size starts at its most typical value; one size is moved before two.  Each point is
