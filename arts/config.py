@@ -14,9 +14,11 @@ model of a ``.py`` file), relative to the directory holding ``pyproject.toml``. 
 the table -- a key arts does not know, a value of the wrong type, a target naming a file that does
 not exist -- is an :class:`~arts.errors.InputError` naming ``pyproject.toml`` and the key (exit 2).
 
->>> cfg = parse_config({"paths": ["m/"], "targets": {"m/a.json": {"where": "H >= 2"}}}, "/p")
->>> cfg.paths, cfg.targets["m/a.json"].where
-(['m/'], 'H >= 2')
+>>> import arts, os
+>>> root = os.path.dirname(os.path.dirname(arts.__file__))
+>>> cfg = parse_config({"paths": ["examples/"], "targets": {"examples/unet.json": {"where": "H >= 2"}}}, root)
+>>> cfg.paths, cfg.target(os.path.join(root, "examples", "unet.json"), None).where
+(['examples/'], 'H >= 2')
 """
 
 from __future__ import annotations

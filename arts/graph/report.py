@@ -229,7 +229,7 @@ class Report:
         tail = f"{self.target}: {self.status}"
         if n_err:
             tail += f" ({n_err} error{'s' if n_err != 1 else ''})"
-        if self.reading == "intent":
+        if self.reading == "intent" and self.declared.constraints:
             tail += f"; declared: {plain(self.declared.describe())}"
         if self.reading == "signature" and self.inputs:
             tail += f"; signature: {self.signature}"
