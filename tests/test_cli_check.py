@@ -304,3 +304,38 @@ def test_checking_a_model_file_imports_no_search_side():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=ENV, check=False,
                           timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ---- messages -----------------------------------------------------------------------------------------
+
+def test_every_code_has_a_docs_entry_and_help():
+    from arts.messages import INFO, Code
+
+    doc = (Path(ROOT) / "docs" / "diagnostics.md").read_text(encoding="utf-8")
+    for code in Code:
+        assert f"| `{code.value}` |" in doc, code
+        assert INFO[code].summary and INFO[code].help
+
+
+def test_a_name_that_is_not_a_model_reads_an_int(tmp_path):
+    p = tmp_path / "m.py"
+    p.write_text("import torch\nx = 3\n", encoding="utf-8")
+    proc = run(["check", f"{p}:x"])
+    assert proc.returncode == 2 and "x is an int, not an nn.Module" in proc.stderr, proc.stderr
+
+
+def test_an_unreadable_annotation_is_one_line(tmp_path):
+    p = tmp_path / "m.py"
+    p.write_text(MODEL.format(where="").replace("'N 3 H W'", "'*batch 3 H W'"), encoding="utf-8")
+    proc = run(["check", str(p)])
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "cannot read '*batch' in the shape annotation" in proc.stderr and "give --input instead" in proc.stderr
+    assert run(["check", str(p), "--input", "N,3,H,W"]).returncode == 0
+
+
+def test_no_sympy_spellings_in_reports(tmp_path, capsys):
+    p = graph(tmp_path, "r.json", [{"name": "f", "op": "flatten", "args": ["x"]},
+                                   {"name": "r", "op": "reshape", "args": ["f"], "params": {"shape": [-1, 7]}}])
+    assert main(["check", p, "--strict"]) == 1
+    out = capsys.readouterr().out
+    assert "Mod(" not in out and "3*H*N*W % 7 == 0" in out
