@@ -247,8 +247,8 @@ def _sizes(text: str | None, op: Any, shapes: list[tuple] | None) -> dict[str, i
         raise e.located("--at") from None
     known: list[str] = []
     for s in shapes if shapes is not None else op.default_input():
-        for e in s:
-            known.extend(x.name for x in sorted(e.free_symbols, key=lambda t: t.name) if x.name not in known)
+        for dim in s:
+            known.extend(x.name for x in sorted(dim.free_symbols, key=lambda t: t.name) if x.name not in known)
     extra = [k for k in point if k not in known]
     if extra:
         raise InputError(f"{', '.join(extra)} {'is' if len(extra) == 1 else 'are'} not a symbol of the input "

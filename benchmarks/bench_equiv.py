@@ -45,8 +45,8 @@ def random_op(rng: random.Random, fam: str | None = None) -> Op:
 def equivalent_pairs(rng: random.Random, n: int) -> list[tuple[Op, Op]]:
     pool: list[list[Op]] = []
     for seed in ("conv2d(kernel_size=3, padding=1)", "conv2d(kernel_size=5, stride=2, padding=2)",
-                 "conv_transpose2d(kernel_size=4, stride=2, padding=1)", "max_pool2d(kernel_size=3, stride=2, padding=1)",
-                 "conv2d(kernel_size=5)"):
+                 "conv_transpose2d(kernel_size=4, stride=2, padding=1)",
+                 "max_pool2d(kernel_size=3, stride=2, padding=1)", "conv2d(kernel_size=5)"):
         pool.append(generate(seed, K=(1, 7), D=(1, 3)))
     out = []
     while len(out) < n:

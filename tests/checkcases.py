@@ -12,7 +12,8 @@ A file ``tests/data/check-*.test`` holds cases::
     domain: ((H ≥ 4 and H ≡ 0 (mod 2)) or 2 ≤ H ≤ 3) and ...
 
 Each node line is ``NAME = OP(params)(ARGS)``; the expected diagnostic codes are written inline
-(``# E: code`` for an error, ``# W: code`` for a warning) on the line of the node that fails.
+(``# E: message [code]`` for an error, ``# W: message [code]`` for a warning; the message text is
+asserted exactly, and ``# E: code`` alone checks the code only) on the line of the node that fails.
 ``domain:`` (optional) is the exact accepted domain; ``status:`` (optional) the report status.
 """
 
@@ -27,7 +28,8 @@ from arts.ops.base import parse_op
 
 DATA = Path(__file__).parent / "data"
 
-_NODE = re.compile(r"^(\w+)\s*=\s*(.+?\))\s*\(([^()]*)\)\s*(?:#\s*([EW]):\s*([\w-]+))?\s*$")
+_NODE = re.compile(r"^(\w+)\s*=\s*(.+?\))\s*\(([^()]*)\)\s*(?:#\s*([EW]):\s*(.+?))?\s*$")
+_MESSAGE = re.compile(r"^(.*\S)\s+\[([\w-]+)\]$")
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Case:
     line: int
     builder: GraphBuilder
     expected: set = field(default_factory=set)  # {(severity, node, code)}
+    messages: dict = field(default_factory=dict)  # {(node, code): message text}, when written
     domain: str | None = None
     status: str | None = None
 
@@ -64,9 +67,13 @@ def load_cases() -> list[Case]:
             elif line.startswith("out:"):
                 cur.builder.output(*[x.strip() for x in line.split(":", 1)[1].split(",")])
             elif (m := _NODE.match(line)):
-                name, op, args, sev, code = m.groups()
+                name, op, args, sev, note = m.groups()
                 cur.builder.add(parse_op(op), *[a.strip() for a in args.split(",") if a.strip()], name=name)
                 if sev:
+                    mm = _MESSAGE.match(note)
+                    code = mm.group(2) if mm else note
+                    if mm:
+                        cur.messages[(name, code)] = mm.group(1)
                     cur.expected.add(({"E": "error", "W": "warning"}[sev], name, code))
             elif (m := re.match(r"^(\w+)\s*:\s*(.+)$", line)):
                 cur.builder.input(m.group(1), m.group(2).strip())

@@ -18,11 +18,14 @@ def test_case(case):
     report = typecheck(case.builder.graph)
     found = {(d.severity, d.node, d.code) for d in report.diagnostics if d.severity in ("error", "warning")}
     assert found == case.expected, f"{case.file}:{case.line} [{case.name}]\n{report.format()}"
+    texts = {(d.node, d.code): d.message for d in report.diagnostics}
+    for key, text in case.messages.items():
+        assert texts[key] == text, f"{case.file}:{case.line} [{case.name}] {key}"
     if case.domain is not None:
         assert report.domain == case.domain
     if case.status is not None:
         assert report.status == case.status
-    if report.static_failure:
+    if report.static_failure or report.unknown_nodes:  # nothing to run in torch
         return
     # every counterexample really fails in torch, and the example really runs with the predicted shapes
     module = to_module(case.builder.graph)

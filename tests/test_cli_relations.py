@@ -57,7 +57,8 @@ def test_equiv_paper_example_text(capsys):
     assert lines[0] == "complete: refuted"
     assert lines[1] == "    different ops: conv2d vs avg_pool2d"
     assert lines[2] == "type: refuted — counterexample: N=1, C=1, H=1, W=1"
-    assert lines[3].startswith("    at N=1, C=1, H=1, W=1: conv2d(kernel_size=3, stride=2, padding=1) gives (1, 1, 1, 1)")
+    assert lines[3].startswith("    at N=1, C=1, H=1, W=1: "
+                               "conv2d(kernel_size=3, stride=2, padding=1) gives (1, 1, 1, 1)")
     assert "avg_pool2d(kernel_size=2, stride=2) rejects it" in lines[3]
     assert not any(line.startswith("instant") for line in lines)
 

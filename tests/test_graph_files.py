@@ -102,7 +102,7 @@ def test_wrong_arity_is_a_diagnostic_not_a_crash(tmp_path):
 def test_check_verb_json_and_exit_codes(tmp_path, capsys):
     p = write(tmp_path, GOOD)
     assert main(["check", p, "--json"]) == 1
-    out = json.loads(capsys.readouterr().out)
+    (out,) = json.loads(capsys.readouterr().out)  # a list of reports, always
     assert set(out) >= {"ok", "target", "domain", "diagnostics", "shapes"} and out["ok"] is False
     d = out["diagnostics"][0]
     assert set(d) >= {"severity", "code", "node", "message", "file", "line", "expected", "found", "counterexample"}

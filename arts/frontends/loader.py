@@ -32,6 +32,7 @@ from typing import Any
 
 from arts.errors import InputError
 from arts.graph.report import Report
+from arts.messages import a_or_an
 
 __all__ = ["MAX_BYTES", "Target", "check_file", "load_targets"]
 
@@ -281,7 +282,7 @@ def _named_target(mod: Any, tree: ast.Module, name: str, path: str) -> Target:
                              f"{path}:{line}" if line else path)
         return Target(name, "function", obj, line)
     kind = "class" if isinstance(obj, type) else type(obj).__name__
-    raise InputError(f"{name} is a {kind}, not an nn.Module subclass, a function returning one, or an "
+    raise InputError(f"{name} is {a_or_an(kind)}, not an nn.Module subclass, a function returning one, or an "
                      f"nn.Module instance", f"{path}:{line}" if line else path)
 
 

@@ -19,6 +19,8 @@ from arts.errors import InputError, Unsupported
 from arts.graph.fileformat import load_graph
 from arts.graph.graph import validate_structure
 from arts.graph.report import Diagnostic, Report
+from arts.graph.typical import typical_counterexample
+from arts.messages import with_op
 from arts.ops.base import Condition, Op, StaticShapeError
 from arts.solver.decide import decide
 from arts.solver.domain import Domain
@@ -58,7 +60,8 @@ def _symbols(shapes: Sequence[tuple]) -> list[sympy.Symbol]:
 
 def _values_note(formula: sympy.Basic, point: dict[str, int]) -> str | None:
     """The values of the sides of ``formula``'s comparisons at ``point`` (constants omitted)."""
-    rels = [r for r in sympy.preorder_traversal(formula) if isinstance(r, sympy.core.relational.Relational)]
+    rels = [r for r in sympy.preorder_traversal(formula, keys=sympy.default_sort_key)  # hash-seed free order
+            if isinstance(r, sympy.core.relational.Relational)]
     parts: list[str] = []
     for r in rels[:4]:
         for side in (r.lhs, r.rhs):
@@ -132,13 +135,14 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
             static_failure = True
             poisoned.add(n)
             p, note = _static_example(op, [shapes[a] for a in args], live, symbols, mode)
-            diags.append(Diagnostic("error", e.code, n, f"{op.name}: {e.message}", expected=e.expected,
-                                    found=e.found, counterexample=p, notes=[note], **loc))
+            diags.append(Diagnostic("error", e.code, n, with_op(op.name, e.message), expected=e.expected,
+                                    found=e.found, counterexample=p, notes=[note],
+                                    certain=p is not None, **loc))
             continue
         except Unsupported as e:
             poisoned.add(n)
             unknown_nodes.append(n)
-            diags.append(Diagnostic("warning", "unsupported", n, f"{op.name}: {e}", **loc))
+            diags.append(Diagnostic("warning", "unsupported", n, with_op(op.name, str(e)), **loc))
             continue
         shape = tuple(simplify_dim(sympy.sympify(e)) for e in inf.shape)
         node_conds = [c for c in inf.conditions
@@ -150,7 +154,7 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
         joint = simplify_dim(sympy.And(*(c.formula for c in node_conds)))
         v = decide(joint, live, symbols)
         if v.is_refuted and v.counterexample is not None:
-            cx = v.counterexample
+            cx = typical_counterexample(joint, live, symbols, v.counterexample) if conds else v.counterexample
             failing = [c for c in node_conds if not bool(compile_expr(c.formula)(cx))] or node_conds
             if all(c.code == "too-small" for c in failing) and too_small is not None:
                 too_small.notes.append(f"{n} ({op}) also needs a larger input: fails at "
@@ -165,7 +169,9 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
             for c in node_conds:
                 vc = decide(c.formula, live, symbols)
                 if vc.is_refuted and vc.counterexample is not None:
-                    diags.append(_diagnostic([c], n, vc.counterexample, loc))
+                    cx = vc.counterexample
+                    cx = typical_counterexample(c.formula, live, symbols, cx) if conds else cx
+                    diags.append(_diagnostic([c], n, cx, loc))
                 elif vc.is_unknown:
                     undecided = True
                     diags.append(Diagnostic("warning", "undecided", n, f"{op.name}: cannot decide whether "
@@ -188,11 +194,11 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
             example = live.min_point(symbols)
         except Unsupported:
             example = None
-    if not static_failure and live.empty:
+    if not static_failure and live.empty and not any(x.severity == "error" for x in diags):  # one cause, one line
         diags.append(Diagnostic("error", "empty-domain", None, "no input size is accepted", file=file))
         status = "error"
     return Report(target or G.graph.get("name") or (file or "graph"), status, diags, shapes, live, declared,
-                  tuple(symbols), example, static_failure, tuple(unknown_nodes))
+                  tuple(symbols), example, static_failure, tuple(unknown_nodes), inputs=dict(shapes_in))
 
 
 def _static_example(op: Op, arg_shapes: list[tuple], live: Domain, symbols: Sequence[sympy.Symbol],

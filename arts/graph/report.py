@@ -7,12 +7,13 @@ and notes.  A report adds the inferred accepted domain and the shapes of every n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sympy
 
 from arts.errors import InputError
+from arts.messages import plain
 from arts.solver.domain import Domain
 from arts.solver.evaluate import compile_expr
 from arts.solver.simplify import show_dim
@@ -32,12 +33,24 @@ class Diagnostic:
     counterexample: dict[str, int] | None = None
     notes: list[str] = field(default_factory=list)
     source: str | None = None  # the user's line of code, when known
+    #: a certain bug: the node fails for every size that reaches it (an error in every reading)
+    certain: bool = False
+    #: an error of the strict reading shown as a note in the signature reading (it only narrows
+    #: the accepted sizes); the text then prints its head and source line only
+    narrows: bool = False
+
+    def __post_init__(self) -> None:
+        # one place where every text a user reads passes: no sympy spellings in it
+        self.message = plain(self.message)
+        self.expected = plain(self.expected) if self.expected is not None else None
+        self.found = plain(self.found) if self.found is not None else None
+        self.notes = [plain(n) for n in self.notes]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "severity": self.severity, "code": self.code, "node": self.node, "message": self.message,
             "file": self.file, "line": self.line, "expected": self.expected, "found": self.found,
-            "counterexample": self.counterexample,
+            "counterexample": self.counterexample, "notes": list(self.notes),
         }
 
     def format(self, accepted: str | None = None) -> str:
@@ -49,6 +62,10 @@ class Diagnostic:
             loc = ""
         head = f"{loc}{self.severity}: {self.message} [{self.code}]"
         lines = [head]
+        if self.narrows:
+            if self.source:
+                lines.append(f"    {self.source.strip()}" + (f"      # node: {self.node}" if self.node else ""))
+            return "\n".join(lines)
         if self.source:
             lines.append(f"    {self.source.strip()}" + (f"      # node: {self.node}" if self.node else ""))
         elif self.node:
@@ -66,6 +83,12 @@ class Diagnostic:
         return "\n".join(lines)
 
 
+#: How a report is read (DESIGN.md §4): ``strict`` -- every size must work (the library's
+#: ``typecheck``); ``intent`` -- every size of the declared domain must work; ``signature`` -- no
+#: intent was declared: the accepted domain is the model's signature, only certain bugs are errors.
+READINGS = ("strict", "intent", "signature")
+
+
 @dataclass
 class Report:
     """The result of checking one network.
@@ -73,6 +96,7 @@ class Report:
     ``status`` is "ok" (well-typed on the whole declared domain), "error" (a type error, with a
     counterexample) or "unknown" (nothing refuted, but not everything could be decided or
     translated).  ``accepted`` is the exact inferred domain on which the network is well-typed.
+    ``reading`` says what "well-typed" was asked for (see :data:`READINGS` and :meth:`judged`).
     """
 
     target: str
@@ -85,6 +109,8 @@ class Report:
     example: dict[str, int] | None = None
     static_failure: bool = False
     unknown_nodes: tuple[str, ...] = ()
+    inputs: dict[str, tuple] = field(default_factory=dict)
+    reading: str = "strict"
 
     @property
     def ok(self) -> bool:
@@ -98,10 +124,51 @@ class Report:
         only, and says so."""
         if self.static_failure:
             return "no input size"
-        text = self.accepted.describe()
+        text = plain(self.accepted.describe())
         if self.unknown_nodes:
             text += " (translated part only)"
         return text
+
+    @property
+    def signature(self) -> str:
+        """The input shapes and the accepted domain: ``x: N,3,H,W for H ≥ 16 and ...``."""
+        head = ", ".join(f"{k}: {','.join(show_dim(e) for e in s)}" for k, s in self.inputs.items())
+        dom = self.domain
+        if not head:
+            return dom
+        return f"{head}" + ("" if dom == "all sizes" else f" for {dom}")
+
+    def judged(self, intent: bool, strict: bool = False) -> "Report":
+        """This report read the way ``arts check`` reads it (DESIGN.md §4).
+
+        ``strict``: every size must work (the report as it is).  ``intent`` (sizes were declared):
+        every size of the declared domain must work -- again the report as it is, since the
+        checker decides over the declared domain.  Otherwise the *signature* reading: the
+        accepted domain is the answer, and only certain bugs stay errors -- a node that fails for
+        every size reaching it, or no size accepted at all; every other error only narrows the
+        accepted sizes and becomes a note."""
+        if strict:
+            return replace(self, reading="strict")
+        if intent:
+            return replace(self, reading="intent")
+        if self.status != "error" or self.accepted.empty or self.static_failure:
+            return replace(self, reading="signature")
+        example = self.example
+        if example is None:  # the signature must be known non-empty: find an accepted point
+            from arts.graph.typical import typical_member
+
+            example = typical_member(self.accepted, self.symbols)
+            if example is None or not (self.declared.contains(example) and self.accepted.contains(example)):
+                return replace(self, reading="signature")
+        diags = [d if d.severity != "error" or d.certain else replace(d, severity="note", narrows=True)
+                 for d in self.diagnostics]
+        if any(d.severity == "error" for d in diags):
+            status = "error"
+        elif self.unknown_nodes or any(d.severity == "warning" for d in diags):
+            status = "unknown"
+        else:
+            status = "ok"
+        return replace(self, status=status, diagnostics=diags, reading="signature", example=example)
 
     def accepts(self, **sizes: int) -> bool:
         """Whether the network is well-typed at these sizes, from the inferred domain (no torch run).
@@ -130,26 +197,44 @@ class Report:
         """The concrete shape of ``node`` at these sizes."""
         return tuple(int(compile_expr(sympy.sympify(e))(sizes)) for e in self.shapes[node])
 
+    @property
+    def notes(self) -> list[str]:
+        """The texts of the note-severity diagnostics, ``file:line: message [code]``."""
+        out = []
+        for d in self.diagnostics:
+            if d.severity == "note":
+                loc = f"{d.file}:{d.line}: " if d.file and d.line is not None else (f"{d.file}: " if d.file else "")
+                out.append(f"{loc}{d.message} [{d.code}]")
+        return out
+
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "status": self.status,
             "target": self.target,
+            "reading": self.reading,
             "domain": self.domain,
+            "declared": plain(self.declared.describe()),
+            "signature": self.signature,
             "example": self.example,
             "diagnostics": [d.to_json() for d in self.diagnostics],
             "shapes": {n: [show_dim(e) for e in s] for n, s in self.shapes.items()},
+            "notes": self.notes,
         }
 
     def format(self) -> str:
         acc = self.domain
         out = [d.format(acc) for d in self.diagnostics]
-        summary = {"ok": "ok", "error": "error", "unknown": "unknown"}[self.status]
         n_err = sum(d.severity == "error" for d in self.diagnostics)
-        tail = f"{self.target}: {summary}"
+        tail = f"{self.target}: {self.status}"
         if n_err:
             tail += f" ({n_err} error{'s' if n_err != 1 else ''})"
-        tail += f"; accepted: {acc}"
+        if self.reading == "intent" and self.declared.constraints:
+            tail += f"; declared: {plain(self.declared.describe())}"
+        if self.reading == "signature" and self.inputs:
+            tail += f"; signature: {self.signature}"
+        else:
+            tail += f"; accepted: {acc}"
         if self.example and self.status != "ok":
             tail += "; e.g. " + ", ".join(f"{k}={v}" for k, v in self.example.items())
         out.append(tail)

@@ -282,7 +282,7 @@ class Op:
         try:
             canon = spec.canonical(dict(params or {}))
         except InputError as e:
-            raise e.located(name) if not e.where else e
+            raise (e.located(name) if not e.where else e) from None
         return Op(name, tuple((k, _freeze(v)) for k, v in canon.items()), canon)
 
     @property

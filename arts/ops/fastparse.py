@@ -5,9 +5,10 @@
 common form ``name(key=value, ...)`` with one regular expression, where every value is an
 integer, ``True``/``False``/``None`` (or ``true``/``false``/``none``/``null``), a short quoted word
 (``'same'``) or a parenthesised tuple of integers, and memoises the result per distinct string
-and per distinct parameter set (generated op lists repeat a lot).  Anything else -- positional arguments, floats, lists, nested
-tuples, a duplicated keyword, any syntax error -- goes to :func:`parse_op`, so errors and their
-messages are exactly parse_op's, and the result is always equal to ``parse_op(text)``.
+and per distinct parameter set (generated op lists repeat a lot).  Anything else -- positional
+arguments, floats, lists, nested tuples, a duplicated keyword, any syntax error -- goes to
+:func:`parse_op`, so errors and their messages are exactly parse_op's, and the result is always
+equal to ``parse_op(text)``.
 
 >>> parse_op_fast("conv2d(kernel_size=3, padding=1)") == parse_op("conv2d(kernel_size=3, padding=1)")
 True

@@ -3,9 +3,9 @@
 ``generate(seed, K=..., P=..., D=...)``: exactly one of the three is None; the other two are
 inclusive integer ranges (``(lo, hi)``) or single ints.  For each pair in their Cartesian product
 (in order), the missing parameter is solved from ``f_seed == f_candidate``
-(:func:`arts.solver.algorithm1.linear_equations`, derived once per family); a candidate is kept when every value is a valid
-parameter (kernel >= 1, dilation >= 1, padding >= 0, and whatever else the family's constructor
-demands) and it is *proven* type-equivalent to the seed.
+(:func:`arts.solver.algorithm1.linear_equations`, derived once per family); a candidate is kept
+when every value is a valid parameter (kernel >= 1, dilation >= 1, padding >= 0, and whatever else
+the family's constructor demands) and it is *proven* type-equivalent to the seed.
 
 The paper prints ``k' = (2p' - 2p - d(k-1))/d' + 1``; solving gives
 ``k' = (2p' - 2p + d(k-1))/d' + 1`` (the sign of ``d(k-1)`` is flipped in the paper).
@@ -81,8 +81,11 @@ def generate(seed: "Op | str", K: Any = None, P: Any = None, D: Any = None, *, d
              input: Any = None) -> list[Op]:
     """Ops of the seed's family that are proven type-equivalent to ``seed``.
 
-    >>> [str(o) for o in generate("conv2d(kernel_size=3, padding=1)", K=3, D=(1, 3))]
-    ['conv2d(kernel_size=3, padding=1)', 'conv2d(kernel_size=3, padding=2, dilation=2)', 'conv2d(kernel_size=3, padding=3, dilation=3)']
+    >>> for o in generate("conv2d(kernel_size=3, padding=1)", K=3, D=(1, 3)):
+    ...     print(o)
+    conv2d(kernel_size=3, padding=1)
+    conv2d(kernel_size=3, padding=2, dilation=2)
+    conv2d(kernel_size=3, padding=3, dilation=3)
     """
     seed = as_op(seed)
     ranges = {"K": _range("K", K), "P": _range("P", P), "D": _range("D", D)}
@@ -100,7 +103,7 @@ def generate(seed: "Op | str", K: Any = None, P: Any = None, D: Any = None, *, d
                              f"{'derived' if role == free else 'ranged'}")
     if seed.params.get("padding") == "same":
         raise InputError("give the seed with explicit padding (not 'same')")
-    for role, pname in ROLES.items():
+    for pname in ROLES.values():
         if pname in names:
             _uniform(seed, pname)
     shapes = seed.default_input()

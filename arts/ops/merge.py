@@ -16,6 +16,8 @@ from typing import Any, Sequence
 
 import sympy
 
+from arts.messages import axis_name
+
 from arts.ops.base import (
     Text, Inferred, OpSpec, Param, Shape, StaticShapeError, choice_param, cond, eq, float_param, int_param,
     keep, norm_dim, rank_error, register,
@@ -38,7 +40,8 @@ def broadcast(op: str, shapes: Sequence[Shape]) -> tuple[tuple, list]:
     out, conds = [], []
     for i, (a, b) in enumerate(zip(a_shape, b_shape)):
         ia, ib = _int(a), _int(b)
-        msg = Text("{}: sizes {} and {} at dimension {} cannot be broadcast (need equal sizes or a 1)", op, a, b, i - r)
+        msg = Text("{}: sizes {} and {} at {} cannot be broadcast (need equal sizes or a 1)", op, a, b,
+                   axis_name(i, r))
         expected = Text("{} or 1", a)
         if a == b or ib == 1:
             out.append(a)

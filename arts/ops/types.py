@@ -113,7 +113,8 @@ def type_key(op: "Op | str", input: Any = None) -> Hashable:
 def partition(ops: Sequence["Op | str"], input: Any = None) -> list[list[int]]:
     """Group the indices of ``ops`` into types, in order of first appearance.
 
-    >>> partition(["conv2d(kernel_size=3, padding=1)", "max_pool2d(kernel_size=2)", "avg_pool2d(kernel_size=3, stride=1, padding=1)"])
+    >>> partition(["conv2d(kernel_size=3, padding=1)", "max_pool2d(kernel_size=2)",
+    ...            "avg_pool2d(kernel_size=3, stride=1, padding=1)"])
     [[0, 2], [1]]
     """
     groups: "OrderedDict[Hashable, list[int]]" = OrderedDict()

@@ -269,7 +269,8 @@ def _by_search(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain, r
                            "the condition is outside the decidable (quasi-affine) fragment"), None
 
 
-def _monotone(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain) -> tuple[Verdict, dict[str, int] | None] | None:
+def _monotone(formula: sympy.Basic, syms: list[sympy.Symbol],
+              domain: Domain) -> tuple[Verdict, dict[str, int] | None] | None:
     """Decide conjunctions of ``c * f1(x1) * f2(x2) * ... >= k`` (or ``>``) exactly.
 
     Each factor depends on one symbol (all distinct), is quasi-affine with a non-negative trend
