@@ -11,6 +11,8 @@ CODES: dict[str, str] = {
     "broadcast": "operands of an elementwise op cannot be broadcast together",
     "channel-mismatch": "a layer's declared channels/features differ from its input's",
     "rank-mismatch": "a tensor has the wrong number of dimensions for the op",
+    "view-stride": "view's shape does not fit the input's memory layout (after transpose, permute, expand, "
+                   "slicing); use reshape or contiguous() first",
     "too-small": "an input is too small for a kernel, window or padding",
     "arity": "an op gets the wrong number of inputs",
     "unsupported": "arts cannot model this node exactly; the check is incomplete (unknown)",
