@@ -101,7 +101,12 @@ def strides_of(shape: Shape, lay: Layout) -> tuple | None:
 
 def _same(a: Any, b: Any) -> bool:
     a, b = _s(a), _s(b)
-    return a == b or sympy.expand(a - b) == 0
+    if a == b:
+        return True
+    ma, mb = _monomial(a), _monomial(b)
+    if ma is not None and mb is not None:
+        return ma == mb
+    return sympy.expand(a - b) == 0
 
 
 def make(shape: Shape, strides: Sequence[Any], origin: str | None, dense: bool) -> Layout:
@@ -120,19 +125,25 @@ def unknown(origin: str | None, reason: str) -> Layout:
 
 # ---- the view condition -----------------------------------------------------------------------
 
-def _factors(e: sympy.Expr) -> list | None:
-    """The factors of a product of sizes and positive integers, or None for anything else."""
-    out = []
+def _monomial(e: sympy.Expr) -> tuple[sympy.Rational, dict] | None:
+    """``e`` as ``coefficient * prod(base**exp)`` over positive size factors (anything but a
+    number, a product or a power counts as one factor: ``floor((H - 1)/2) + 1`` is a size), or
+    None when ``e`` may be 0 or is not such a product (a Piecewise stride of an expand)."""
+    coef: sympy.Rational = sympy.Integer(1)
+    bases: dict = {}
     for f in sympy.Mul.make_args(e):
-        if f.is_Integer and f > 0:
+        if f.is_Number:
+            if not (f.is_Rational and f > 0):
+                return None
+            coef = coef * f
             continue
-        if f.is_Rational and f > 0:
-            continue
-        if f.has(sympy.Piecewise) or f.is_Number or isinstance(f, sympy.Pow) and not (
-                f.exp.is_Integer and f.exp > 0):
+        if f.has(sympy.Piecewise):
             return None
-        out.append(f)
-    return out
+        b, x = (f.base, f.exp) if isinstance(f, sympy.Pow) else (f, sympy.Integer(1))
+        if not x.is_Integer:
+            return None
+        bases[b] = bases.get(b, 0) + int(x)
+    return coef, bases
 
 
 def _eq(a: Any, b: Any) -> sympy.Basic:
@@ -141,18 +152,24 @@ def _eq(a: Any, b: Any) -> sympy.Basic:
     a, b = _s(a), _s(b)
     if a == b:
         return sympy.true
-    if _factors(a) is None or _factors(b) is None or a == 0 or b == 0:
+    ma, mb = _monomial(a), _monomial(b)
+    if ma is None or mb is None:
         return sympy.Eq(a, b)
-    num, den = sympy.fraction(sympy.cancel(a / b))
-    for x, y in ((num, den), (den, num)):
-        if y == 1:
-            fs = _factors(x)
-            c = sympy.Mul(*[f for f in sympy.Mul.make_args(x) if f.is_Number])
-            if fs is not None:
-                if c != 1:
-                    return sympy.Eq(x, 1) if fs and c < 1 else sympy.false
-                return sympy.And(*[sympy.Eq(f, 1) for f in fs])
-    return sympy.Eq(num, den)
+    (ca, fa), (cb, fb) = ma, mb
+    diff = {k: fa.get(k, 0) - fb.get(k, 0) for k in set(fa) | set(fb)}
+    left = {k: v for k, v in diff.items() if v > 0}
+    right = {k: -v for k, v in diff.items() if v < 0}
+    if not left and not right:
+        return sympy.true if ca == cb else sympy.false
+    for one, other, c_one, c_other in ((left, right, ca, cb), (right, left, cb, ca)):
+        if not other:  # c_one * prod(one) == c_other, every factor >= 1
+            if c_one > c_other:
+                return sympy.false
+            if c_one == c_other:
+                return sympy.And(*[sympy.Eq(k, 1) for k in sorted(one, key=sympy.default_sort_key)])
+    lhs = ca * sympy.Mul(*[k ** v for k, v in left.items()])
+    rhs = cb * sympy.Mul(*[k ** v for k, v in right.items()])
+    return sympy.Eq(lhs, rhs)
 
 
 def _ne(a: Any, b: Any) -> sympy.Basic:
@@ -192,7 +209,7 @@ def view_condition(shape: Shape, strides: Sequence[Any], new: Shape) -> sympy.Ba
         return sympy.true
     suffixes = []
     for v in range(len(new) + 1):
-        e = sympy.expand(_prod(list(new)[v:]))
+        e = _prod(list(new)[v:])
         if e not in suffixes:
             suffixes.append(e)
     parts = []
@@ -200,7 +217,7 @@ def view_condition(shape: Shape, strides: Sequence[Any], new: Shape) -> sympy.Ba
         bd = boundary(shape, strides, b)
         if bd is sympy.false:
             continue
-        q = sympy.expand(_prod(list(shape)[b:]))
+        q = _prod(list(shape)[b:])
         match = sympy.Or(*(_eq(q, s) for s in suffixes))
         if match is sympy.true:
             continue
@@ -316,7 +333,7 @@ def _walk(shape: list, strides: list, new: list, known: Known, assumed: list, fo
         d -= 1
     if view_d != -1:
         return None
-    return tuple(sympy.expand(t) for t in out)
+    return tuple(out)
 
 
 # ---- per-op rules -----------------------------------------------------------------------------
@@ -574,13 +591,13 @@ def _reshape(c: Ctx) -> Layout:
 def _exact(new: tuple, old: tuple) -> tuple:
     """The new shape with an inferred ``floor(numel/P)`` entry as the exact quotient ``numel/P``
     (they agree wherever the element-count condition holds, which the view condition assumes)."""
-    numel = sympy.expand(_prod(list(old)))
+    numel = _prod(list(old))
     new = tuple(_s(e) for e in new)
     out = []
     for i, e in enumerate(new):
         if isinstance(e, sympy.floor):
             rest = _prod([x for j, x in enumerate(new) if j != i])
-            if sympy.expand(e.args[0] * rest - numel) == 0:
+            if _same(e.args[0] * rest, numel):
                 e = e.args[0]
         out.append(e)
     return tuple(out)
