@@ -43,10 +43,10 @@ def _layout_tail(g: GraphBuilder, rng: random.Random, src: str, c: int) -> str:
     for _ in range(rng.randint(1, 3)):
         kind = rng.choice(["transpose", "transpose", "permute", "permute", "slice", "expand", "contiguous", "relu",
                            "flatten"])
-        if kind == "transpose":
+        if kind == "transpose" and rank >= 2:
             a, b = rng.sample(range(rank), 2)
             t = g.add("transpose", t, dim0=a, dim1=b)
-        elif kind == "permute":
+        elif kind in ("permute", "transpose"):
             t = g.add("permute", t, dims=rng.sample(range(rank), rank))
         elif kind == "slice":
             t = g.add("slice", t, dim=rng.randrange(rank), start=rng.choice([None, None, 1]),
@@ -160,11 +160,13 @@ class Oracle:
     input channels runs on meta only).  On small sizes CPU is the faster of the two anyway.
     """
 
-    def __init__(self, G: nx.DiGraph, meta_first: bool = False) -> None:
+    def __init__(self, G: "nx.DiGraph | None" = None, meta_first: bool = False, module: Any = None) -> None:
+        import copy
+
         from arts.graph.compile import to_module
 
-        self.cpu = to_module(G).eval()
-        self.meta = to_module(G).to("meta").eval() if meta_first else None
+        self.cpu = (module if module is not None else to_module(G)).eval()
+        self.meta = copy.deepcopy(self.cpu).to("meta") if meta_first else None
         self.meta_overruled = 0
 
     def verdict(self, shape: tuple[int, ...], arts_ok: bool, arts_shape: Any = None) -> tuple[bool, tuple | None]:
