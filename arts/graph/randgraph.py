@@ -113,10 +113,8 @@ def random_graph(rng: random.Random, max_nodes: int = 10, channels: int = 3, lay
         else:
             name = g.add("batch_norm2d", src, num_features=c)
         tensors.append((name, c))
-    out = tensors[-1][0]
-    if layout:
-        out = _layout_tail(g, rng, out, tensors[-1][1])
-    g.output(out)
+    last, last_c = tensors[-1]
+    g.output(_layout_tail(g, rng, last, last_c) if layout else last)
     return g.graph
 
 

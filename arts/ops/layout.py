@@ -268,11 +268,10 @@ def view_strides(shape: Shape, strides: Sequence[Any], new: Shape, known: Known 
     chunk boundary is undecided, both walks are made; the result stands when the two agree on
     every new dimension of size other than 1 wherever the boundary is absent.
     """
-    shape, new = [_s(x) for x in shape], [_s(x) for x in new]
-    strides = [_s(t) for t in strides]
-    if not shape:
-        return tuple(sympy.Integer(1) for _ in new)
-    return _walk(shape, strides, new, known, [], [0], {})
+    old_l, new_l, strides_l = [_s(x) for x in shape], [_s(x) for x in new], [_s(t) for t in strides]
+    if not old_l:
+        return tuple(sympy.Integer(1) for _ in new_l)
+    return _walk(old_l, strides_l, new_l, known, [], [0], {})
 
 
 def _walk(shape: list, strides: list, new: list, known: Known, assumed: list, forks: list,
@@ -464,9 +463,9 @@ def _transpose(c: Ctx) -> Layout:
     a, b = norm_dim(c.p["dim0"], r, "transpose"), norm_dim(c.p["dim1"], r, "transpose")
 
     def f(s: tuple, t: tuple) -> tuple:
-        t = list(t)
-        t[a], t[b] = t[b], t[a]
-        return tuple(t)
+        out = list(t)
+        out[a], out[b] = out[b], out[a]
+        return tuple(out)
     return _restride(c, f)
 
 
