@@ -282,3 +282,50 @@ def test_front_end_channels_last_layout_is_unknown_not_ok() -> None:
     assert r.status == "unknown", r.format()
     with pytest.raises(RuntimeError):
         ChannelsLastView()(torch.zeros(2, 3, 4, 4))
+
+
+# ---- front-end-only ops: the strides of index, chunk/split parts and expand_as ----------------------
+
+INDEXES = [
+    [("slice", None, None, None), ("slice", None, None, 2)],
+    [("int", 1), ("slice", 1, None, None)],
+    [("ellipsis",), ("slice", None, None, 3)],
+    [("slice", None, None, None), ("none",), ("int", -1)],
+    [("slice", 1, 3, None), ("slice", None, None, None), ("slice", -2, None, None)],
+]
+
+
+@pytest.mark.parametrize("index", INDEXES, ids=[str(i) for i in range(len(INDEXES))])
+def test_index_layout_is_torchs(index: list) -> None:
+    from arts.ops.layout import CONTIGUOUS, output_layout, strides_of
+
+    shape = (3, 4, 5)
+    x = torch.zeros(shape)
+    items = tuple(None if it[0] == "none" else Ellipsis if it[0] == "ellipsis" else it[1] if it[0] == "int"
+                  else slice(*it[1:]) for it in index)
+    y = x[items]
+    op = Op.make("index", {"index": index})
+    out = op.apply([tuple(map(sympy.Integer, shape))]).shape
+    lay = output_layout(op, "i", [tuple(map(sympy.Integer, shape))], [CONTIGUOUS], out)
+    st = strides_of(out, lay)
+    assert st is not None
+    assert [int(t) for t, s in zip(st, y.shape) if s != 1] == [t for t, s in zip(y.stride(), y.shape) if s != 1]
+
+
+@pytest.mark.parametrize("name,params,shapes", [
+    ("chunk_part", {"chunks": 2, "dim": 2, "index": 1}, [(2, 3, 6)]),
+    ("split_part", {"split_size": 2, "dim": 1, "index": 0}, [(2, 5, 3)]),
+    ("expand_as", {}, [(3, 1), (2, 3, 4)]),
+])
+def test_part_and_expand_as_layout_is_torchs(name: str, params: dict, shapes: list) -> None:
+    from arts.ops.layout import CONTIGUOUS, output_layout, strides_of
+
+    xs = [torch.zeros(s) for s in shapes]
+    y = {"chunk_part": lambda: xs[0].chunk(2, 2)[1], "split_part": lambda: xs[0].split(2, 1)[0],
+         "expand_as": lambda: xs[0].expand_as(xs[1])}[name]()
+    op = Op.make(name, params)
+    ins = [tuple(map(sympy.Integer, s)) for s in shapes]
+    out = op.apply(ins).shape
+    st = strides_of(out, output_layout(op, "n", ins, [CONTIGUOUS] * len(ins), out))
+    assert st is not None
+    assert [int(t) for t, s in zip(st, y.shape) if s != 1] == [t for t, s in zip(y.stride(), y.shape) if s != 1]
