@@ -329,3 +329,22 @@ def test_part_and_expand_as_layout_is_torchs(name: str, params: dict, shapes: li
     st = strides_of(out, output_layout(op, "n", ins, [CONTIGUOUS] * len(ins), out))
     assert st is not None
     assert [int(t) for t, s in zip(st, y.shape) if s != 1] == [t for t, s in zip(y.stride(), y.shape) if s != 1]
+
+
+def test_issue_12_conv3d_transpose_view_is_rejected_where_torch_fails() -> None:
+    """The fuzzing find: arts said well-typed at N=2, D=6..8, H=9, W=28; torch fails there."""
+    g = GraphBuilder()
+    x = g.input("x", "N,8,D,H,W")
+    c = g.add("conv3d", x, in_channels=8, out_channels=8, kernel_size=3, stride=3)
+    t = g.add("transpose", c, dim0=-3, dim1=3)
+    g.output(g.add("view", t, shape=[1, 24, -1]))
+    report = typecheck(g.graph)
+    assert "view-stride" in {d.code for d in report.diagnostics}
+    module = to_module(g.graph)
+    for d in (6, 7, 8):
+        assert not report.accepts(N=2, D=d, H=9, W=28)
+        assert run(module, (2, 8, d, 9, 28)) is None
+    for point in ({"N": 1, "D": 3, "H": 9, "W": 9}, {"N": 3, "D": 9, "H": 3, "W": 3}):  # where it does fit
+        assert report.accepts(**point)
+        assert run(module, (point["N"], 8, point["D"], point["H"], point["W"])) == report.shape_at(
+            g.graph.graph["outputs"][0], **point)
