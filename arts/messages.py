@@ -34,6 +34,7 @@ class Code(str, Enum):
     BROADCAST = "broadcast"
     CHANNEL_MISMATCH = "channel-mismatch"
     RANK_MISMATCH = "rank-mismatch"
+    VIEW_STRIDE = "view-stride"
     TOO_SMALL = "too-small"
     ARITY = "arity"
     UNSUPPORTED = "unsupported"
@@ -68,6 +69,10 @@ INFO: dict[Code, CodeInfo] = {
         "a tensor has the wrong number of dimensions for the op",
         "The op needs a different number of dimensions (e.g. Conv2d needs 3 or 4); check the "
         "input shape and any flatten/view before it."),
+    Code.VIEW_STRIDE: CodeInfo(
+        "view's shape does not fit the input's memory layout (after transpose, permute, expand, slicing)",
+        "torch's view needs the new shape to be expressible over the input's strides; after a transpose, "
+        "permute, expand or strided slice it usually is not. Use .reshape(...) or call .contiguous() first."),
     Code.TOO_SMALL: CodeInfo(
         "an input is too small for a kernel, window or padding",
         "Some input sizes leave nothing for a kernel or pooling window; the accepted domain says "

@@ -101,6 +101,8 @@ def test_model_agrees_with_torch(file: str, name: str, status: str, domain: str,
         n = 1 + k % 2
         ours = report.accepts(N=n, H=h, W=w)
         got = _run(meta, (n, c, h, w), "meta")
+        if ours != (got is not None) or (ours and report.shape_at(out, N=n, H=h, W=w) != got):
+            got = _run(module.eval(), (n, c, h, w), "cpu")  # meta kernels are laxer than CPU: CPU decides
         if ours != (got is not None):
             disagreements.append((n, h, w, ours, got))
         elif ours and report.shape_at(out, N=n, H=h, W=w) != got:

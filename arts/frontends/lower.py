@@ -573,6 +573,11 @@ def _unary(L: Lowerer, node: Any, name: str, x: Any, *args: Any, **kwargs: Any) 
         raise _NotLowered(f"{name} of a size")
     t = L.tensor(x, "the input")
     base = name.removesuffix("_")
+    fmt = str(kwargs.get("memory_format", "torch.preserve_format"))
+    if fmt not in ("torch.preserve_format", "torch.contiguous_format"):  # channels_last: layout unknown
+        return L.emit(node, "pointwise", {"fn": f"{base}(memory_format={fmt})"}, [t])
+    if base == "contiguous" or fmt == "torch.contiguous_format":  # layout-resetting (arts.ops.layout)
+        return L.emit(node, "contiguous", {}, [t])
     if base in _UNARY_CATALOGUE:
         return L.emit(node, base, {}, [t])
     extra = [v.name for v in list(args) + list(kwargs.values()) if isinstance(v, TensorVal)]

@@ -22,6 +22,7 @@ from arts.graph.report import Diagnostic, Report
 from arts.graph.typical import typical_counterexample
 from arts.messages import with_op
 from arts.ops.base import Condition, Op, StaticShapeError
+from arts.ops.layout import CONTIGUOUS, Layout, layout_conditions, output_layout
 from arts.solver.decide import decide
 from arts.solver.domain import Domain
 from arts.solver.evaluate import compile_expr
@@ -111,6 +112,14 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
     file = G.graph.get("file")
     live = declared
     shapes: dict[str, tuple] = {}
+    layouts: dict[str, Any] = {}  # memory layout of each tensor (arts.ops.layout), computed on first use
+
+    def layout_of(a: str) -> Layout:
+        lay = layouts[a]
+        if not isinstance(lay, Layout):
+            lay = layouts[a] = lay()
+        return lay
+
     diags: list[Diagnostic] = []
     poisoned: set[str] = set()
     unknown_nodes: list[str] = []
@@ -122,6 +131,7 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
         d = G.nodes[n]
         if d.get("input"):
             shapes[n] = shapes_in[n]
+            layouts[n] = CONTIGUOUS
             continue
         op: Op = d["op"]
         args = d["args"]
@@ -129,8 +139,11 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
         if any(a in poisoned for a in args):
             poisoned.add(n)
             continue
+        in_shapes = [shapes[a] for a in args]
+        in_layouts = [layout_of(a) for a in args]
         try:
-            inf = op.apply([shapes[a] for a in args])
+            inf = op.apply(in_shapes)
+            lay_conds = layout_conditions(op, n, in_shapes, in_layouts, inf.shape, mode)
         except StaticShapeError as e:
             static_failure = True
             poisoned.add(n)
@@ -145,41 +158,46 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
             diags.append(Diagnostic("warning", "unsupported", n, with_op(op.name, str(e)), **loc))
             continue
         shape = tuple(simplify_dim(sympy.sympify(e)) for e in inf.shape)
-        node_conds = [c for c in inf.conditions
-                      if (c.mode != "train" or mode == "train") and c.formula not in seen]
-        if not node_conds:
+        if not lay_conds and not any(c.formula not in seen for c in inf.conditions):
             shapes[n] = _resolve(shape, live, symbols)
+            layouts[n] = _layout(op, n, in_shapes, in_layouts, shapes[n], live, symbols, mode)
             continue
-        seen.update(c.formula for c in node_conds)
-        joint = simplify_dim(sympy.And(*(c.formula for c in node_conds)))
-        v = decide(joint, live, symbols)
-        if v.is_refuted and v.counterexample is not None:
-            cx = typical_counterexample(joint, live, symbols, v.counterexample) if conds else v.counterexample
-            failing = [c for c in node_conds if not bool(compile_expr(c.formula)(cx))] or node_conds
-            if all(c.code == "too-small" for c in failing) and too_small is not None:
-                too_small.notes.append(f"{n} ({op}) also needs a larger input: fails at "
-                                       + ", ".join(f"{k}={x}" for k, x in cx.items()))
-            else:
-                diag = _diagnostic(failing, n, cx, loc)
-                diags.append(diag)
-                if all(c.code == "too-small" for c in failing):
-                    too_small = diag
-        elif v.is_unknown:
-            # decide each condition alone, so a refutable one is still reported exactly
-            for c in node_conds:
-                vc = decide(c.formula, live, symbols)
-                if vc.is_refuted and vc.counterexample is not None:
-                    cx = vc.counterexample
-                    cx = typical_counterexample(c.formula, live, symbols, cx) if conds else cx
-                    diags.append(_diagnostic([c], n, cx, loc))
-                elif vc.is_unknown:
-                    undecided = True
-                    diags.append(Diagnostic("warning", "undecided", n, f"{op.name}: cannot decide whether "
-                                            f"this holds for every size ({c.message_text}): {vc.reason}",
-                                            expected=c.expected_text, found=c.found_text, **loc))
-        if not v.is_proven:  # a proven condition adds nothing to the live domain
-            live = live.restrict(joint)
+        # the sizes first, then (where the sizes fit) the memory layout: view's stride condition
+        for group in (inf.conditions, lay_conds):
+            node_conds = [c for c in group if (c.mode != "train" or mode == "train") and c.formula not in seen]
+            if not node_conds:
+                continue
+            seen.update(c.formula for c in node_conds)
+            joint = simplify_dim(sympy.And(*(c.formula for c in node_conds)))
+            v = decide(joint, live, symbols)
+            if v.is_refuted and v.counterexample is not None:
+                cx = typical_counterexample(joint, live, symbols, v.counterexample) if conds else v.counterexample
+                failing = [c for c in node_conds if not bool(compile_expr(c.formula)(cx))] or node_conds
+                if all(c.code == "too-small" for c in failing) and too_small is not None:
+                    too_small.notes.append(f"{n} ({op}) also needs a larger input: fails at "
+                                           + ", ".join(f"{k}={x}" for k, x in cx.items()))
+                else:
+                    diag = _diagnostic(failing, n, cx, loc)
+                    diags.append(diag)
+                    if all(c.code == "too-small" for c in failing):
+                        too_small = diag
+            elif v.is_unknown:
+                # decide each condition alone, so a refutable one is still reported exactly
+                for c in node_conds:
+                    vc = decide(c.formula, live, symbols)
+                    if vc.is_refuted and vc.counterexample is not None:
+                        cx = vc.counterexample
+                        cx = typical_counterexample(c.formula, live, symbols, cx) if conds else cx
+                        diags.append(_diagnostic([c], n, cx, loc))
+                    elif vc.is_unknown:
+                        undecided = True
+                        diags.append(Diagnostic("warning", "undecided", n, f"{op.name}: cannot decide whether "
+                                                f"this holds for every size ({c.message_text}): {vc.reason}",
+                                                expected=c.expected_text, found=c.found_text, **loc))
+            if not v.is_proven:  # a proven condition adds nothing to the live domain
+                live = live.restrict(joint)
         shapes[n] = _resolve(shape, live, symbols)
+        layouts[n] = _layout(op, n, in_shapes, in_layouts, shapes[n], live, symbols, mode)
     if static_failure:
         status = "error"
     elif any(x.severity == "error" for x in diags):
@@ -227,6 +245,52 @@ def _static_example(op: Op, arg_shapes: list[tuple], live: Domain, symbols: Sequ
         if (c.mode != "train" or mode == "train") and not bool(compile_expr(c.formula)(p)):
             return p, "this fails for every input size"
     return None, "could not confirm the failure at a concrete size"
+
+
+#: Most solver questions one node's layout may ask (beyond what sympy settles by itself).
+LAYOUT_QUESTIONS = 24
+
+
+#: Search budget of one layout question (a refutation turns up early; past it the answer is None).
+LAYOUT_BUDGET = 2_000
+
+
+def _layout(op: Op, node: str, in_shapes: list, in_layouts: list, out: tuple, live: Domain,
+            symbols: Sequence[sympy.Symbol], mode: str) -> Any:
+    """The output layout, or a function computing it on first use, with the comparisons it
+    hinges on decided over the live domain (a layout proven there holds on every later one)."""
+    if all(lay.contiguous for lay in in_layouts) and op.name not in _FRESH_NONCONTIGUOUS:
+        return CONTIGUOUS
+    return lambda: _compute_layout(op, node, in_shapes, in_layouts, out, live, symbols, mode)
+
+
+def _compute_layout(op: Op, node: str, in_shapes: list, in_layouts: list, out: tuple, live: Domain,
+                    symbols: Sequence[sympy.Symbol], mode: str) -> Layout:
+    asked = [0]
+
+    def known(c: Any) -> bool | None:
+        c = sympy.sympify(c)
+        if c is sympy.true or c is sympy.false:
+            return bool(c)
+        if live.empty or asked[0] >= LAYOUT_QUESTIONS:
+            return None
+        asked[0] += 1
+        try:
+            if decide(c, live, symbols, budget=LAYOUT_BUDGET).is_proven:
+                return True
+            if decide(sympy.Not(c), live, symbols, budget=LAYOUT_BUDGET).is_proven:
+                return False
+        except Unsupported:
+            pass
+        return None
+
+    return output_layout(op, node, in_shapes, in_layouts, out, known, mode)
+
+
+#: Ops whose result can be non-contiguous although their inputs are contiguous (``pointwise``:
+#: ``.to(memory_format=torch.channels_last)``).
+_FRESH_NONCONTIGUOUS = frozenset({"permute", "transpose", "expand", "expand_as", "index", "slice",
+                                  "chunk_part", "split_part", "pointwise"})
 
 
 def _resolve(shape: tuple, live: Domain, symbols: Sequence[sympy.Symbol]) -> tuple:

@@ -7,8 +7,9 @@
 ``reshape`` and ``view`` take a fixed ``shape`` (integers, at most one ``-1``).  The rule
 requires the element count to match (or, with ``-1``, to be divisible); products of sizes are
 inherent here, so these dimension functions are polynomial rather than quasi-affine.  ``view``
-also needs a compatible memory layout in torch; arts models sizes only, so ``view`` is checked
-exactly like ``reshape``.
+also needs a compatible memory layout in torch (after ``transpose``, ``permute``, ``expand`` or
+slicing): the checker adds that condition from the layout it tracks (:mod:`arts.ops.layout`).
+``expand`` and ``contiguous`` change only the layout (and, for ``expand``, size-1 dimensions).
 """
 
 from __future__ import annotations
@@ -202,7 +203,8 @@ class ReshapeSpec(_ReshapeBase):
 
 @register
 class ViewSpec(_ReshapeBase):
-    """Tensor.view to a fixed shape (sizes as reshape; arts does not model memory layout)."""
+    """Tensor.view to a fixed shape (sizes as reshape; the stride condition comes from the layout
+    the checker tracks, see :mod:`arts.ops.layout`)."""
 
     name = "view"
     doc = "torch.Tensor.view"
@@ -318,3 +320,108 @@ class UnsqueezeSpec(OpSpec):
         from arts.ops.torch_modules import Unsqueeze
 
         return Unsqueeze(p["dim"])
+
+
+def _expand_sizes(v: Any, name: str) -> tuple[int, ...]:
+    vals = [v] if _is_int(v) else v
+    if not isinstance(vals, (list, tuple)) or not all(_is_int(x) for x in vals):
+        raise InputError(f"parameter {name} must be a list of integers, got {v!r}")
+    for x in vals:
+        if x < 1 and x != -1:
+            raise InputError(f"parameter {name} entries must be integers ≥ 1 or -1 (keep the size), got {v!r}")
+    return tuple(vals)
+
+
+@register
+class ExpandSpec(OpSpec):
+    """Tensor.expand: size-1 dimensions repeat to ``size`` without copying (``-1`` keeps a size;
+    new leading dimensions may be added).  The result shares memory (stride 0)."""
+
+    name = "expand"
+    doc = "torch.Tensor.expand"
+    params = (Param("size", None, _expand_sizes),)
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        x = tuple(inputs[0])
+        size = p["size"]
+        if len(size) < len(x):
+            raise StaticShapeError(f"{self.name}: {len(size)} sizes for a rank-{len(x)} tensor (the number of sizes "
+                                   f"must be at least the rank)", code="rank-mismatch",
+                                   expected=f"at least {len(x)} sizes", found=f"{len(size)}")
+        off = len(size) - len(x)
+        out: list[Any] = []
+        conds = []
+        for i, t in enumerate(size):
+            if i < off:
+                if t == -1:
+                    raise StaticShapeError(f"{self.name}: size -1 is not allowed for the new leading dimension {i}",
+                                           code="shape-mismatch")
+                out.append(sympy.Integer(t))
+                continue
+            s = sympy.sympify(x[i - off])
+            if t == -1 or s == t:
+                out.append(s)
+                continue
+            if s.is_Integer and int(s) != 1:
+                raise StaticShapeError(f"{self.name}: dimension {i - off} of size {s} cannot be expanded to {t} "
+                                       f"(only size-1 dimensions can)", code="broadcast", expected=f"1 or {t}",
+                                       found=str(s))
+            conds.append(cond(sympy.Or(sympy.Eq(s, 1), sympy.Eq(s, t)),
+                              f"{self.name}: dimension {i - off} must have size 1 or {t} to expand to {t}",
+                              code="broadcast", expected=f"1 or {t}", found=s))
+            out.append(sympy.Integer(t))
+        return Inferred(tuple(out), keep(*conds))
+
+    def build(self, p: dict[str, Any], inputs: Sequence[tuple[int, ...]]) -> Any:
+        from arts.ops.torch_modules import Expand
+
+        return Expand(p["size"])
+
+
+@register
+class ContiguousSpec(OpSpec):
+    """Tensor.contiguous: the same sizes, row-major in memory (a copy when needed)."""
+
+    name = "contiguous"
+    doc = "torch.Tensor.contiguous"
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        return Inferred(tuple(inputs[0]))
+
+    def build(self, p: dict[str, Any], inputs: Sequence[tuple[int, ...]]) -> Any:
+        from arts.ops.torch_modules import Contiguous
+
+        return Contiguous()
+
+
+@register
+class SliceSpec(OpSpec):
+    """``x[..., start:end:step]`` along ``dim`` (``aten.slice``; bounds clamp as Python's do).
+
+    The result shares memory with the input: its stride along ``dim`` is ``step`` times the
+    input's, so a later ``view`` may fail (see :mod:`arts.ops.layout`).  An empty slice is a
+    ``too-small`` error (arts sizes are positive).
+    """
+
+    name = "slice"
+    doc = "tensor[..., start:end:step] along one dimension (aten.slice)"
+    params = (Param("dim", 0, int_param()), Param("start", None, int_param(optional=True)),
+              Param("end", None, int_param(optional=True)), Param("step", 1, int_param(1)))
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        from arts.ops.frontend_ops import slice_length
+
+        x = list(inputs[0])
+        if not x:
+            raise rank_error(self.name, "an at least 1-d", tuple(x))
+        d = norm_dim(p["dim"], len(x), self.name)
+        length, nonempty = slice_length(x[d], p["start"], p["end"], p["step"])
+        c = cond(nonempty, f"{self.name}: the slice of dimension {d} is empty", code="too-small",
+                 expected="a non-empty slice", found=f"size {x[d]}")
+        x[d] = length
+        return Inferred(tuple(x), keep(c))
+
+    def build(self, p: dict[str, Any], inputs: Sequence[tuple[int, ...]]) -> Any:
+        from arts.ops.torch_modules import Slice
+
+        return Slice(p["dim"], p["start"], p["end"], p["step"])

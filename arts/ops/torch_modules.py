@@ -86,6 +86,31 @@ class Flatten(nn.Flatten):
     """``torch.flatten(x, start_dim, end_dim)`` (same as ``nn.Flatten``; kept for symmetry)."""
 
 
+class Expand(nn.Module):
+    def __init__(self, size: Sequence[int]) -> None:
+        super().__init__()
+        self.size = tuple(size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.expand(self.size)
+
+
+class Slice(nn.Module):
+    def __init__(self, dim: int, start: int | None, end: int | None, step: int) -> None:
+        super().__init__()
+        self.dim, self.start, self.end, self.step = dim, start, end, step
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        index = [slice(None)] * x.dim()
+        index[self.dim] = slice(self.start, self.end, self.step)
+        return x[tuple(index)]
+
+
+class Contiguous(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous()
+
+
 class Permute(nn.Module):
     def __init__(self, dims: Sequence[int]) -> None:
         super().__init__()

@@ -1,0 +1,666 @@
+"""Memory layout through a graph: which strides each tensor has, and when ``view`` is legal.
+
+torch's ``Tensor.view`` needs more than a matching element count: the requested shape must be
+expressible over the input's *strides* (``at::detail::computeStride``).  After a ``transpose``,
+``permute``, ``expand`` or a strided slice that fails for most sizes ("view size is not compatible
+with input tensor's size and stride ... Use .reshape(...) instead").  So the checker carries a
+:class:`Layout` for every tensor next to its symbolic shape:
+
+* ``contiguous`` -- row-major strides, implied by the shape (what convs, pools, ``cat``,
+  ``contiguous()`` and every fresh result of contiguous inputs have);
+* ``strided`` -- explicit stride expressions over the sizes (after ``transpose``, ``permute``,
+  ``expand``, slicing, ``unsqueeze``/``squeeze``, and views of those);
+* ``unknown`` -- arts does not model the layout (a conv of a channels-last-like input picks
+  channels-last; elementwise ops of overlapping inputs): a later ``view`` is ``unknown``,
+  never ``ok``.
+
+**The view condition.**  computeStride walks the old dimensions from the last, grouping them into
+chunks that are contiguous in memory: a chunk ends before old dimension ``b`` when dimension
+``b-1`` has a size other than 1 and its stride is not the size times the stride of the next
+dimension of size other than 1 (the last dimension's stride when all later sizes are 1).  Each
+chunk must be covered exactly by consecutive new dimensions.  With positive sizes that is: for
+every chunk boundary ``b``, the product of the old sizes from ``b`` on equals the product of some
+suffix of the new shape.  :func:`view_condition` writes exactly that as a sympy formula over the
+sizes (it depends on which sizes equal 1 and on products of groups); the checker decides it over
+the live domain like any other condition.  Sizes of 1 never matter, nor do their strides.
+
+**Rules** (:data:`RULES`, by op name) give the output layout; an op with no rule produces a
+contiguous result when all its tensor inputs are contiguous, and an ``unknown`` layout otherwise.
+That default is the sound one: torch's elementwise ops, convs and pools may keep (or pick)
+a non-contiguous layout for non-contiguous inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import sympy
+
+from arts.errors import Unsupported
+from arts.ops.base import Condition, Op, Shape, Text, cond, norm_dim
+
+__all__ = ["Layout", "CONTIGUOUS", "contiguous_strides", "view_condition", "view_strides",
+           "layout_conditions", "output_layout"]
+
+Known = Callable[[Any], "bool | None"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a tensor lies in memory.  ``kind`` is "contiguous", "strided" or "unknown".
+
+    ``strides`` (strided only) are sympy expressions over the input sizes, in elements.
+    ``dense`` (strided only): a permutation of a contiguous tensor (no gaps, no overlap), the
+    case where torch's elementwise ops keep the input's strides.  ``origin`` names the node that
+    made the tensor non-contiguous (``"t1 (transpose(dim0=1, dim1=2))"``); ``reason`` says why
+    the layout is unknown.
+    """
+
+    kind: str
+    strides: tuple | None = None
+    dense: bool = False
+    origin: str | None = None
+    reason: str | None = None
+
+    @property
+    def contiguous(self) -> bool:
+        return self.kind == "contiguous"
+
+
+CONTIGUOUS = Layout("contiguous")
+
+
+def _s(e: Any) -> sympy.Expr:
+    return sympy.sympify(e)
+
+
+def _prod(xs: Sequence[Any]) -> sympy.Expr:
+    return sympy.Mul(*[_s(x) for x in xs]) if xs else sympy.Integer(1)
+
+
+def _is_one(e: Any) -> bool:
+    return _s(e) == 1
+
+
+def contiguous_strides(shape: Shape) -> tuple:
+    """Row-major strides of ``shape`` (torch's: the last is 1, each the product of later sizes)."""
+    out = []
+    acc: sympy.Expr = sympy.Integer(1)
+    for s in reversed(tuple(shape)):
+        out.append(acc)
+        acc = acc * _s(s)
+    return tuple(reversed(out))
+
+
+def strides_of(shape: Shape, lay: Layout) -> tuple | None:
+    if lay.kind == "contiguous":
+        return contiguous_strides(shape)
+    return lay.strides if lay.kind == "strided" else None
+
+
+def _same(a: Any, b: Any) -> bool:
+    a, b = _s(a), _s(b)
+    if a == b:
+        return True
+    ma, mb = _monomial(a), _monomial(b)
+    if ma is not None and mb is not None:
+        return ma == mb
+    return sympy.expand(a - b) == 0
+
+
+def make(shape: Shape, strides: Sequence[Any], origin: str | None, dense: bool) -> Layout:
+    """A strided layout, or CONTIGUOUS when the strides are row-major for every size (size-1
+    dimensions' strides do not matter)."""
+    strides = tuple(_s(t) for t in strides)
+    want = contiguous_strides(shape)
+    if all(_is_one(s) or _same(t, w) for s, t, w in zip(shape, strides, want)):
+        return CONTIGUOUS
+    return Layout("strided", strides, dense, origin)
+
+
+def unknown(origin: str | None, reason: str) -> Layout:
+    return Layout("unknown", origin=origin, reason=reason)
+
+
+# ---- the view condition -----------------------------------------------------------------------
+
+def _monomial(e: sympy.Expr) -> tuple[sympy.Rational, dict] | None:
+    """``e`` as ``coefficient * prod(base**exp)`` over positive size factors (anything but a
+    number, a product or a power counts as one factor: ``floor((H - 1)/2) + 1`` is a size), or
+    None when ``e`` may be 0 or is not such a product (a Piecewise stride of an expand)."""
+    coef: sympy.Rational = sympy.Integer(1)
+    bases: dict = {}
+    for f in sympy.Mul.make_args(e):
+        if f.is_Number:
+            if not (f.is_Rational and f > 0):
+                return None
+            coef = coef * f
+            continue
+        if f.has(sympy.Piecewise):
+            return None
+        b, x = (f.base, f.exp) if isinstance(f, sympy.Pow) else (f, sympy.Integer(1))
+        if not x.is_Integer:
+            return None
+        bases[b] = bases.get(b, 0) + int(x)
+    return coef, bases
+
+
+def _eq(a: Any, b: Any) -> sympy.Basic:
+    """``a == b`` for products of sizes, with common factors cancelled (sizes are positive), so
+    that most atoms mention one symbol: ``16*W == 16*H*N*W`` is ``H == 1 and N == 1``."""
+    a, b = _s(a), _s(b)
+    if a == b:
+        return sympy.true
+    ma, mb = _monomial(a), _monomial(b)
+    if ma is None or mb is None:
+        return sympy.Eq(a, b)
+    (ca, fa), (cb, fb) = ma, mb
+    diff = {k: fa.get(k, 0) - fb.get(k, 0) for k in set(fa) | set(fb)}
+    left = {k: v for k, v in diff.items() if v > 0}
+    right = {k: -v for k, v in diff.items() if v < 0}
+    if not left and not right:
+        return sympy.true if ca == cb else sympy.false
+    for one, other, c_one, c_other in ((left, right, ca, cb), (right, left, cb, ca)):
+        if not other:  # c_one * prod(one) == c_other, every factor >= 1
+            if c_one > c_other:
+                return sympy.false
+            if c_one == c_other:
+                return sympy.And(*[sympy.Eq(k, 1) for k in sorted(one, key=sympy.default_sort_key)])
+    lhs = ca * sympy.Mul(*[k ** v for k, v in left.items()])
+    rhs = cb * sympy.Mul(*[k ** v for k, v in right.items()])
+    return sympy.Eq(lhs, rhs)
+
+
+def _ne(a: Any, b: Any) -> sympy.Basic:
+    e = _eq(a, b)
+    if e is sympy.true or e is sympy.false:
+        return sympy.Not(e)
+    return sympy.Not(e) if not isinstance(e, sympy.Eq) else sympy.Ne(*e.args)
+
+
+def boundary(shape: Shape, strides: Sequence[Any], b: int) -> sympy.Basic:
+    """Whether computeStride starts a new chunk between old dimensions ``b-1`` and ``b``.
+
+    A chunk ends there when size ``b-1`` is not 1 and stride ``b-1`` is not ``size_j * stride_j``
+    for the first ``j >= b`` of size other than 1 (``stride[-1]`` when every later size is 1).
+    """
+    r = len(shape)
+    cases = []
+    ones: list[sympy.Basic] = []  # sizes b..j-1 are all 1
+    for j in range(b, r):
+        if _s(shape[j]) == 1:
+            continue
+        is_first = sympy.And(*ones, _ne(shape[j], 1)) if ones else _ne(shape[j], 1)
+        cases.append(sympy.And(is_first, _ne(strides[b - 1], _s(shape[j]) * _s(strides[j]))))
+        if _s(shape[j]).is_Integer:  # a literal size other than 1: no later j can be first
+            break
+        ones.append(_eq(shape[j], 1))
+    else:
+        cases.append(sympy.And(*ones, _ne(strides[b - 1], strides[r - 1])))
+    return sympy.And(_ne(shape[b - 1], 1), sympy.Or(*cases))
+
+
+def view_condition(shape: Shape, strides: Sequence[Any], new: Shape) -> sympy.Basic:
+    """Exactly when ``view(new)`` of a tensor of ``shape``/``strides`` succeeds in torch, given
+    that the element counts agree and every size is positive."""
+    r = len(shape)
+    if r == 0:
+        return sympy.true
+    suffixes = []
+    for v in range(len(new) + 1):
+        e = _prod(list(new)[v:])
+        if e not in suffixes:
+            suffixes.append(e)
+    parts = []
+    for b in range(1, r):
+        bd = boundary(shape, strides, b)
+        if bd is sympy.false:
+            continue
+        q = _prod(list(shape)[b:])
+        match = sympy.Or(*(_eq(q, s) for s in suffixes))
+        if match is sympy.true:
+            continue
+        parts.append(sympy.Or(sympy.Not(bd), match))
+    return tidy(sympy.And(*parts))
+
+
+#: Most distinct comparisons a formula may have for :func:`tidy` to minimise it.
+TIDY_ATOMS = 8
+
+
+def tidy(f: sympy.Basic) -> sympy.Basic:
+    """``f`` as a minimal boolean formula over its equalities (an equivalent formula: ``Ne`` is
+    read as the negation of ``Eq``), so that domains print as ``Eq(N, 1) | (Eq(H, 1) & Eq(W, 1))``."""
+    if f is sympy.true or f is sympy.false:
+        return f
+    rels = f.atoms(sympy.core.relational.Relational)
+    if any(not isinstance(r, (sympy.Eq, sympy.Ne)) for r in rels):
+        return f
+    eqs = sorted({sympy.Eq(*r.args, evaluate=False) for r in rels}, key=sympy.default_sort_key)
+    if len(eqs) > TIDY_ATOMS:
+        return f
+    names = {e: sympy.Dummy(f"b{i}") for i, e in enumerate(eqs)}
+    to_bool = {r: (names[sympy.Eq(*r.args, evaluate=False)] if isinstance(r, sympy.Eq)
+                   else sympy.Not(names[sympy.Eq(*r.args, evaluate=False)])) for r in rels}
+    g = sympy.simplify_logic(f.xreplace(to_bool), force=True)
+    back = {b: sympy.Eq(*e.args) for e, b in names.items()}
+    return g.xreplace(back)
+
+
+def static_known(c: Any) -> bool | None:
+    c = _s(c)
+    if c is sympy.true:
+        return True
+    if c is sympy.false:
+        return False
+    return None
+
+
+#: Most undecided comparisons view_strides forks on (each fork walks both ways).
+MAX_FORKS = 3
+
+
+def view_strides(shape: Shape, strides: Sequence[Any], new: Shape, known: Known = static_known) -> tuple | None:
+    """The strides torch gives ``view(new)`` (computeStride), or None when they cannot be told.
+
+    ``known`` decides each comparison (True, False, or None: depends on the sizes).  Where a
+    chunk boundary is undecided, both walks are made; the result stands when the two agree on
+    every new dimension of size other than 1 wherever the boundary is absent.
+    """
+    old_l, new_l, strides_l = [_s(x) for x in shape], [_s(x) for x in new], [_s(t) for t in strides]
+    if not old_l:
+        return tuple(sympy.Integer(1) for _ in new_l)
+    return _walk(old_l, strides_l, new_l, known, [], [0], {})
+
+
+def _walk(shape: list, strides: list, new: list, known: Known, assumed: list, forks: list,
+          forced: dict[int, bool]) -> tuple | None:
+    """One walk of computeStride; ``forced`` fixes the boundary decisions already forked on,
+    ``assumed`` holds the conditions under which they are taken."""
+    def ask(c: Any) -> bool | None:
+        c = _s(c)
+        if c is sympy.true or c is sympy.false:
+            return bool(c)
+        if not assumed:
+            return known(c)
+        return known(sympy.Implies(sympy.And(*assumed), c))
+
+    out: list[Any] = [None] * len(new)
+    view_d = len(new) - 1
+    base = strides[-1]
+    tensor_numel: sympy.Expr = sympy.Integer(1)
+    view_numel: sympy.Expr = sympy.Integer(1)
+    d = len(shape) - 1
+    while d >= 0:
+        tensor_numel = tensor_numel * shape[d]
+        if d == 0:
+            end: bool | None = True
+        elif d in forced:
+            end = forced[d]
+        else:
+            c = sympy.And(_ne(shape[d - 1], 1), _ne(strides[d - 1], tensor_numel * base))
+            end = ask(c)
+            if end is None:
+                if forks[0] >= MAX_FORKS:
+                    return None
+                forks[0] += 1
+                yes = _walk(shape, strides, new, known, assumed + [c], forks, {**forced, d: True})
+                no = _walk(shape, strides, new, known, assumed + [sympy.Not(c)], forks, {**forced, d: False})
+                if yes is None or no is None:
+                    return None
+                agree = sympy.And(*[sympy.Or(_eq(n, 1), _eq(a, b)) for n, a, b in zip(new, yes, no)])
+                return yes if ask(sympy.Implies(sympy.Not(c), agree)) else None
+        if not end:
+            d -= 1
+            continue
+        while view_d >= 0:
+            more = ask(sympy.Or(sympy.Lt(view_numel, tensor_numel), _eq(new[view_d], 1)))
+            if more is None:
+                return None
+            if not more:
+                break
+            out[view_d] = view_numel * base
+            view_numel = view_numel * new[view_d]
+            view_d -= 1
+        if not ask(_eq(view_numel, tensor_numel)):
+            return None
+        if d > 0:
+            base = strides[d - 1]
+            tensor_numel = sympy.Integer(1)
+            view_numel = sympy.Integer(1)
+        d -= 1
+    if view_d != -1:
+        return None
+    return tuple(out)
+
+
+# ---- per-op rules -----------------------------------------------------------------------------
+
+@dataclass
+class Ctx:
+    """What a layout rule sees: the op, the node, input shapes and layouts, the output shape."""
+
+    op: Op
+    node: str
+    shapes: list
+    layouts: list
+    out: tuple
+    known: Known = static_known
+    mode: str = "eval"
+
+    @property
+    def p(self) -> dict[str, Any]:
+        return self.op.params
+
+    @property
+    def here(self) -> str:
+        return f"{self.node} ({self.op})"
+
+    def inp(self, i: int = 0) -> tuple[tuple, Layout]:
+        return tuple(self.shapes[i]), self.layouts[i]
+
+
+RULES: dict[str, Callable[[Ctx], Layout]] = {}
+CONDITIONS: dict[str, Callable[[Ctx], list]] = {}
+
+
+def rule(*names: str) -> Callable[[Callable[[Ctx], Layout]], Callable[[Ctx], Layout]]:
+    def deco(f: Callable[[Ctx], Layout]) -> Callable[[Ctx], Layout]:
+        for n in names:
+            RULES[n] = f
+        return f
+    return deco
+
+
+def conditions(*names: str) -> Callable[[Callable[[Ctx], list]], Callable[[Ctx], list]]:
+    def deco(f: Callable[[Ctx], list]) -> Callable[[Ctx], list]:
+        for n in names:
+            CONDITIONS[n] = f
+        return f
+    return deco
+
+
+def _default(c: Ctx) -> Layout:
+    if all(lay.contiguous for lay in c.layouts):
+        return CONTIGUOUS
+    return unknown(c.here, f"the layout {c.op.name} gives a non-contiguous input is not modelled")
+
+
+def _restride(c: Ctx, f: Callable[[tuple, tuple], tuple], dense_kept: bool = True) -> Layout:
+    """Output strides as a function of the input's: for views that only move strides around."""
+    shape, lay = c.inp()
+    st = strides_of(shape, lay)
+    if st is None:
+        return lay
+    new = f(shape, st)
+    return make(c.out, new, lay.origin or c.here, dense=(lay.contiguous or lay.dense) and dense_kept)
+
+
+@rule("contiguous")
+def _contiguous(c: Ctx) -> Layout:
+    return CONTIGUOUS
+
+
+@rule("identity")
+def _same_layout(c: Ctx) -> Layout:
+    return c.layouts[0]
+
+
+@rule("dropout", "alpha_dropout", "dropout1d", "dropout2d", "dropout3d")
+def _dropout(c: Ctx) -> Layout:
+    if c.mode != "train" or c.p.get("p") == 0:
+        return c.layouts[0]  # eval mode (and p=0) returns the input itself
+    return _elementwise(c) if c.op.name in ("dropout", "alpha_dropout") else _default(c)
+
+
+#: ``pointwise`` functions that keep a dense input's strides (TensorIterator, or preserve_format),
+#: checked in torch on a permuted input (tests/test_layout_torch.py).  Others (cumsum, roll,
+#: logsigmoid, ...) give a contiguous result there, and an unknown layout here.
+KEEPS_DENSE_STRIDES = frozenset({
+    "exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "abs", "neg", "negative", "sin", "cos", "tan",
+    "erf", "sign", "floor", "ceil", "round", "trunc", "reciprocal", "square", "clamp", "clip", "clamp_min",
+    "clamp_max", "logit", "softsign", "tanhshrink", "hardshrink", "softshrink", "celu", "normalize", "clone",
+    "zeros_like", "ones_like", "rand_like", "randn_like", "empty_like", "full_like", "nan_to_num", "logical_not",
+    "bitwise_not", "float_power", "isnan", "isfinite", "flip", "sigmoid", "tanh", "relu", "hardtanh", "leaky_relu",
+    "elu", "fill", "zero", "dropout"})
+#: ``pointwise`` functions that return their input itself (or a view with its strides) for a float tensor.
+SAME_TENSOR = frozenset({"detach", "float", "double", "half", "bfloat16", "to", "cpu", "cuda", "type", "type_as",
+                         "requires_grad", "identity", "t", "int", "long", "bool"})
+
+
+@rule("relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "sigmoid", "tanh", "hardswish",
+      "hardsigmoid", "hardtanh", "mish", "softplus", "pointwise")
+def _elementwise(c: Ctx) -> Layout:
+    """torch's unary elementwise ops keep a dense input's strides (TensorIterator); in place
+    they return the input itself."""
+    lay = c.layouts[0]
+    fn = c.p.get("fn")
+    if fn == "contiguous":
+        return CONTIGUOUS
+    if isinstance(fn, str) and "memory_format" in fn:  # .to(memory_format=torch.channels_last) ...
+        return unknown(c.here, f"{fn} is a memory format arts does not model")
+    if c.p.get("inplace") or fn in SAME_TENSOR:
+        return lay
+    if isinstance(fn, str) and fn not in KEEPS_DENSE_STRIDES:
+        return _default(c)
+    if lay.contiguous or (lay.kind == "strided" and lay.dense):
+        return lay
+    return unknown(lay.origin or c.here, f"the layout {c.op.name} gives a non-dense input is not modelled")
+
+
+@rule("permute")
+def _permute(c: Ctx) -> Layout:
+    dims = [norm_dim(d, len(c.shapes[0]), "permute") for d in c.p["dims"]]
+    return _restride(c, lambda s, t: tuple(t[d] for d in dims))
+
+
+@rule("transpose")
+def _transpose(c: Ctx) -> Layout:
+    r = len(c.shapes[0])
+    if r == 0:
+        return c.layouts[0]
+    a, b = norm_dim(c.p["dim0"], r, "transpose"), norm_dim(c.p["dim1"], r, "transpose")
+
+    def f(s: tuple, t: tuple) -> tuple:
+        out = list(t)
+        out[a], out[b] = out[b], out[a]
+        return tuple(out)
+    return _restride(c, f)
+
+
+@rule("unsqueeze")
+def _unsqueeze(c: Ctx) -> Layout:
+    r = len(c.shapes[0])
+    d = norm_dim(c.p["dim"], r + 1, "unsqueeze")
+
+    def f(s: tuple, t: tuple) -> tuple:
+        new = sympy.Integer(1) if d >= r else _s(s[d]) * _s(t[d])
+        return t[:d] + (new,) + t[d:]
+    return _restride(c, f)
+
+
+@rule("squeeze")
+def _squeeze(c: Ctx) -> Layout:
+    shape = c.shapes[0]
+    d = c.p["dim"]
+    targets = range(len(shape)) if d is None else [
+        norm_dim(i, max(len(shape), 1), "squeeze") for i in (d if isinstance(d, tuple) else (d,))]
+    drop = {i for i in targets if i < len(shape) and _s(shape[i]) == 1}
+    return _restride(c, lambda s, t: tuple(x for i, x in enumerate(t) if i not in drop))
+
+
+@rule("chunk_part", "split_part")
+def _narrow(c: Ctx) -> Layout:
+    return _restride(c, lambda s, t: t, dense_kept=False)
+
+
+@rule("slice")
+def _slice(c: Ctx) -> Layout:
+    d = norm_dim(c.p["dim"], len(c.shapes[0]), "slice")
+
+    def f(s: tuple, t: tuple) -> tuple:
+        return t[:d] + (_s(t[d]) * c.p["step"],) + t[d + 1:]
+    return _restride(c, f, dense_kept=False)
+
+
+@rule("index")
+def _index(c: Ctx) -> Layout:
+    shape = c.shapes[0]
+    items = list(c.p["index"])
+    used = sum(1 for it in items if it[0] in ("int", "slice"))
+    if any(it[0] == "ellipsis" for it in items):
+        k = items.index(("ellipsis",))
+        items = items[:k] + [("slice", None, None, None)] * (len(shape) - used) + items[k + 1:]
+    else:
+        items += [("slice", None, None, None)] * (len(shape) - used)
+
+    def f(s: tuple, t: tuple) -> tuple:
+        out, d = [], 0
+        for it in items:
+            if it[0] == "none":
+                out.append(_s(s[d]) * _s(t[d]) if d < len(s) else sympy.Integer(1))
+                continue
+            if it[0] == "slice":
+                out.append(_s(t[d]) * (it[3] or 1))
+            d += 1
+        return tuple(out)
+    return _restride(c, f, dense_kept=False)
+
+
+def _expand_strides(c: Ctx, shape: tuple, t: tuple, target: tuple) -> tuple:
+    off = len(target) - len(shape)
+    out = [sympy.Integer(0)] * off
+    for i, s in enumerate(shape):
+        want = _s(target[off + i])
+        s = _s(s)
+        if s == want or want == 1:
+            out.append(t[i])
+        elif s == 1:
+            out.append(sympy.Integer(0))
+        else:
+            out.append(sympy.Piecewise((sympy.Integer(0), sympy.Eq(s, 1)), (t[i], True)))
+    return tuple(out)
+
+
+@rule("expand", "expand_as")
+def _expand(c: Ctx) -> Layout:
+    return _restride(c, lambda s, t: _expand_strides(c, s, t, c.out), dense_kept=False)
+
+
+def _view_like(c: Ctx, new: tuple) -> Layout:
+    shape, lay = c.inp()
+    if lay.contiguous:
+        return CONTIGUOUS
+    st = strides_of(shape, lay)
+    if st is None:
+        return lay
+    out = view_strides(shape, st, new, c.known)
+    if out is None:
+        return unknown(lay.origin, f"the strides view gives after {lay.origin} depend on the sizes")
+    return make(c.out, out, lay.origin, lay.dense)
+
+
+@rule("view", "sized_view", "unflatten")
+def _view(c: Ctx) -> Layout:
+    return _view_like(c, c.out)
+
+
+@rule("reshape", "sized_reshape", "flatten")
+def _reshape(c: Ctx) -> Layout:
+    """reshape is a view when computeStride succeeds and a contiguous copy otherwise."""
+    shape, lay = c.inp()
+    if c.op.name == "flatten":
+        r = max(len(shape), 1)
+        if len(shape) and norm_dim(c.p["start_dim"], r, "flatten") == norm_dim(c.p["end_dim"], r, "flatten"):
+            return lay  # torch.flatten returns the input itself
+    if lay.contiguous:
+        return CONTIGUOUS
+    st = strides_of(shape, lay)
+    if st is None:
+        return unknown(lay.origin, f"whether {c.op.name} copies the tensor after {lay.origin} is not known")
+    ok = c.known(view_condition(shape, st, _exact(c.out, shape)))
+    if ok is False:
+        return CONTIGUOUS
+    if ok is None:
+        return unknown(lay.origin, f"whether {c.op.name} copies the tensor after {lay.origin} depends on the sizes")
+    return _view_like(c, c.out)
+
+
+def _exact(new: tuple, old: tuple) -> tuple:
+    """The new shape with an inferred ``floor(numel/P)`` entry as the exact quotient ``numel/P``
+    (they agree wherever the element-count condition holds, which the view condition assumes)."""
+    numel = _prod(list(old))
+    new = tuple(_s(e) for e in new)
+    out = []
+    for i, e in enumerate(new):
+        if isinstance(e, sympy.floor):
+            rest = _prod([x for j, x in enumerate(new) if j != i])
+            if _same(e.args[0] * rest, numel):
+                e = e.args[0]
+        out.append(e)
+    return tuple(out)
+
+
+@conditions("view", "sized_view")
+def _view_stride_condition(c: Ctx) -> list:
+    shape, lay = c.inp()
+    if lay.contiguous:
+        return []
+    st = strides_of(shape, lay)
+    if st is None:
+        raise Unsupported(f"cannot decide whether the sizes fit the input's memory layout "
+                          f"({lay.reason}); use .reshape(...) or .contiguous() first")
+    f = view_condition(shape, st, _exact(c.out, shape))
+    new = [str(x) for x in c.op.params.get("shape", c.out)]
+    msg = Text("view: shape [{}] is not compatible with the memory layout its input has after {}; "
+               "use .reshape(...) or call .contiguous() first", ", ".join(new), lay.origin)
+    k = cond(f, msg, code="view-stride", expected="a shape expressible over the input's strides",
+             found=Text("sizes ({}) with strides ({})", ", ".join(map(str, shape)), ", ".join(map(str, st))))
+    return [k] if k is not None else []
+
+
+@conditions("relu", "relu6", "leaky_relu", "elu", "selu", "silu", "hardswish", "hardsigmoid", "hardtanh", "mish",
+            "pointwise", "broadcast_op", "dropout", "alpha_dropout", "dropout1d", "dropout2d", "dropout3d")
+def _no_overlap_in_place(c: Ctx) -> list:
+    """In-place ops refuse a tensor with internal overlap (a size > 1 with stride 0: expanded)."""
+    fn = c.p.get("fn")
+    if not (c.p.get("inplace") or (isinstance(fn, str) and fn.endswith("_") and c.op.name == "pointwise")):
+        return []
+    if c.op.name.startswith("dropout") or c.op.name == "alpha_dropout":
+        if c.mode != "train":
+            return []
+    shape, lay = c.inp()
+    if lay.contiguous:
+        return []
+    st = strides_of(shape, lay)
+    if st is None:
+        if lay.dense:
+            return []
+        raise Unsupported(f"{c.op.name} in place: cannot tell whether its input overlaps itself ({lay.reason})")
+    parts = [sympy.Or(_eq(s, 1), _ne(t, 0)) for s, t in zip(shape, st)]
+    k = cond(sympy.And(*parts), Text("{} in place: its input has elements that share memory (after {}); "
+                                     "call .clone() or .contiguous() first", c.op.name, lay.origin),
+             code="view-stride", expected="no expanded dimension", found=Text("strides ({})", ", ".join(map(str, st))))
+    return [k] if k is not None else []
+
+
+def layout_conditions(op: Op, node: str, shapes: Sequence[Shape], layouts: Sequence[Layout], out: Shape,
+                      mode: str = "eval") -> list[Condition]:
+    """The layout conditions ``op`` puts on its inputs (view's stride condition).  May raise
+    :class:`Unsupported` (the layout is unknown) or StaticShapeError (fails for every size)."""
+    f = CONDITIONS.get(op.name)
+    if f is None or not layouts or all(lay.contiguous for lay in layouts):
+        return []
+    return f(Ctx(op, node, list(shapes), list(layouts), tuple(out), mode=mode))
+
+
+def output_layout(op: Op, node: str, shapes: Sequence[Shape], layouts: Sequence[Layout], out: Shape,
+                  known: Known = static_known, mode: str = "eval") -> Layout:
+    """The layout of ``op``'s result (contiguous when every input is and the op has no rule)."""
+    f = RULES.get(op.name)
+    if f is None:
+        return _default(Ctx(op, node, list(shapes), list(layouts), tuple(out), known, mode))
+    if not layouts:
+        return CONTIGUOUS
+    return f(Ctx(op, node, list(shapes), list(layouts), tuple(out), known, mode))
