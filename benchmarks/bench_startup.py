@@ -6,7 +6,8 @@ Times, in fresh processes, (1) ``python -c "import torch"``, (2) ``arts check MO
 ``python -m arts check`` when the CLI has the verb, otherwise the same call through
 ``arts.frontends.loader.check_file``; the line printed says which) and, for the split,
 (3) ``python -c "import arts.frontends.loader, torch"`` (imports only).  Prints the median wall
-time of each and the ratio check / import torch.  Asserts nothing.
+time of each and the ratio check / import torch; (4) ``arts check examples/unet.json``, a graph
+file, which loads neither torch nor the search side.  Asserts nothing.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _cli_has_check() -> bool:
-    cli = ROOT / "arts" / "cli.py"
-    return cli.exists() and '"check"' in cli.read_text(encoding="utf-8")
+    files = [ROOT / "arts" / "cli.py", ROOT / "arts" / "check_command.py"]
+    return any(f.exists() and '"check"' in f.read_text(encoding="utf-8") for f in files)
 
 
 def timed(cmd: list[str], runs: int) -> tuple[float, list[float], int]:
@@ -60,6 +61,8 @@ def main() -> None:
         ("python -c 'import torch'", [py, "-c", "import torch"]),
         ("imports: arts.frontends.loader + torch", [py, "-c", "import arts.frontends.loader, torch, torch.fx"]),
         (how, check_cmd),
+        ("python -m arts check examples/unet.json (a graph file: no torch)",
+         [py, "-m", "arts", "check", "examples/unet.json"]),
     ]
     print(f"{args.runs} runs each, median wall time; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     results = {}
