@@ -27,6 +27,9 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--where", metavar="CONSTRAINTS", help='e.g. "H >= 16, H % 16 == 0, W == H"')
     p.add_argument("--mode", choices=("eval", "train"), default="eval",
                    help="also check training-only conditions with --mode train (default: eval)")
+    # --- hook: torch.export spec (arts/export.py owns the logic) ---
+    p.add_argument("--emit", choices=("torch-export",), help="print a torch.export dynamic_shapes spec for the "
+                                                             "target (Python source; JSON with --json)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the report as JSON")
     out.add_argument("--sarif", action="store_true", help="print SARIF 2.1.0 (for code-scanning tools)")
@@ -63,6 +66,12 @@ def reports_for(path: str, name: str | None, inputs: list[str] | None, where: st
 @verb("check", "type-check a model file (.py) or a graph file for every input size", _configure)
 def run_check(args: argparse.Namespace) -> int:
     path, name = split_target(args.path)
+    if getattr(args, "emit", None) == "torch-export":  # --- hook: see arts/export.py ---
+        from arts.export import emit_torch_export
+
+        text, _, code = emit_torch_export(path, name, args.input, args.where, as_json=args.json)
+        sys.stdout.write(text + "\n")
+        return code
     reports = reports_for(path, name, args.input, args.where, args.mode)
     if not reports:
         raise InputError("no model to check (no nn.Module that can be built without arguments)", path)
