@@ -56,6 +56,12 @@ def reports_for(path: str, name: str | None, inputs: list[str] | None, where: st
         from arts.graph.check import typecheck
 
         return [typecheck(path, inputs=inputs, where=where, mode=mode, target=path)]
+    if path.endswith(".onnx"):  # --- hook: the ONNX front end (arts/frontends/onnx.py) ---
+        if name is not None:
+            raise InputError("an ONNX file holds one network: drop ':NAME'", path)
+        from arts.frontends.onnx import check_onnx
+
+        return [check_onnx(path, where=where, inputs=inputs, mode=mode)]
     if path.endswith(".py"):
         from arts.frontends import check_file
 
