@@ -135,7 +135,7 @@ class _Lowering:
         self.tensor: dict[str, str] = {}  # ONNX tensor name -> arts node computing it
         self.shape: dict[str, tuple] = {}  # ONNX tensor name -> symbolic shape (when known)
         self.value: dict[str, list[sympy.Expr]] = {}  # small integer tensors: flat values
-        self.vrank: dict[str, int] = {}
+        self.vshape: dict[str, tuple[int, ...]] = {}
         self.input_symbols: dict[sympy.Symbol, tuple[str, int]] = {}
         self._derived: dict[sympy.Symbol, tuple[str, int, sympy.Expr]] = {}
         self.names: set[str] = set()
@@ -181,14 +181,13 @@ class _Lowering:
         from onnx import TensorProto, numpy_helper
 
         self.shape[t.name] = tuple(sympy.Integer(int(d)) for d in t.dims)
-        if t.data_type in (TensorProto.INT64, TensorProto.INT32) and prod(t.dims) <= MAX_VALUE_ELEMS \
-                and len(t.dims) <= 1:
+        if t.data_type in (TensorProto.INT64, TensorProto.INT32) and prod(t.dims) <= MAX_VALUE_ELEMS:
             try:
                 arr = numpy_helper.to_array(t)
             except Exception:  # noqa: BLE001 - external data or a malformed tensor: not tracked
                 return
             self.value[t.name] = [sympy.Integer(int(v)) for v in arr.reshape(-1)]
-            self.vrank[t.name] = len(t.dims)
+            self.vshape[t.name] = tuple(int(d) for d in t.dims)
 
     def _unique(self, base: str) -> str:
         name, k = base, 2
@@ -354,34 +353,50 @@ def _all_known(L: _Lowering, node: Any) -> bool:
     return all((not i) or i in L.value for i in node.input) and any(node.input)
 
 
+def _arr(L: _Lowering, t: str) -> Any:
+    import numpy as np
+
+    return np.array(L.value[t], dtype=object).reshape(L.vshape[t])
+
+
+def _set_arr(L: _Lowering, out: str, arr: Any) -> None:
+    import numpy as np
+
+    arr = np.asarray(arr, dtype=object)
+    if arr.size > MAX_VALUE_ELEMS:
+        raise _NoRule("a shape computation on a tensor too large to track")
+    L.value[out] = [sympy.sympify(v) for v in arr.reshape(-1).tolist()]
+    L.vshape[out] = tuple(int(d) for d in arr.shape)
+    L.shape[out] = tuple(sympy.Integer(d) for d in arr.shape)
+
+
 def _set_value(L: _Lowering, out: str, vals: list[sympy.Expr], rank: int) -> None:
-    L.value[out] = [sympy.sympify(v) for v in vals]
-    L.vrank[out] = rank
-    L.shape[out] = (sympy.Integer(len(vals)),) if rank == 1 else ()
+    import numpy as np
+
+    arr = np.empty(len(vals), dtype=object)
+    arr[:] = [sympy.sympify(v) for v in vals]
+    _set_arr(L, out, arr if rank == 1 else arr.reshape(()))
 
 
 def _v_constant(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
+    import numpy as np
     from onnx import numpy_helper
 
     out = node.output[0]
     if "value" in a:
         arr = numpy_helper.to_array(a["value"])
     elif "value_ints" in a:
-        arr = __import__("numpy").array(a["value_ints"])
+        arr = np.array(a["value_ints"], dtype=np.int64)
     elif "value_int" in a:
-        arr = __import__("numpy").array(a["value_int"])
+        arr = np.array(a["value_int"], dtype=np.int64)
+    elif "value_floats" in a or "value_float" in a:
+        arr = np.array(a.get("value_floats", a.get("value_float")), dtype=np.float32)
     else:
-        arr = None
-        for key in ("value_float", "value_floats"):
-            if key in a:
-                arr = __import__("numpy").array(a[key])
-        if arr is None:
-            raise _NoRule("a Constant without a value arts can read")
-        L.shape[out] = tuple(sympy.Integer(int(d)) for d in arr.shape)
-        return
+        raise _NoRule("a Constant without a value arts can read")
     L.shape[out] = tuple(sympy.Integer(int(d)) for d in arr.shape)
-    if arr.dtype.kind in "iu" and arr.size <= MAX_VALUE_ELEMS and arr.ndim <= 1:
-        _set_value(L, out, [sympy.Integer(int(v)) for v in arr.reshape(-1)], arr.ndim)
+    if arr.dtype.kind in "iu" and arr.size <= MAX_VALUE_ELEMS:
+        _set_arr(L, out, np.vectorize(lambda v: sympy.Integer(int(v)), otypes=[object])(arr) if arr.size else
+                 np.empty(arr.shape, dtype=object))
 
 
 def _v_shape(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
@@ -392,85 +407,124 @@ def _v_shape(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
     _set_value(L, node.output[0], list(s)[start:end], 1)
 
 
-def _value_or_tensor(fn: Callable[[_Lowering, Any, dict[str, Any]], None],
-                     tensor_rule: Callable[[_Lowering, Any, dict[str, Any]], None] | None) -> Callable:
-    def rule(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
-        if _all_known(L, node):
-            fn(L, node, a)
-        elif tensor_rule is not None:
-            tensor_rule(L, node, a)
-        else:
-            raise _NoRule("its inputs are not constants arts can read")
-    return rule
+def _v_constant_of_shape(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
+    import numpy as np
+    from onnx import numpy_helper
+
+    dims = L.ints(node.input[0], "the shape")
+    fill = numpy_helper.to_array(a["value"]).reshape(-1)[0] if "value" in a else 0.0
+    out = node.output[0]
+    L.shape[out] = tuple(sympy.Integer(d) for d in dims)
+    if isinstance(fill, (int, np.integer)) and prod(dims) <= MAX_VALUE_ELEMS:
+        arr = np.empty(dims, dtype=object)
+        arr.fill(sympy.Integer(int(fill)))
+        _set_arr(L, out, arr)
 
 
 def _vv_gather(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
-    data, idx = L.value[node.input[0]], L.value[node.input[1]]
-    if a.get("axis", 0) != 0:
-        raise _NoRule("Gather of a shape along axis != 0")
-    out = []
-    for i in idx:
-        if not i.is_Integer or not -len(data) <= int(i) < len(data):
-            raise _NoRule("Gather index out of range")
-        out.append(data[int(i)])
-    _set_value(L, node.output[0], out, L.vrank[node.input[1]])
+    import numpy as np
+
+    data, idx = _arr(L, node.input[0]), _arr(L, node.input[1])
+    axis = int(a.get("axis", 0))
+    if not all(getattr(i, "is_Integer", False) for i in idx.reshape(-1)):
+        raise _NoRule("Gather with symbolic indices")
+    try:
+        _set_arr(L, node.output[0], np.take(data, idx.astype(np.int64), axis=axis))
+    except IndexError:
+        raise _NoRule("Gather index out of range") from None
 
 
 def _vv_concat(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
-    vals: list[sympy.Expr] = []
-    for i in node.input:
-        vals += L.value[i]
-    _set_value(L, node.output[0], vals, 1)
+    import numpy as np
+
+    _set_arr(L, node.output[0], np.concatenate([_arr(L, i) for i in node.input if i], axis=int(a.get("axis", 0))))
 
 
 def _vv_unsqueeze(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
-    _set_value(L, node.output[0], L.value[node.input[0]], 1)
+    import numpy as np
+
+    x = _arr(L, node.input[0])
+    axes = _axes(L, node, a) or []
+    r = x.ndim + len(axes)
+    for ax in sorted(v + r if v < 0 else v for v in axes):
+        x = np.expand_dims(x, ax)
+    _set_arr(L, node.output[0], x)
 
 
 def _vv_squeeze(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
-    v = L.value[node.input[0]]
-    _set_value(L, node.output[0], v, 0 if len(v) == 1 else 1)
+    import numpy as np
+
+    x = _arr(L, node.input[0])
+    axes = _axes(L, node, a)
+    _set_arr(L, node.output[0], np.squeeze(x) if axes is None else np.squeeze(x, axis=tuple(axes)))
 
 
 def _vv_identity(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
-    _set_value(L, node.output[0], L.value[node.input[0]], L.vrank[node.input[0]])
+    _set_arr(L, node.output[0], _arr(L, node.input[0]))
+
+
+def _vv_reshape(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
+    x = _arr(L, node.input[0])
+    target = L.ints(node.input[1], "the target shape")
+    target = [x.shape[k] if v == 0 and not a.get("allowzero", 0) else v for k, v in enumerate(target)]
+    try:
+        _set_arr(L, node.output[0], x.reshape(target))
+    except ValueError:
+        raise _NoRule("a Reshape of a shape computation that does not fit") from None
+
+
+def _vv_transpose(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
+    x = _arr(L, node.input[0])
+    _set_arr(L, node.output[0], x.transpose(a.get("perm")) if "perm" in a else x.T)
 
 
 def _vv_slice(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
-    v = L.value[node.input[0]]
-    starts, ends = _slice_args(L, node, a)[:2]
-    if len(starts) != 1:
-        raise _NoRule("Slice of a shape along several axes")
-    s, e = starts[0], ends[0]
-    _set_value(L, node.output[0], v[s:e], 1)  # Python's slice clamps exactly as ONNX's does
+    x = _arr(L, node.input[0])
+    starts, ends, axes, steps = _slice_args(L, node, a)
+    index = [slice(None)] * x.ndim
+    for s, e, ax, st in zip(starts, ends, axes, steps):
+        index[ax] = slice(s, e, st)  # numpy's slice clamps as ONNX's does, negative steps included
+    _set_arr(L, node.output[0], x[tuple(index)])
+
+
+def _div(p: sympy.Expr, q: sympy.Expr) -> sympy.Expr:
+    """ONNX integer Div: truncation toward zero."""
+    if p.is_Integer and q.is_Integer:
+        if q == 0:
+            raise _NoRule("division by zero in shape arithmetic")
+        return sympy.Integer(int(int(p) / int(q)))
+    if not (q.is_Integer and q > 0):
+        raise _NoRule("division by a size in shape arithmetic")
+    free = p.free_symbols
+    if len(free) == 1:  # decide the sign of p exactly when it depends on one size
+        from arts.solver.intset import IntSet
+        from arts.solver.quasiaffine import truth_set
+
+        (x,) = free
+        try:
+            nonneg = truth_set(sympy.Ge(p, 0), x)
+        except Unsupported:
+            nonneg = None
+        if nonneg is not None and nonneg == IntSet.everything():
+            return sympy.floor(p / q)
+        if nonneg is not None and nonneg.is_empty:
+            return -sympy.floor(-p / q)
+    return sympy.Piecewise((sympy.floor(p / q), p >= 0), (-sympy.floor(-p / q), True))
 
 
 def _vv_arith(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
-    x, y = L.value[node.input[0]], L.value[node.input[1]]
-    if len(x) != len(y) and 1 not in (len(x), len(y)):
-        raise _NoRule("shape arithmetic on vectors of different lengths")
-    n = max(len(x), len(y))
-    xs = x * n if len(x) == 1 else x
-    ys = y * n if len(y) == 1 else y
+    import numpy as np
+
+    x, y = _arr(L, node.input[0]), _arr(L, node.input[1])
     op = node.op_type
-    out = []
-    for p, q in zip(xs, ys):
-        if op == "Add":
-            out.append(p + q)
-        elif op == "Sub":
-            out.append(p - q)
-        elif op == "Mul":
-            out.append(p * q)
-        elif op == "Div":
-            if q == 0:
-                raise _NoRule("division by zero in shape arithmetic")
-            if p.is_Integer and q.is_Integer:  # integer Div truncates toward zero
-                out.append(sympy.Integer(int(int(p) / int(q))))
-            else:  # sizes are positive: truncation is the floor
-                out.append(sympy.floor(p / q))
-        else:
-            raise _NoRule(f"{op} in shape arithmetic")
-    _set_value(L, node.output[0], out, max(L.vrank[node.input[0]], L.vrank[node.input[1]]))
+    fn = {"Add": lambda p, q: p + q, "Sub": lambda p, q: p - q, "Mul": lambda p, q: p * q, "Div": _div}.get(op)
+    if fn is None:
+        raise _NoRule(f"{op} in shape arithmetic")
+    try:
+        out = np.vectorize(lambda p, q: sympy.sympify(fn(sympy.sympify(p), sympy.sympify(q))), otypes=[object])(x, y)
+    except ValueError:
+        raise _NoRule("shape arithmetic on tensors that do not broadcast") from None
+    _set_arr(L, node.output[0], out)
 
 
 # ---- tensor rules -----------------------------------------------------------------------------------
@@ -489,7 +543,7 @@ def _pads(a: dict[str, Any], n: int) -> tuple[list[int], list[int]]:
     return pads[:n], pads[n:]
 
 
-def _torch_pad(begin: Sequence[int], end: Sequence[int]) -> list[int]:
+def _torch_pad(begin: Sequence[Any], end: Sequence[Any]) -> list[int]:
     """ONNX (begins, ends) over the trailing dims -> torch's F.pad list (last dimension first)."""
     out: list[int] = []
     for b, e in reversed(list(zip(begin, end))):
@@ -626,6 +680,9 @@ def _matmul(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
 
 def _reshape(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
     x = node.input[0]
+    if _all_known(L, node):
+        _vv_reshape(L, node, a)
+        return
     if L.opset < 5:
         target: list[sympy.Expr] = [sympy.Integer(v) for v in a.get("shape", [])]
     else:
@@ -720,6 +777,9 @@ def _softmax(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
 
 
 def _transpose(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
+    if _all_known(L, node):
+        _vv_transpose(L, node, a)
+        return
     r = L.rank(node.input[0])
     perm = [int(v) for v in a.get("perm", list(range(r))[::-1])]
     L.emit(L.make("permute", {"dims": perm}), [L.arg(node.input[0])], node.output[0])
@@ -813,9 +873,11 @@ def _pad(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
     x = node.input[0]
     r = L.rank(x)
     if L.opset < 11:
-        pads = [int(v) for v in a.get("pads", a.get("paddings", []))]
+        pads: list[Any] = [int(v) for v in a.get("pads", a.get("paddings", []))]
     else:
-        pads = L.ints(node.input[1], "pads")
+        if node.input[1] not in L.value:
+            raise _NoRule("pads is not a constant or a shape computation arts can follow")
+        pads = list(L.value[node.input[1]])
     if len(node.input) > 3 and node.input[3]:
         axes = [v + r if v < 0 else v for v in L.ints(node.input[3], "axes")]
         full = [0] * (2 * r)
@@ -835,8 +897,17 @@ def _pad(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
     if lead == r:
         L.emit(L.make("identity", {}), [L.arg(x)], node.output[0])
         return
-    tp = _torch_pad(begin[lead:], end[lead:])
-    L.emit(L.make("pad", {"pad": tp, "mode": mode}), [L.arg(x)], node.output[0])
+    tp = _torch_pad(begin[lead:], end[lead:]) if all(sympy.sympify(v).is_Integer for v in pads) else None
+    if tp is not None:
+        L.emit(L.make("pad", {"pad": tp, "mode": mode}), [L.arg(x)], node.output[0])
+        return
+    if mode != "constant":
+        raise _NoRule(f"{mode} padding by amounts computed from sizes")
+    amounts: list[Any] = []
+    for b, e in reversed(list(zip(begin[lead:], end[lead:]))):
+        amounts += [b, e]
+    exprs, args = L.placeholders(amounts, L.arg(x))
+    L.emit(L.make("sized_pad", {"pad": exprs}), args, node.output[0])
 
 
 def _slice_args(L: _Lowering, node: Any, a: dict[str, Any]) -> tuple[list[int], list[int], list[int], list[int]]:
@@ -918,7 +989,7 @@ def _gather(L: _Lowering, node: Any, a: dict[str, Any]) -> None:
         _vv_gather(L, node, a)
         return
     idx = L.value.get(node.input[1])
-    if idx is None or len(idx) != 1 or L.vrank.get(node.input[1]) != 0 or not idx[0].is_Integer:
+    if idx is None or len(idx) != 1 or L.vshape.get(node.input[1]) != () or not idx[0].is_Integer:
         raise _NoRule("Gather with indices other than one constant scalar")
     r = L.rank(node.input[0])
     axis = int(a.get("axis", 0))
@@ -935,6 +1006,7 @@ _RULES: dict[str, Callable[[_Lowering, Any, dict[str, Any]], None]] = {
     "LayerNormalization": _layer_norm, "Resize": _resize, "Upsample": _resize, "Pad": _pad, "Slice": _slice,
     "Unsqueeze": _unsqueeze, "Squeeze": _squeeze, "Gather": _gather, "Where": _where,
     "Sum": _variadic, "Constant": _v_constant, "Shape": _v_shape, "LeakyRelu": _unary,
+    "ConstantOfShape": _v_constant_of_shape,
 }
 for _op in _BINARY:
     _RULES[_op] = _binary
