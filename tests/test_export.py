@@ -219,3 +219,42 @@ def test_cli_emit_python_and_json():
     data = json.loads(out.stdout)
     assert data[0]["inputs"]["x"]["2"] == {"dim": "H_16", "mul": 16, "add": 0}
     assert data[0]["dims"]["H_16"] == {"min": 2, "max": None}
+
+
+
+def _stack(params):
+    layers = []
+    for kind, k, s, p in params:
+        p = min(p, k // 2)
+        if kind == "conv":
+            layers.append(nn.Conv2d(2, 2, k, stride=s, padding=p))
+        elif kind == "max":
+            layers.append(nn.MaxPool2d(k, stride=s, padding=p))
+        else:  # ceil_mode is left out: torch branches on the size's parity there, and export with it
+            layers.append(nn.AvgPool2d(k, stride=s, padding=p))
+    return nn.Sequential(*layers).eval()
+
+
+from hypothesis import HealthCheck, Phase, given, settings, strategies as st  # noqa: E402
+
+_layer = st.tuples(st.sampled_from(["conv", "max", "avg"]), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2))
+
+
+@settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.generate])
+@given(params=st.lists(_layer, min_size=1, max_size=3))
+def test_exported_program_accepts_only_what_eager_runs(params):
+    """For random conv/pool stacks: export succeeds with the spec, and at every probe size the
+    exported program runs exactly where the spec admits the size -- and eager runs there too."""
+    m = _stack(params)
+    try:
+        spec = dynamic_shapes(m, "N,2,H,W")
+    except arts.InputError:
+        return  # no size accepted: nothing to export (the message is tested above)
+    ep = _export(m, spec)
+    for h in range(1, 40, 3):
+        shape = (1, 2, h, spec.example["W"])
+        inside = spec.admits([shape])
+        assert _runs(ep, shape) == inside, (h, spec.domain)
+        if inside:
+            assert _eager_runs(m, shape)
