@@ -145,18 +145,12 @@ class DynamicShapes(dict, metaclass=_PlainDictType):  # type: ignore[type-arg]
         return out
 
     # ---- queries ---------------------------------------------------------------------------
-    def shape_at(self, name: str, **sizes: int) -> tuple[int, ...]:
-        """The concrete shape of input ``name`` at these symbol sizes."""
-        import sympy as sp
-
-        return tuple(int(sp.sympify(e).subs({sp.Symbol(k, integer=True, positive=True): v for k, v in sizes.items()}))
-                     for e in self.inputs[name])
-
     def example_shapes(self) -> dict[str, tuple[int, ...]]:
         """The concrete input shapes at :attr:`example`."""
         return {n: self.concrete(n, self.example) for n in self.inputs}
 
     def concrete(self, name: str, sizes: dict[str, int]) -> tuple[int, ...]:
+        """The concrete shape of input ``name`` at ``sizes`` (symbol name -> int)."""
         out = []
         for e in self.inputs[name]:
             e = sympy.sympify(e)
@@ -638,6 +632,11 @@ def dynamic_shapes(module: Any, *input_shapes: Any, where: Any = None, target: s
     names = _param_names(module, len(graph_inputs))
     inputs = dict(zip(names, graph_inputs.values()))
     spec = plan_from_report(report, inputs, report.shapes)
+    ceil = [n for n, d in G.nodes(data=True) if not d.get("input") and d["op"].params.get("ceil_mode")]
+    if ceil:
+        spec.notes.append(f"not modelled: torch's ceil_mode pooling ({', '.join(ceil[:3])}) branches on the size, "
+                          f"and torch.export specializes on the branch its example takes, so export may still "
+                          f"refuse this spec")
     return spec
 
 

@@ -81,8 +81,9 @@ def main() -> None:
     if args.models:
         keys = args.models.split(",")
         models = [(n, m) for n, m in models if any(k in n for k in keys)]
-    rows = []
+    rows: list[tuple] = []
     wins = {"arts": 0, "auto": 0, "plain": 0}
+    print("model | arts spec | export(arts) | export(Dim.AUTO) | export(Dim)", flush=True)
     t_all = time.perf_counter()
     for name, make in models:
         with torch.device("meta"):  # shapes only: no weights to allocate, copy or run
@@ -92,6 +93,7 @@ def main() -> None:
             spec = dynamic_shapes(model)
         except Exception as e:  # noqa: BLE001 - report and go on
             rows.append((name, f"arts failed: {type(e).__name__}: {str(e)[:60]}", "", "", ""))
+            print(" | ".join(rows[-1]), flush=True)
             continue
         t_spec = time.perf_counter() - t0
         if len(spec.inputs) != 1:
@@ -133,12 +135,8 @@ def main() -> None:
                         wrong += eager != "ok" and exported == "ok"
             cells.append(f"ok {t_exp:.1f}s lost {lost} wrong {wrong}")
         rows.append((name, f"{t_spec:.2f}s", *cells))
+        print(" | ".join(rows[-1]), flush=True)
     total = time.perf_counter() - t_all
-    heads = ("model", "arts spec", "export(arts)", "export(Dim.AUTO)", "export(Dim)")
-    widths = [max(len(str(r[i])) for r in rows + [heads]) for i in range(5)]
-    print("  ".join(h.ljust(w) for h, w in zip(heads, widths)))
-    for r in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
     n = len(rows)
     print(f"\nexport succeeded: arts {wins['arts']}/{n}, Dim.AUTO {wins['auto']}/{n}, plain Dim {wins['plain']}/{n}"
           f"  ({len(probes) * 4} probe sizes per model; total {total:.0f}s)")

@@ -15,6 +15,7 @@ multiples of 16).  Nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -84,7 +85,9 @@ def main() -> None:
     if args.models:
         models = {k: v for k, v in models.items() if k in args.models.split(",")}
     rows = []
+    here = os.getcwd()
     with tempfile.TemporaryDirectory() as d:
+        os.chdir(d)  # symbolic_shape_infer writes scratch files into the working directory
         for name, (model, shape) in models.items():
             path = str(Path(d) / f"{name}.onnx")
             _export(model, shape, path)
@@ -96,6 +99,7 @@ def main() -> None:
                 best_arts = min(best_arts, time.perf_counter() - t)
             ssi = [min((_ssi(path, am) for _ in range(args.repeat)), key=lambda r: r[0]) for am in (False, True)]
             rows.append((name, best_arts, rep, ssi))
+        os.chdir(here)
     for name, t_arts, rep, ssi in rows:
         print(f"{name}: arts {t_arts * 1000:.0f} ms, symbolic_shape_infer {ssi[0][0] * 1000:.0f} ms "
               f"(auto_merge: {ssi[1][0] * 1000:.0f} ms), ratio {t_arts / ssi[0][0]:.1f}x")
