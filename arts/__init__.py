@@ -27,10 +27,12 @@ _EXPORTS = {
     "GraphBuilder": "arts.graph.graph", "Report": "arts.graph.report", "load_graph": "arts.graph.fileformat",
     "typecheck": "arts.graph.check", "to_module": "arts.graph.compile",
     "check_module": "arts.frontends.torch_fx",
+    "dynamic_shapes": "arts.export", "DynamicShapes": "arts.export",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from arts.errors import ArtsError as ArtsError, InputError as InputError, Unsupported as Unsupported
+    from arts.export import DynamicShapes as DynamicShapes, dynamic_shapes as dynamic_shapes
     from arts.frontends.torch_fx import check_module as check_module
     from arts.graph.check import typecheck as typecheck
     from arts.graph.compile import to_module as to_module

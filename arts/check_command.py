@@ -133,8 +133,20 @@ def _check_python(req: Request) -> list[Any]:
     return reports
 
 
+def _check_onnx(req: Request) -> list[Any]:
+    """An ONNX model (arts/frontends/onnx.py): parsed only, nothing in the file runs."""
+    if req.name is not None:
+        raise InputError("an ONNX file holds one network: drop ':NAME'", req.path)
+    from arts.frontends.onnx import check_onnx
+
+    cfg = req.config.target(req.path, None) if req.config else None
+    inputs = req.inputs or (cfg.input if cfg else None)
+    return [check_onnx(req.path, where=req.wheres(cfg.where if cfg else None), inputs=inputs, mode=req.mode)]
+
+
 register_checker((".py",), _check_python)
 register_checker(GRAPH_SUFFIXES, _check_graph)
+register_checker((".onnx",), _check_onnx)
 
 
 # ---- which files ----------------------------------------------------------------------------------
@@ -188,8 +200,8 @@ def expand(text: str) -> list[tuple[str, str | None, bool]]:
     if not os.path.exists(path):
         raise InputError("no such file", path)
     if _suffix(path) not in CHECKERS:
-        raise InputError(f"expected a model file (.py) or a graph file (.json, .yaml, .yml); arts checks "
-                         f"{_kinds()}", path)
+        raise InputError(f"expected a model file (.py), a graph file (.json, .yaml, .yml) or an ONNX model "
+                         f"(.onnx); arts checks {_kinds()}", path)
     return [(path, name, False)]
 
 
@@ -202,7 +214,8 @@ def reports_for(path: str, name: str | None, inputs: list[str] | None, where: st
         raise InputError("no such file", path)
     checker = CHECKERS.get(_suffix(path))
     if checker is None:
-        raise InputError("expected a model file (.py) or a graph file (.json, .yaml, .yml)", path)
+        raise InputError("expected a model file (.py), a graph file (.json, .yaml, .yml) or an ONNX model (.onnx)",
+                         path)
     return checker(Request(path, name, inputs, where, mode, config, discovered))
 
 
@@ -235,7 +248,8 @@ def _configure(p: argparse.ArgumentParser) -> None:
                         "accepted sizes as the signature and fail only on certain bugs)")
     p.add_argument("--mode", choices=("eval", "train"), default="eval",
                    help="also check training-only conditions with --mode train (default: eval)")
-    # --emit torch-export (DESIGN.md §5) is added here by the export front end.
+    p.add_argument("--emit", choices=("torch-export",),
+                   help="print a torch.export dynamic_shapes spec for the target (Python source; JSON with --json)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print a JSON list of reports")
     out.add_argument("--sarif", action="store_true", help="print SARIF 2.1.0 (for code-scanning tools)")
@@ -322,6 +336,15 @@ def run_check(args: argparse.Namespace) -> int:
         paths = [os.path.join(config.root, p) if not os.path.isabs(p) else p for p in config.paths]
         paths = [os.path.relpath(p) for p in paths]
     strict = bool(args.strict or (config.strict if config else False))
+    if args.emit == "torch-export":  # the spec's logic lives in arts/export.py
+        if len(paths) != 1:
+            raise InputError("--emit torch-export takes one model file (PATH[:NAME])")
+        from arts.export import emit_torch_export
+
+        path, name = split_target(paths[0])
+        text, _, code = emit_torch_export(path, name, args.input, args.where, as_json=args.json)
+        sys.stdout.write(text + "\n")
+        return code
     run = check_paths(paths, args.input, args.where, strict, args.mode, config)
     if not run.reports and not run.failures:
         raise InputError("no model to check (no nn.Module that can be built without arguments)",
