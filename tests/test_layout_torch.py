@@ -225,7 +225,10 @@ def test_expand_contiguous_slice_rules(data: Any) -> None:
     _rule_vs_torch(name, params, shape, draw(st.booleans()))
 
 
-@pytest.mark.parametrize("fn", sorted(KEEPS_DENSE_STRIDES - {"fill", "zero", "dropout"}))
+CONVERSIONS = {"float", "double", "half", "bfloat16", "int", "long", "bool", "to", "cpu", "cuda", "type", "type_as"}
+
+
+@pytest.mark.parametrize("fn", sorted(KEEPS_DENSE_STRIDES - {"fill", "zero", "dropout"} - CONVERSIONS))
 def test_keeps_dense_strides_is_torchs(fn: str) -> None:
     import torch.nn.functional as F
 
@@ -235,6 +238,15 @@ def test_keeps_dense_strides_is_torchs(fn: str) -> None:
             "float_power": (2,), "flip": ([1],)}.get(fn, ())
     y = f(x.int() if fn == "bitwise_not" else x, *args)
     assert y.stride() == x.stride()
+
+
+def test_conversions_keep_dense_strides() -> None:
+    x = torch.rand(2, 3, 4, 5).permute(0, 2, 3, 1).double()
+    f64 = torch.zeros(1, dtype=torch.float64)
+    ys = [x.float(), x.double(), x.half(), x.bfloat16(), x.int(), x.long(), x.bool(), x.to(torch.float32), x.cpu(),
+          x.type(torch.float32), x.type_as(f64), x.fill_(1), x.zero_()]
+    assert all(y.stride() == x.stride() for y in ys)
+    assert CONVERSIONS - {"cuda"} <= KEEPS_DENSE_STRIDES
 
 
 # ---- the front end ----------------------------------------------------------------------------------

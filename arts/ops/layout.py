@@ -423,10 +423,11 @@ KEEPS_DENSE_STRIDES = frozenset({
     "clamp_max", "logit", "softsign", "tanhshrink", "hardshrink", "softshrink", "celu", "normalize", "clone",
     "zeros_like", "ones_like", "rand_like", "randn_like", "empty_like", "full_like", "nan_to_num", "logical_not",
     "bitwise_not", "float_power", "isnan", "isfinite", "flip", "sigmoid", "tanh", "relu", "hardtanh", "leaky_relu",
-    "elu", "fill", "zero", "dropout"})
-#: ``pointwise`` functions that return their input itself (or a view with its strides) for a float tensor.
-SAME_TENSOR = frozenset({"detach", "float", "double", "half", "bfloat16", "to", "cpu", "cuda", "type", "type_as",
-                         "requires_grad", "identity", "t", "int", "long", "bool"})
+    "elu", "fill", "zero", "dropout",
+    # conversions return the input itself, or a copy in preserve_format (a dense input's strides)
+    "float", "double", "half", "bfloat16", "int", "long", "bool", "to", "cpu", "cuda", "type", "type_as"})
+#: ``pointwise`` functions that return their input itself or a view with its strides.
+SAME_TENSOR = frozenset({"detach", "requires_grad", "identity", "t"})
 
 
 @rule("relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "sigmoid", "tanh", "hardswish",
