@@ -18,7 +18,7 @@ from arts.nas.search import SearchConfig, search
 torch.set_num_threads(1)
 
 TINY = {"dataset": "synthetic:8", "layers": 3, "channels": 8, "batch_size": 16, "max_train": 32, "ctrl_steps": 3,
-        "eval_archs": 2, "progress": False, "threads": 1}
+        "ctrl_aggregate": 2, "eval_archs": 2, "eval_batch": 16, "progress": False, "threads": 1}
 
 
 def tiny(out: str, **kw: object) -> SearchConfig:
@@ -52,9 +52,35 @@ def test_search_writes_every_output(finished: tuple[str, dict]) -> None:
     assert run["config"]["space"] == "3E" and run["seed"] == 0
     assert {"python", "torch", "arts"} <= set(run["versions"])
     assert run["result"]["val_acc"] == result["val_acc"]
-    assert result["arcs_type_checked"] > 0
+    # 3E is proven for every architecture on 8x8 images: no architecture is checked on its own
+    assert result["arcs_type_checked"] == 0 and run["per_arc_type_check"] is False
+    assert {"select_acc", "child_s", "outside_child_s", "ctrl_s", "eval_s"} <= set(m[0])
+    cands = load(os.path.join(out, "candidates.json"))["candidates"]
+    assert len(cands) == 2 and cands[0]["arc"] == result["best"]["arc"]
+    assert cands[0]["select_acc"] >= cands[1]["select_acc"] and result["select_acc"] == cands[0]["select_acc"]
     with open(os.path.join(out, "val_accuracy.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_json_records_the_authors_defaults() -> None:
+    cfg = SearchConfig()
+    assert (cfg.weight_decay, cfg.ctrl_lr, cfg.tanh_constant, cfg.op_tanh_reduce) == (2.5e-4, 1e-3, 1.5, 1.0)
+    assert (cfg.ctrl_steps, cfg.ctrl_aggregate, cfg.skip_target, cfg.skip_weight) == (50, 20, 0.4, 0.8)
+    assert (cfg.lr_t0, cfg.lr_tmul, cfg.eval_archs, cfg.eval_batch) == (10, 1, 10, 128)
+
+
+def test_run_json_keys_and_op_logit_bound(finished: tuple[str, dict]) -> None:
+    out, _ = finished
+    run = load(os.path.join(out, "run.json"))
+    c = run["config"]
+    assert (c["weight_decay"], c["ctrl_lr"], c["tanh_constant"], c["op_tanh_reduce"]) == (2.5e-4, 1e-3, 1.5, 1.0)
+    assert run["controller"]["op_logit_bound"] == pytest.approx(c["tanh_constant"] / c["op_tanh_reduce"])
+
+
+def test_per_arc_check_kept_for_spaces_of_several_types(tmp_path) -> None:
+    out = str(tmp_path / "checked")
+    r = search(tiny(out, epochs=1, check_every_arc=True))
+    assert r["arcs_type_checked"] > 0 and load(os.path.join(out, "run.json"))["per_arc_type_check"] is True
 
 
 def test_best_arch_is_a_graph_file_arts_check_accepts(finished: tuple[str, dict]) -> None:
@@ -151,7 +177,7 @@ def test_out_of_memory_is_a_clear_message(tmp_path) -> None:
 
     with pytest.raises(InputError) as e:
         search(tiny(str(tmp_path / "run")), on_step=boom)
-    assert str(e.value).startswith("out of memory on cpu (batch size 16, 3 layers, 8 channels, 7 ops per layer)")
+    assert str(e.value).startswith("out of memory on cpu (batch size 16, 3 layers, 8 channels, 7 branches per layer)")
     assert "--batch-size" in str(e.value)
 
 
