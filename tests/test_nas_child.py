@@ -120,3 +120,34 @@ def test_crop_and_flip_are_drawn_per_image() -> None:
                     for src in (padded, padded.flip(2)) for dy in range(9) for dx in range(9))
         assert found
     assert not math.isnan(float(out.sum()))
+
+
+def test_plot_has_integer_epoch_ticks_and_a_fixed_y_axis(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("matplotlib")
+    from arts.nas import plot
+
+    seen = {}
+    plt = plot._plt()
+    real_close = plt.close
+
+    def keep(fig: object) -> None:
+        ax = fig.axes[0]  # type: ignore[attr-defined]
+        seen["xticks"] = [t for t in ax.get_xticks() if 1 <= t <= 3]
+        seen["ylim"] = ax.get_ylim()
+        real_close(fig)
+
+    monkeypatch.setattr(plt, "close", keep)
+    assert plot.plot_curves(str(tmp_path / "p.png"), {"S0": [[0.801, 0.805, 0.809]]})
+    assert seen["xticks"] and all(float(t).is_integer() for t in seen["xticks"])
+    assert seen["ylim"] == (0.0, 100.0)
+
+
+def test_default_threads_leave_a_busy_small_machine_alone(monkeypatch) -> None:
+    from arts.nas import common
+
+    monkeypatch.setattr(common.os, "cpu_count", lambda: 2)
+    assert common.default_threads(None, torch.device("cpu")) == 1
+    monkeypatch.setattr(common.os, "cpu_count", lambda: 16)
+    assert common.default_threads(None, torch.device("cpu")) == 4
+    assert common.default_threads(3, torch.device("cpu")) == 3
+    assert common.default_threads(None, torch.device("cuda")) is None

@@ -278,7 +278,9 @@ def test_experiment_grid(tmp_path) -> None:
     lines: list[str] = []
     summary = experiment(["3E"], 2, base, str(tmp_path / "exp"), jobs=1, retrain_epochs=1, echo=lines.append)
     assert summary["errors"] == []
-    assert len(lines) == 3 and lines[1].startswith("[1/2] 3E seed 0: shared val")
+    # a progress line per finished epoch, then one per finished run
+    assert len(lines) == 5 and lines[1].startswith("  3E seed 0: epoch 1/1: val ")
+    assert lines[2].startswith("[1/2] 3E seed 0: shared val")
     text = summary["table"]
     assert text.splitlines()[0].startswith(
         "| space | runs | val acc (shared) | test acc (shared) | val acc (retrained)")
@@ -296,9 +298,12 @@ def test_experiment_in_parallel_processes(tmp_path) -> None:
     from arts.nas.experiment import experiment
 
     base = tiny(str(tmp_path), epochs=1)
-    summary = experiment(["S0"], 2, base, str(tmp_path / "par"), jobs=2, echo=lambda s: None)
+    lines: list[str] = []
+    summary = experiment(["S0"], 2, base, str(tmp_path / "par"), jobs=2, echo=lines.append)
     assert summary["errors"] == [], summary["errors"]
     assert summary["rows"][0]["runs"] == 2
+    # epochs finished in the worker processes are reported while they run
+    assert sum(" epoch 1/1: val " in x for x in lines) == 2
     assert os.path.exists(tmp_path / "par" / "S0" / "seed1" / "result.json")
 
 
@@ -308,3 +313,44 @@ def test_experiment_unknown_space_fails_before_running(tmp_path) -> None:
     with pytest.raises(InputError, match="unknown search space 'S9'"):
         experiment(["S0", "S9"], 1, tiny(str(tmp_path)), str(tmp_path / "e"))
     assert not os.path.exists(tmp_path / "e")
+
+
+def test_experiment_honest_protocol_retrains_the_top_candidates(tmp_path) -> None:
+    from arts.nas.experiment import experiment
+
+    base = tiny(str(tmp_path), epochs=1)
+    summary = experiment(["3E"], 1, base, str(tmp_path / "h"), retrain_epochs=1, retrain_top=2, echo=lambda s: None)
+    assert summary["errors"] == []
+    run = summary["runs"][0]
+    trained = [load(tmp_path / "h" / "3E" / "seed0" / "retrain" / f"candidate{i}" / "run.json")["result"]
+               for i in range(2)]
+    # chosen on the final validation accuracy, reported on test
+    best = max(trained, key=lambda t: t["val_acc"])
+    assert run["retrain"]["test_acc"] == best["test_acc"] and run["retrain"]["candidates"] == 2
+
+
+def test_experiment_ray_bad_address_is_one_line_exit_2(tmp_path, capsys) -> None:
+    pytest.importorskip("ray")
+    code = commands.main(["experiment", "--spaces", "S0", "--seeds", "1", "--ray", "127.0.0.1:1",
+                          "--out", str(tmp_path / "r"), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("arts: error: --ray: no Ray cluster answers at 127.0.0.1:1")
+    assert len(err.splitlines()) == 1 and not os.path.exists(tmp_path / "r")
+
+
+def test_experiment_on_a_local_ray_instance(tmp_path) -> None:
+    ray = pytest.importorskip("ray")
+    from arts.nas.experiment import experiment
+
+    base = tiny(str(tmp_path), epochs=1)
+    lines: list[str] = []
+    try:
+        summary = experiment(["S0", "3E"], 1, base, str(tmp_path / "ray"), ray="local", echo=lines.append)
+    finally:
+        ray.shutdown()
+    assert summary["errors"] == [], summary["errors"]
+    assert [r["runs"] for r in summary["rows"]] == [1, 1]
+    assert lines[0].startswith("2 run(s): S0, 3E x 1 seed(s); Ray at local")
+    assert sum(x.startswith("[") for x in lines) == 2
+    for sp in ("S0", "3E"):
+        assert os.path.exists(tmp_path / "ray" / sp / "seed0" / "result.json")

@@ -265,6 +265,12 @@ def configure_experiment(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=_positive_int, default=1, metavar="J", help="runs in parallel (default 1)")
     p.add_argument("--retrain-epochs", type=int, default=0, metavar="R",
                    help="retrain each best architecture from scratch for R epochs (default 0: paper protocol only)")
+    p.add_argument("--retrain-top", type=_positive_int, default=1, metavar="K",
+                   help="with --retrain-epochs: retrain the K best candidates of the last evaluation and report "
+                        "the test accuracy of the one best on validation (default 1)")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run each search as a Ray task: on the cluster at ADDRESS (HOST:PORT or auto), or without "
+                        "ADDRESS on a local Ray instance")
     p.add_argument("--out", default=os.path.join("runs", "experiment"), metavar="DIR",
                    help="output folder (default runs/experiment)")
     _add_run_args(p)
@@ -277,9 +283,13 @@ def run_experiment(args: argparse.Namespace) -> int:
     spaces = [s.strip() for s in args.spaces.split(",") if s.strip()]
     base = _search_config(args, spaces[0] if spaces else "S0", args.seed, args.out)
     base.progress = False
+    def echo(line: str) -> None:
+        if not args.no_progress:
+            print(line, file=sys.stderr, flush=True)
+
     summary = experiment(spaces, args.seeds, base, args.out, jobs=args.jobs, retrain_epochs=args.retrain_epochs,
-                         first_seed=args.seed, threads=args.threads,
-                         echo=(lambda s: None) if args.no_progress else (lambda s: print(s, file=sys.stderr)))
+                         first_seed=args.seed, threads=args.threads, ray=args.ray, retrain_top=args.retrain_top,
+                         echo=echo)
     print(summary["table"])
     print(f"wrote {args.out}/: table.md, results.json, val_accuracy.png (and one folder per run)")
     if summary["errors"]:
