@@ -336,14 +336,17 @@ class _Run:
         self.controller.eval()
         steps = max(1, len(self.ds.train) // cfg.batch_size)
         current: list[list[int]] = []
+        queue: list[list[int]] = []
 
         def next_arc(step: int) -> None:
             if on_step is not None:
                 on_step(epoch, step)
             import torch
 
-            with torch.no_grad():
-                arc = self.controller(self.oracle).arc
+            if not queue:  # the controller is fixed during this pass: sample its architectures in batches
+                with torch.no_grad():
+                    queue.extend(s.arc for s in self.controller.sample(min(64, steps), self.oracle))
+            arc = queue.pop(0)
             self.check(arc)
             current[:] = [arc]
 
