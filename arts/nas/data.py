@@ -139,15 +139,11 @@ def _standardise(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
 
 def load_digits_data(image_size: int = 16, split_seed: int = 0, val_fraction: float = 0.2,
                      test_fraction: float = 0.2) -> Dataset:
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:  # pragma: no cover - declared dependency
-        raise InputError("the digits dataset needs scikit-learn (pip install scikit-learn)") from None
     if image_size < 1 or image_size > 256:
         raise InputError(f"digits image size must be 1..256, got {image_size}")
-    d = load_digits()
-    x = torch.tensor(d.images, dtype=torch.float32)[:, None] / 16.0  # (1797, 1, 8, 8)
-    y = torch.tensor(d.target, dtype=torch.long)
+    images, target = _digits_arrays()
+    x = images.to(torch.float32)[:, None] / 16.0  # (1797, 1, 8, 8)
+    y = target.to(torch.long)
     if image_size != 8:
         if image_size % 8 == 0:
             x = torch.nn.functional.interpolate(x, scale_factor=image_size // 8, mode="nearest")
@@ -159,6 +155,35 @@ def load_digits_data(image_size: int = 16, split_seed: int = 0, val_fraction: fl
     x = _standardise(x, ref)
     return Dataset(f"digits:{image_size}", Split(x[train_i], y[train_i]), Split(x[val_i], y[val_i]),
                    Split(x[test_i], y[test_i]), 1, image_size, image_size, 10)
+
+
+#: A copy of the digits as a torch file (``{"images": uint8 (1797, 8, 8), "target": (1797,)}``), for
+#: machines without scikit-learn (``benchmarks/gpu_prepare.sh`` writes one for the GPU check).
+DIGITS_FILE_ENV = "ARTS_DIGITS_FILE"
+
+
+def _digits_arrays() -> tuple[torch.Tensor, torch.Tensor]:
+    path = os.environ.get(DIGITS_FILE_ENV)
+    if path:
+        try:
+            d = torch.load(path, map_location="cpu", weights_only=True)
+            return d["images"], d["target"]
+        except Exception as e:  # noqa: BLE001 - a missing, truncated or foreign file
+            raise InputError(f"cannot read the digits copy ({type(e).__name__}: {e})", f"{DIGITS_FILE_ENV}={path}") \
+                from None
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:  # pragma: no cover - declared dependency
+        raise InputError("the digits dataset needs scikit-learn (pip install scikit-learn), or a copy named by "
+                         f"{DIGITS_FILE_ENV}") from None
+    d = load_digits()
+    return torch.tensor(d.images.astype("uint8")), torch.tensor(d.target)
+
+
+def save_digits_copy(path: str) -> None:
+    """Write the digits as a torch file that :data:`DIGITS_FILE_ENV` can name (no scikit-learn needed)."""
+    images, target = _digits_arrays()
+    torch.save({"images": images.to(torch.uint8), "target": target.to(torch.long)}, path)
 
 
 def load_synthetic(image_size: int = 16, split_seed: int = 0, n_train: int = 256, n_val: int = 64,
