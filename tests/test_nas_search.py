@@ -354,3 +354,12 @@ def test_experiment_on_a_local_ray_instance(tmp_path) -> None:
     assert sum(x.startswith("[") for x in lines) == 2
     for sp in ("S0", "3E"):
         assert os.path.exists(tmp_path / "ray" / sp / "seed0" / "result.json")
+
+
+def test_exact_permutation_test() -> None:
+    from arts.nas.experiment import permutation_p
+
+    # completely separated 5 + 5 values: only the observed split and its mirror are as extreme
+    assert permutation_p([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]) == pytest.approx(2 / 252)
+    assert permutation_p([1, 2, 3], [1, 2, 3]) == 1.0
+    assert permutation_p([1], [2, 3]) is None

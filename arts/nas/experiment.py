@@ -192,6 +192,53 @@ def summarise(results: Sequence[dict[str, Any]], labels: Sequence[str]) -> list[
     return rows
 
 
+def permutation_p(a: Sequence[float], b: Sequence[float], limit: int = 200_000) -> float | None:
+    """Two-sided p-value of the difference of means of ``a`` and ``b`` under an exact permutation
+    test (every split of the pooled values; 252 for 5 + 5 seeds).  None when either side has fewer
+    than two values or the splits exceed ``limit``."""
+    from itertools import combinations
+
+    a, b = [float(x) for x in a], [float(x) for x in b]
+    if len(a) < 2 or len(b) < 2 or math.comb(len(a) + len(b), len(a)) > limit:
+        return None
+    pooled = a + b
+    total = sum(pooled)
+    observed = abs(sum(a) / len(a) - sum(b) / len(b))
+    hits = n = 0
+    for idx in combinations(range(len(pooled)), len(a)):
+        sa = sum(pooled[i] for i in idx)
+        diff = abs(sa / len(a) - (total - sa) / len(b))
+        hits += diff >= observed - 1e-12
+        n += 1
+    return hits / n
+
+
+def comparisons(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each space against the first (the baseline), per metric: difference of means (points) and
+    the exact permutation test's p-value."""
+    out = []
+    if not rows:
+        return out
+    base = rows[0]
+    for r in rows[1:]:
+        for key in ("test_shared", "test_retrain"):
+            x, y = r[key], base[key]
+            if len(x) >= 2 and len(y) >= 2:
+                out.append({"space": r["space"], "baseline": base["space"], "metric": key,
+                            "diff_points": 100 * (statistics.mean(x) - statistics.mean(y)),
+                            "p": permutation_p(x, y), "n": [len(x), len(y)]})
+    return out
+
+
+def comparison_text(comps: Sequence[dict[str, Any]]) -> str:
+    lines = []
+    for c in comps:
+        p = "-" if c["p"] is None else f"{c['p']:.3f}"
+        lines.append(f"{c['space']} vs {c['baseline']}, {c['metric'].replace('_', ' ')}: {c['diff_points']:+.2f} "
+                     f"points, exact permutation test p = {p} (n = {c['n'][0]} + {c['n'][1]})")
+    return "\n".join(lines)
+
+
 def table(rows: Sequence[dict[str, Any]]) -> str:
     head = ["space", "runs", "val acc (shared)", "test acc (shared)", "val acc (retrained)", "test acc (retrained)",
             "search min"]
@@ -252,7 +299,8 @@ def experiment(spaces: Sequence[str], seeds: int, base: SearchConfig, out: str, 
         raise InputError(f"interrupted: finished runs and the finished epochs of the others are saved under {out}; "
                          "rerun the same command to resume")
     rows = summarise(results, labels)
-    text = table(rows)
+    comps = comparisons(rows)
+    text = table(rows) + ("\n\n" + comparison_text(comps) if comps else "")
     curves: dict[str, list[list[float]]] = {}
     for label in labels:
         for r in results:
@@ -261,7 +309,7 @@ def experiment(spaces: Sequence[str], seeds: int, base: SearchConfig, out: str, 
     if curves:
         plot_curves(os.path.join(out, "val_accuracy.png"), curves,
                     title=f"ENAS on {base.dataset}: validation accuracy (mean ± std over seeds)")
-    summary = {"table": text, "rows": rows, "runs": results, "wall_s": time.perf_counter() - t0}
+    summary = {"table": text, "rows": rows, "comparisons": comps, "runs": results, "wall_s": time.perf_counter() - t0}
     common.write_json(os.path.join(out, "results.json"), summary)
     with open(os.path.join(out, "table.md"), "w", encoding="utf-8") as f:
         f.write(text + "\n")
