@@ -321,8 +321,8 @@ def space_from_data(data: Any, name: str = "custom", where: str = "space") -> Se
     """Build a space from the parsed structure of a space file (see :func:`load_space_file`)."""
     macro = as_op(MACRO_SEED)
     if isinstance(data, list):
-        ops = _op_list(data, "ops", where)
-        return SearchSpace(name, tuple(ops), (macro,) * len(ops), f"{len(ops)} ops from {where}", where)
+        listed = _op_list(data, "ops", where)
+        return SearchSpace(name, tuple(listed), (macro,) * len(listed), f"{len(listed)} ops from {where}", where)
     if not isinstance(data, dict):
         raise InputError("a space file holds a list of ops or an object with \"ops\" or "
                          "\"seeds\" and \"generate\"", where)
@@ -346,9 +346,9 @@ def space_from_data(data: Any, name: str = "custom", where: str = "space") -> Se
     added: list[Op] = []
     added_seeds: list[Op] = []
     if "ops" in data:
-        o = _op_list(data["ops"], "ops", where)
-        added += o
-        added_seeds += [macro] * len(o)
+        given = _op_list(data["ops"], "ops", where)
+        added += given
+        added_seeds += [macro] * len(given)
     if "generate" in data and "seeds" not in data:
         raise InputError('"generate" needs "seeds" (the ops to generate from)', where)
     if "seeds" in data:
@@ -373,10 +373,10 @@ def space_from_data(data: Any, name: str = "custom", where: str = "space") -> Se
                     g = generate(s, K=gen.get("K"), P=gen.get("P"), D=gen.get("D"), dedupe=True)
                 except InputError as e:
                     raise InputError(e.message, f"{where}: generate from {s}") from None
-                for o in g:
-                    if o.complete_key() not in seen:
-                        seen.add(o.complete_key())
-                        added.append(o)
+                for op in g:
+                    if op.complete_key() not in seen:
+                        seen.add(op.complete_key())
+                        added.append(op)
                         added_seeds.append(s)
     rep = data.get("repeat", 1)
     if isinstance(rep, bool) or not isinstance(rep, int) or rep < 1:
@@ -385,7 +385,8 @@ def space_from_data(data: Any, name: str = "custom", where: str = "space") -> Se
     seeds += added_seeds * rep
     if not ops:
         raise InputError('the space has no ops: give "ops", "seeds" or "base"', where)
-    desc = data.get("description") if isinstance(data.get("description"), str) else f"{len(ops)} ops from {where}"
+    d = data.get("description")
+    desc = d if isinstance(d, str) else f"{len(ops)} ops from {where}"
     return SearchSpace(name, tuple(ops), tuple(seeds), desc, where)
 
 
