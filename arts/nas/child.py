@@ -16,6 +16,7 @@ different sampled architectures describe none of them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -77,7 +78,7 @@ class SharedChild(nn.Module):
         layers: list[torch.Tensor] = []
         prev = h
         for i, (a, b) in enumerate(self._slices):
-            out = self.layers_[i][arc[a]](prev)
+            out = cast(nn.ModuleList, self.layers_[i])[arc[a]](prev)
             for j in range(b - a - 1):
                 if arc[a + 1 + j]:
                     out = out + layers[j]
@@ -85,7 +86,7 @@ class SharedChild(nn.Module):
             layers.append(out)
             prev = out
             if i in self._reduce_at:
-                reds = self.reductions[str(i)]
+                reds = cast(nn.ModuleList, self.reductions[str(i)])
                 layers = [reds[j](t) for j, t in enumerate(layers)]
                 prev = layers[-1]
         return self.head(prev)
@@ -94,7 +95,7 @@ class SharedChild(nn.Module):
         """Number of parameters the architecture ``arc`` uses (equals its compiled network's)."""
         n = sum(p.numel() for p in self.stem.parameters()) + sum(p.numel() for p in self.head.parameters())
         for i, (a, _) in enumerate(self._slices):
-            n += sum(p.numel() for p in self.layers_[i][arc[a]].parameters())
+            n += sum(p.numel() for p in cast(nn.ModuleList, self.layers_[i])[arc[a]].parameters())
             n += sum(p.numel() for p in self.layer_bn[i].parameters())
         for mods in self.reductions.values():
             n += sum(p.numel() for p in mods.parameters())

@@ -216,7 +216,7 @@ def permutation_p(a: Sequence[float], b: Sequence[float], limit: int = 200_000) 
 def comparisons(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each space against the first (the baseline), per metric: difference of means (points) and
     the exact permutation test's p-value."""
-    out = []
+    out: list[dict[str, Any]] = []
     if not rows:
         return out
     base = rows[0]

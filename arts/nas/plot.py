@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 def _plt():  # type: ignore[no-untyped-def]
@@ -15,7 +15,7 @@ def _plt():  # type: ignore[no-untyped-def]
     return plt
 
 
-def plot_curves(path: str, curves: dict[str, Sequence[Sequence[float]]], title: str = "",
+def plot_curves(path: str, curves: Mapping[str, Sequence[Sequence[float]]], title: str = "",
                 ylabel: str = "validation accuracy (shared weights, best of sampled)",
                 ylim: tuple[float, float] = (0.0, 100.0)) -> bool:
     """One line per key; each value is a list of runs (one accuracy per epoch).  Several runs of

@@ -413,7 +413,7 @@ class _Run:
         with torch.no_grad():
             cands = self.controller.sample(cfg.eval_archs, self.oracle)
         x, y = self.ds.sample_batch("val", cfg.eval_batch, self.data_gen, augment=True)
-        scored = []
+        scored: list[dict[str, Any]] = []
         for s in cands:
             self.check(s.arc)
             with torch.no_grad(), self.autocast():

@@ -165,12 +165,13 @@ def train(config: TrainConfig, on_epoch_end: Callable[[int], None] | None = None
                 it = ds.batches("train", config.batch_size, shuffle=True, generator=data_gen, drop_last=True)
                 bar = progress_bar(steps, f"epoch {epoch}/{config.epochs}", config.progress)
                 try:
-                    st = train_epoch(model, it, model, opt, lr, scaler, config.grad_clip, ctx, bar=bar, device=dev)
+                    stats = train_epoch(model, it, model, opt, lr, scaler, config.grad_clip, ctx, bar=bar,
+                                        device=dev)
                 finally:
                     if bar is not None:
                         bar.close()
                 val, test = evaluate("val"), evaluate("test")
-                row = {"epoch": epoch, "train_loss": st.mean_loss, "train_acc": st.accuracy,
+                row = {"epoch": epoch, "train_loss": stats.mean_loss, "train_acc": stats.accuracy,
                        "val_acc": val, "test_acc": test, "lr": lr, "epoch_s": time.perf_counter() - te,
                        "wall_s": wall_before + time.perf_counter() - t0}
                 rows.append(row)
