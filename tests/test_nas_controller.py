@@ -90,7 +90,7 @@ def test_type_level_distribution() -> None:
     h = torch.randn(1, 64)
     with torch.no_grad():
         logp = ctrl.op_distribution(h, None)
-        t_logp = torch.log_softmax(ctrl._squash(ctrl.w_type(h)[0], ctrl._op_scale()), -1)
+        t_logp = torch.log_softmax(ctrl._squash(ctrl.w_type(h)[0], ctrl.op_bound()), -1)
     assert float(logp.exp().sum()) == pytest.approx(1.0, abs=1e-5)
     # the probability of a type is the sum of its ops' probabilities
     assert float(logp.exp()[[0, 1, 4]].sum()) == pytest.approx(float(t_logp.exp()[0]), abs=1e-5)
@@ -128,3 +128,46 @@ def test_without_masking_a_mixed_space_yields_ill_typed_networks() -> None:
         rep = typecheck(macro.to_graph(s.arc, "N,1,8,8"), where=["N >= 2"], mode="train")
         bad += not rep.ok
     assert bad > 0
+
+
+def test_default_op_logits_are_bounded_by_1_5_tanh() -> None:
+    """The authors' macro controller: op logits 1.5 * tanh (bound tanh_constant / op_tanh_reduce,
+    op_tanh_reduce 1); the most likely of 7 ops can reach e^1.5 / (e^1.5 + 6 e^-1.5) ~ 0.77."""
+    _, _, ctrl = make()
+    assert ctrl.op_bound() == pytest.approx(1.5)
+    with torch.no_grad():
+        ctrl.w_soft.weight.zero_()
+        ctrl.w_soft.weight[6] = 100.0
+        ctrl.w_soft.weight[:6] = -100.0
+        logp = ctrl.op_distribution(torch.ones(1, 64), None)
+    best = math.exp(1.5) / (math.exp(1.5) + 6 * math.exp(-1.5))
+    assert float(logp.exp()[6]) == pytest.approx(best, rel=1e-4)
+    _, _, reduced = make(op_tanh_reduce=2.5)
+    assert reduced.op_bound() == pytest.approx(0.6)
+
+
+def test_skip_penalty_is_the_sigmoid_kl_averaged_over_layers() -> None:
+    layers = 5
+    _, _, ctrl = make(layers=layers)
+    with torch.no_grad():
+        ctrl.v_attn.weight.zero_()  # every skip logit pair is [0, 0]: sigmoid 0.5 against [0.6, 0.4]
+    s = ctrl()
+    per_slot = 0.5 * math.log(0.5 / 0.6) + 0.5 * math.log(0.5 / 0.4)
+    mean_over_layers = sum(i * per_slot for i in range(1, layers)) / (layers - 1)
+    assert val(s.skip_penalty) == pytest.approx(mean_over_layers, rel=1e-5)
+
+
+def test_batched_samples_score_like_single_ones() -> None:
+    _, macro, ctrl = make(layers=4)
+    torch.manual_seed(3)
+    batch = ctrl.sample(8)
+    assert len({tuple(s.arc) for s in batch}) > 1
+    for s in batch:
+        macro.check_arc(s.arc)
+        one = ctrl(arc=s.arc)
+        assert val(one.log_prob) == pytest.approx(val(s.log_prob), abs=1e-5)
+        assert val(one.entropy) == pytest.approx(val(s.entropy), abs=1e-5)
+        assert val(one.skip_penalty) == pytest.approx(val(s.skip_penalty), abs=1e-6)
+        assert s.skip_count == sum(s.arc[a + 1:b].count(1) for a, b in macro.layer_slices())
+    rescored = ctrl.score([s.arc for s in batch])
+    assert [val(r.log_prob) for r in rescored] == pytest.approx([val(s.log_prob) for s in batch], abs=1e-5)

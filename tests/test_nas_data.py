@@ -107,3 +107,17 @@ def test_unknown_dataset() -> None:
         load_dataset("mnist")
     with pytest.raises(InputError, match="needs an integer size"):
         load_dataset("digits:big")
+
+
+def test_digits_copy_for_machines_without_scikit_learn(tmp_path, monkeypatch) -> None:
+    from arts.nas import data
+
+    ref = data.load_digits_data(16)
+    path = str(tmp_path / "digits.pt")
+    data.save_digits_copy(path)
+    monkeypatch.setenv(data.DIGITS_FILE_ENV, path)
+    copy = data.load_digits_data(16)
+    assert torch.equal(copy.train.x, ref.train.x) and torch.equal(copy.test.y, ref.test.y)
+    monkeypatch.setenv(data.DIGITS_FILE_ENV, str(tmp_path / "missing.pt"))
+    with pytest.raises(InputError, match="cannot read the digits copy"):
+        data.load_digits_data(16)

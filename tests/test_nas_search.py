@@ -18,7 +18,7 @@ from arts.nas.search import SearchConfig, search
 torch.set_num_threads(1)
 
 TINY = {"dataset": "synthetic:8", "layers": 3, "channels": 8, "batch_size": 16, "max_train": 32, "ctrl_steps": 3,
-        "eval_archs": 2, "progress": False, "threads": 1}
+        "ctrl_aggregate": 2, "eval_archs": 2, "eval_batch": 16, "progress": False, "threads": 1}
 
 
 def tiny(out: str, **kw: object) -> SearchConfig:
@@ -52,9 +52,35 @@ def test_search_writes_every_output(finished: tuple[str, dict]) -> None:
     assert run["config"]["space"] == "3E" and run["seed"] == 0
     assert {"python", "torch", "arts"} <= set(run["versions"])
     assert run["result"]["val_acc"] == result["val_acc"]
-    assert result["arcs_type_checked"] > 0
+    # 3E is proven for every architecture on 8x8 images: no architecture is checked on its own
+    assert result["arcs_type_checked"] == 0 and run["per_arc_type_check"] is False
+    assert {"select_acc", "child_s", "outside_child_s", "ctrl_s", "eval_s"} <= set(m[0])
+    cands = load(os.path.join(out, "candidates.json"))["candidates"]
+    assert len(cands) == 2 and cands[0]["arc"] == result["best"]["arc"]
+    assert cands[0]["select_acc"] >= cands[1]["select_acc"] and result["select_acc"] == cands[0]["select_acc"]
     with open(os.path.join(out, "val_accuracy.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_json_records_the_authors_defaults() -> None:
+    cfg = SearchConfig()
+    assert (cfg.weight_decay, cfg.ctrl_lr, cfg.tanh_constant, cfg.op_tanh_reduce) == (2.5e-4, 1e-3, 1.5, 1.0)
+    assert (cfg.ctrl_steps, cfg.ctrl_aggregate, cfg.skip_target, cfg.skip_weight) == (50, 20, 0.4, 0.8)
+    assert (cfg.lr_t0, cfg.lr_tmul, cfg.eval_archs, cfg.eval_batch) == (10, 1, 10, 128)
+
+
+def test_run_json_keys_and_op_logit_bound(finished: tuple[str, dict]) -> None:
+    out, _ = finished
+    run = load(os.path.join(out, "run.json"))
+    c = run["config"]
+    assert (c["weight_decay"], c["ctrl_lr"], c["tanh_constant"], c["op_tanh_reduce"]) == (2.5e-4, 1e-3, 1.5, 1.0)
+    assert run["controller"]["op_logit_bound"] == pytest.approx(c["tanh_constant"] / c["op_tanh_reduce"])
+
+
+def test_per_arc_check_kept_for_spaces_of_several_types(tmp_path) -> None:
+    out = str(tmp_path / "checked")
+    r = search(tiny(out, epochs=1, check_every_arc=True))
+    assert r["arcs_type_checked"] > 0 and load(os.path.join(out, "run.json"))["per_arc_type_check"] is True
 
 
 def test_best_arch_is_a_graph_file_arts_check_accepts(finished: tuple[str, dict]) -> None:
@@ -151,7 +177,7 @@ def test_out_of_memory_is_a_clear_message(tmp_path) -> None:
 
     with pytest.raises(InputError) as e:
         search(tiny(str(tmp_path / "run")), on_step=boom)
-    assert str(e.value).startswith("out of memory on cpu (batch size 16, 3 layers, 8 channels, 7 ops per layer)")
+    assert str(e.value).startswith("out of memory on cpu (batch size 16, 3 layers, 8 channels, 7 branches per layer)")
     assert "--batch-size" in str(e.value)
 
 
@@ -252,7 +278,9 @@ def test_experiment_grid(tmp_path) -> None:
     lines: list[str] = []
     summary = experiment(["3E"], 2, base, str(tmp_path / "exp"), jobs=1, retrain_epochs=1, echo=lines.append)
     assert summary["errors"] == []
-    assert len(lines) == 3 and lines[1].startswith("[1/2] 3E seed 0: shared val")
+    # a progress line per finished epoch, then one per finished run
+    assert len(lines) == 5 and lines[1].startswith("  3E seed 0: epoch 1/1: val ")
+    assert lines[2].startswith("[1/2] 3E seed 0: shared val")
     text = summary["table"]
     assert text.splitlines()[0].startswith(
         "| space | runs | val acc (shared) | test acc (shared) | val acc (retrained)")
@@ -270,9 +298,12 @@ def test_experiment_in_parallel_processes(tmp_path) -> None:
     from arts.nas.experiment import experiment
 
     base = tiny(str(tmp_path), epochs=1)
-    summary = experiment(["S0"], 2, base, str(tmp_path / "par"), jobs=2, echo=lambda s: None)
+    lines: list[str] = []
+    summary = experiment(["S0"], 2, base, str(tmp_path / "par"), jobs=2, echo=lines.append)
     assert summary["errors"] == [], summary["errors"]
     assert summary["rows"][0]["runs"] == 2
+    # epochs finished in the worker processes are reported while they run
+    assert sum(" epoch 1/1: val " in x for x in lines) == 2
     assert os.path.exists(tmp_path / "par" / "S0" / "seed1" / "result.json")
 
 
@@ -282,3 +313,53 @@ def test_experiment_unknown_space_fails_before_running(tmp_path) -> None:
     with pytest.raises(InputError, match="unknown search space 'S9'"):
         experiment(["S0", "S9"], 1, tiny(str(tmp_path)), str(tmp_path / "e"))
     assert not os.path.exists(tmp_path / "e")
+
+
+def test_experiment_honest_protocol_retrains_the_top_candidates(tmp_path) -> None:
+    from arts.nas.experiment import experiment
+
+    base = tiny(str(tmp_path), epochs=1)
+    summary = experiment(["3E"], 1, base, str(tmp_path / "h"), retrain_epochs=1, retrain_top=2, echo=lambda s: None)
+    assert summary["errors"] == []
+    run = summary["runs"][0]
+    trained = [load(tmp_path / "h" / "3E" / "seed0" / "retrain" / f"candidate{i}" / "run.json")["result"]
+               for i in range(2)]
+    # chosen on the final validation accuracy, reported on test
+    best = max(trained, key=lambda t: t["val_acc"])
+    assert run["retrain"]["test_acc"] == best["test_acc"] and run["retrain"]["candidates"] == 2
+
+
+def test_experiment_ray_bad_address_is_one_line_exit_2(tmp_path, capsys) -> None:
+    pytest.importorskip("ray")
+    code = commands.main(["experiment", "--spaces", "S0", "--seeds", "1", "--ray", "127.0.0.1:1",
+                          "--out", str(tmp_path / "r"), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("arts: error: --ray: no Ray cluster answers at 127.0.0.1:1")
+    assert len(err.splitlines()) == 1 and not os.path.exists(tmp_path / "r")
+
+
+def test_experiment_on_a_local_ray_instance(tmp_path) -> None:
+    ray = pytest.importorskip("ray")
+    from arts.nas.experiment import experiment
+
+    base = tiny(str(tmp_path), epochs=1)
+    lines: list[str] = []
+    try:
+        summary = experiment(["S0", "3E"], 1, base, str(tmp_path / "ray"), ray="local", echo=lines.append)
+    finally:
+        ray.shutdown()
+    assert summary["errors"] == [], summary["errors"]
+    assert [r["runs"] for r in summary["rows"]] == [1, 1]
+    assert lines[0].startswith("2 run(s): S0, 3E x 1 seed(s); Ray at local")
+    assert sum(x.startswith("[") for x in lines) == 2
+    for sp in ("S0", "3E"):
+        assert os.path.exists(tmp_path / "ray" / sp / "seed0" / "result.json")
+
+
+def test_exact_permutation_test() -> None:
+    from arts.nas.experiment import permutation_p
+
+    # completely separated 5 + 5 values: only the observed split and its mirror are as extreme
+    assert permutation_p([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]) == pytest.approx(2 / 252)
+    assert permutation_p([1, 2, 3], [1, 2, 3]) == 1.0
+    assert permutation_p([1], [2, 3]) is None

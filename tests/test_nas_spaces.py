@@ -66,9 +66,33 @@ T1_CONVS = {"kd04": 8, "kd08": 39, "kd12": 95, "kd16": 175, "kp04": 8, "kp08": 2
             "pd04": 9, "pd08": 26, "pd12": 48, "pd16": 70}
 
 
-@pytest.mark.parametrize("code", sorted(T1_CONVS))
-def test_t1_space_composition(code: str) -> None:
+#: Choices of the T1 spaces as the authors built them (S0 + Algorithm 1's settings with duplicates
+#: + ceil(n/4) copies of each 3x3 pool), from their code's ``n_branches``.
+T1_CHOICES = {"kd04": 24, "kd08": 78, "kd12": 168, "kd16": 294, "kp04": 21, "kp08": 46, "kp12": 78, "kp16": 112,
+              "pd04": 23, "pd08": 48, "pd12": 82, "pd16": 114}
+
+
+@pytest.mark.parametrize("code", sorted(T1_CHOICES))
+def test_t1_spaces_as_the_authors_built_them(code: str) -> None:
+    from arts.ops.generate import generate
+
     sp = S.get_space(f"T1-{code}")
+    assert len(sp) == T1_CHOICES[code]
+    settings = generate("conv2d(kernel_size=3, padding=1)", dedupe=False, **S.T1_SETTINGS[code])  # type: ignore
+    n = len(settings)
+    pools = math.ceil(n / 4)
+    assert len(sp) == 6 + n + 2 * pools
+    assert names(sp) == S0 + [str(o) for o in settings] + \
+        [S0[4]] * pools + [S0[5]] * pools  # plain 3x3 avg pools, then 3x3 max pools
+    # duplicates kept: S0's 3x3 conv is among the generated settings
+    assert "conv2d(kernel_size=3, padding=1)" in names(sp)[6:]
+    proofs = S.check_space(sp)
+    assert all(p.verdict.is_proven for p in proofs) and len(proofs) == len(sp)
+
+
+@pytest.mark.parametrize("code", sorted(T1_CONVS))
+def test_t1_space_composition_deduplicated(code: str) -> None:
+    sp = S.prepare(f"T1-{code}", dedupe_ops=True)
     convs = S.generated_convs(code)
     assert len(convs) == T1_CONVS[code]
     pools = math.ceil(len(convs) / 4)
@@ -89,8 +113,8 @@ def test_t1_space_composition(code: str) -> None:
     assert all(p.verdict.is_proven for p in proofs) and len(proofs) == len(sp)
 
 
-def test_t1_kd04_ops() -> None:
-    sp = S.get_space("T1-kd04")
+def test_t1_kd04_ops_deduplicated() -> None:
+    sp = S.prepare("T1-kd04", dedupe_ops=True)
     assert names(sp)[6:] == [
         "conv2d(kernel_size=1)", "conv2d(kernel_size=2, padding=1, dilation=2)",
         "conv2d(kernel_size=2, padding=2, dilation=4)", "conv2d(kernel_size=3, padding=2, dilation=2)",
@@ -120,6 +144,11 @@ def test_space_json_matches_generate_format() -> None:
     assert d["ops"][-1] == {"op": "conv2d", "kernel_size": 3, "padding": 2, "dilation": 2, "stride": 1}
     assert d["ops"][4] == {"op": "avg_pool2d", "kernel_size": 3, "padding": 1, "stride": 1}
     assert d["types"] == [list(range(7))]
+
+
+def test_3d_follows_the_papers_text() -> None:
+    # 6 + 50 x 5 = 256 choices (the authors' code declares 306 branches: a typo for 6 + 300)
+    assert len(S.get_space("3d")) == 6 + 50 * 5 == 256
 
 
 def test_image_size_verified_on_the_actual_size() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Sequence
 
 import networkx as nx
@@ -109,52 +110,113 @@ class MacroSpace:
             if any(x not in (0, 1) for x in arc[a + 1:b]):
                 raise InputError(f"layer {i}: skip entries must be 0 or 1")
 
-    def branch(self, g: GraphBuilder, x: str, op: Op, prefix: str) -> str:
-        """1x1 conv + BN + ReLU, then the op (convs followed by BN)."""
-        c = self.channels
-        h = g.add("conv2d", x, name=f"{prefix}_proj", in_channels=c, out_channels=c, kernel_size=1, bias=False)
-        h = g.add("batch_norm2d", h, name=f"{prefix}_proj_bn", num_features=c)
-        h = g.add("relu", h, name=f"{prefix}_proj_relu")
-        h = g.add(op, h, name=f"{prefix}_op")
-        if not _is_param_free(op):
-            h = g.add("batch_norm2d", h, name=f"{prefix}_op_bn", num_features=c)
-        return h
-
     def to_graph(self, arc: Sequence[int], input_shape: str = "N,3,H,W", where: Sequence[str] = ()) -> nx.DiGraph:
-        """The child network of ``arc`` as a graph."""
+        """The child network of ``arc`` as a graph (node for node the :func:`blueprint`)."""
         self.check_arc(arc)
+        bp = blueprint(self)
         g = GraphBuilder()
         x = g.input("x", input_shape)
         g.where(*where)
-        c = self.channels
-        h = g.add("conv2d", x, name="stem", in_channels=self.in_channels, out_channels=c, kernel_size=3, padding=1,
-                  bias=False)
-        h = g.add("batch_norm2d", h, name="stem_bn", num_features=c)
+        h = x
+        for role, op in bp.stem:
+            h = g.add(op, h, name=role)
         layers: list[str] = []
         prev = h
         for i, (a, b) in enumerate(self.layer_slices()):
-            op = self.ops[arc[a]]
-            out = self.branch(g, prev, op, f"L{i}")
+            out = prev
+            for role, op in bp.branches[arc[a]]:
+                out = g.add(op, out, name=f"L{i}_{role}")
             skips = [layers[j] for j, bit in enumerate(arc[a + 1:b]) if bit]
             for k, s in enumerate(skips):
                 out = g.add("add", out, s, name=f"L{i}_skip{k}")
-            if skips:
-                out = g.add("batch_norm2d", out, name=f"L{i}_bn", num_features=c)
+            out = g.add(bp.layer_norm, out, name=f"L{i}_bn")
             layers.append(out)
             prev = out
-            if i in self.reduction_layers:
-                layers = [g.add("factorized_reduction", t, name=f"R{i}_from{j}", in_channels=c, out_channels=c)
-                          for j, t in enumerate(layers)]
+            if i in bp.reduction_layers:
+                layers = [g.add(bp.reduction, t, name=f"R{i}_from{j}") for j, t in enumerate(layers)]
                 prev = layers[-1]
-        h = g.add("relu", prev, name="head_relu")
-        h = g.add("adaptive_avg_pool2d", h, name="gap", output_size=1)
-        h = g.add("flatten", h, name="flat")
-        h = g.add("dropout", h, name="drop")
-        h = g.add("linear", h, name="fc", in_features=c, out_features=self.num_classes)
+        h = prev
+        for role, op in bp.head:
+            h = g.add(op, h, name=role)
         g.output(h)
         g.graph.graph["name"] = f"{self.name}:{','.join(map(str, arc))}"
         g.graph.graph["arc"] = list(arc)
         return g.graph
+
+
+# ---- the blueprint: one torch-free description of the macro child network ---------------------
+#
+# Stem, one branch per controller choice, the batch norm after every layer's skip sum, the
+# factorized reductions and the classifier head, each as a list of (role, Op).  ``to_graph``, the
+# whole-space verifier below, the shape oracle (arts.nas.spaces) and the shared child network
+# (arts.nas.child, which builds every module from these Ops with the op builders) all read it, so
+# the network that is searched, checked and retrained is one network.
+
+Steps = tuple[tuple[str, Op], ...]
+
+
+@dataclass(frozen=True)
+class Blueprint:
+    """The macro child network as the authors built it (TDeVries/enas_pytorch, used by the paper):
+
+    * stem: 3x3 conv (no bias) + BN;
+    * branch of a convolution (any conv2d / sep_conv2d choice): 1x1 conv + BN + ReLU, the op, BN,
+      ReLU (ReLU at the end of every conv branch);
+    * branch of a pool: 1x1 conv + BN + ReLU, the pool (its input is a ReLU output, so the pool's
+      output is already non-negative: a final ReLU would be the identity);
+    * branch of a transposed convolution: the bare ``ConvTranspose2d`` (3G, as the authors had it);
+    * every layer: the skip sum, then BN (also without skips);
+    * after layers ``L/3-1`` and ``2L/3-1``: a factorized reduction of every earlier output;
+    * head: global average pool, flatten, dropout, linear.
+    """
+
+    stem: Steps
+    branches: tuple[Steps, ...]
+    layer_norm: Op
+    reduction: Op
+    reduction_layers: tuple[int, ...]
+    head: Steps
+
+
+def stem_steps(in_channels: int, channels: int) -> Steps:
+    return (("stem", Op.make("conv2d", {"in_channels": in_channels, "out_channels": channels, "kernel_size": 3,
+                                        "padding": 1, "bias": False})),
+            ("stem_bn", Op.make("batch_norm2d", {"num_features": channels})))
+
+
+def branch_steps(op: Op, channels: int) -> Steps:
+    """The branch of one controller choice (see :class:`Blueprint`)."""
+    return _branch_steps(op, channels)
+
+
+@lru_cache(maxsize=4096)
+def _branch_steps(op: Op, channels: int) -> Steps:
+    c = channels
+    if op.name == "conv_transpose2d":
+        return (("op", op),)
+    steps: list[tuple[str, Op]] = [
+        ("proj", Op.make("conv2d", {"in_channels": c, "out_channels": c, "kernel_size": 1, "bias": False})),
+        ("proj_bn", Op.make("batch_norm2d", {"num_features": c})), ("proj_relu", Op.make("relu")), ("op", op)]
+    if not _is_param_free(op):
+        steps += [("op_bn", Op.make("batch_norm2d", {"num_features": c})), ("op_relu", Op.make("relu"))]
+    return tuple(steps)
+
+
+def head_steps(channels: int, num_classes: int, dropout: float | None = None) -> Steps:
+    drop = Op.make("dropout", {"p": dropout}) if dropout is not None else Op.make("dropout")
+    return (("gap", Op.make("adaptive_avg_pool2d", {"output_size": 1})), ("flat", Op.make("flatten")),
+            ("drop", drop), ("fc", Op.make("linear", {"in_features": channels, "out_features": num_classes})))
+
+
+def blueprint(space: "MacroSpace", dropout: float | None = None) -> Blueprint:
+    c = space.channels
+    return Blueprint(
+        stem=stem_steps(space.in_channels, c),
+        branches=tuple(branch_steps(op, c) for op in space.ops),
+        layer_norm=Op.make("batch_norm2d", {"num_features": c}),
+        reduction=Op.make("factorized_reduction", {"in_channels": c, "out_channels": c}),
+        reduction_layers=tuple(space.reduction_layers),
+        head=head_steps(c, space.num_classes, dropout))
 
 
 @dataclass
@@ -356,15 +418,6 @@ def _chain(w: _Walker, ops: Sequence[Op], shape: tuple) -> tuple[tuple | None, d
     return shape, None, ""
 
 
-def _branch_ops(space: Any, op: Op) -> list[Op]:
-    c = space.channels
-    ops = [Op.make("conv2d", {"in_channels": c, "out_channels": c, "kernel_size": 1, "bias": False}),
-           Op.make("batch_norm2d", {"num_features": c}), Op.make("relu"), op]
-    if not _is_param_free(op):
-        ops.append(Op.make("batch_norm2d", {"num_features": c}))
-    return ops
-
-
 def _prepare(input_shape: str, where: Any) -> tuple[Any, list[sympy.Symbol], tuple]:
     from arts.solver.domain import Domain
     from arts.solver.parse import parse_constraints
@@ -414,12 +467,13 @@ def verify_macro(space: MacroSpace, input_shape: str = "N,3,H,W", where: Any = (
             arc[slices[i][0] + 1 + j] = 1
         return arc
 
-    stem, cx, why = _chain(w, _stem_ops(space), shape)
+    bp = blueprint(space)
+    stem, cx, why = _chain(w, [op for _, op in bp.stem], shape)
     if stem is None:
         return _confirm(space, zero_arc, input_shape, where, cx, f"stem: {why}", w.points, mode)
     # a state: (shapes of the layer outputs of the current stage, prev shape, witness op choices)
     states: list[tuple[tuple, tuple, tuple]] = [((), stem, ())]
-    branch = [_branch_ops(space, op) for op in space.ops]
+    branch = [[op for _, op in steps] for steps in bp.branches]
     try:
         for i in range(L):
             new_states: list[tuple[tuple, tuple, tuple]] = []
@@ -438,10 +492,13 @@ def verify_macro(space: MacroSpace, input_shape: str = "N,3,H,W", where: Any = (
                             return _confirm(space, arc_of(wit + (k,), (i, j)), input_shape, where, cx,
                                             f"layer {i}, op {k} ({space.ops[k]}) with a skip from layer {j}: "
                                             f"{why or 'the sum changes shape'}", w.points, mode)
+                    out, cx, why = w.apply(bp.layer_norm, [out])
+                    if out is None:
+                        return _confirm(space, arc_of(wit + (k,)), input_shape, where, cx,
+                                        f"layer {i}: the batch norm after the skip sum: {why}", w.points, mode)
                     nl = layers + (out,)
-                    if i in space.reduction_layers:
-                        red = Op.make("factorized_reduction", {"in_channels": space.channels,
-                                                               "out_channels": space.channels})
+                    if i in bp.reduction_layers:
+                        red = bp.reduction
                         reduced = []
                         for j, sj in enumerate(nl):
                             r, cx, why = w.apply(red, [sj])
@@ -458,7 +515,7 @@ def verify_macro(space: MacroSpace, input_shape: str = "N,3,H,W", where: Any = (
                             raise _TooMany()
             states = new_states
         for _, prev, wit in states:
-            out, cx, why = _chain(w, _head_ops(space), prev)
+            out, cx, why = _chain(w, [op for _, op in bp.head], prev)
             if out is None:
                 return _confirm(space, arc_of(wit), input_shape, where, cx, f"classifier head: {why}", w.points,
                                 mode)

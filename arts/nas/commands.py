@@ -17,8 +17,9 @@ from typing import Any
 
 from arts.errors import InputError
 
-_DEFAULTS_NOTE = ("defaults are ENAS's (Pham et al. 2018) scaled to a CPU: 6 layers (ENAS: 12), 16 channels "
-                  "(36), batch 64 (128), 30 controller steps per epoch (ENAS: 50 x 20), 10 epochs (310)")
+_DEFAULTS_NOTE = ("the method's defaults are the authors' (ENAS, Pham et al. 2018, as in TDeVries/enas_pytorch); "
+                  "only the child's size is scaled to a CPU: 6 layers (ENAS: 12), 16 channels (36), batch 64 (128), "
+                  "10 epochs (310)")
 
 
 def _positive_int(text: str) -> int:
@@ -54,27 +55,39 @@ def _add_run_args(p: argparse.ArgumentParser, search: bool = True) -> None:
     p.add_argument("--lr", type=float, default=0.05, help="SGD learning rate, cosine schedule (default 0.05)")
     p.add_argument("--lr-min", type=float, default=0.0005, help="final learning rate (default 0.0005)")
     p.add_argument("--momentum", type=float, default=0.9, help="Nesterov momentum (default 0.9)")
-    p.add_argument("--weight-decay", type=float, default=1e-4, help="weight decay (default 1e-4)")
+    p.add_argument("--lr-t0", type=_positive_int, default=10, metavar="T",
+                   help="cosine cycle length in epochs, restarting (default 10)")
+    p.add_argument("--lr-tmul", type=_positive_int, default=1, metavar="M",
+                   help="cycle length multiplier: 1 restarts every T epochs (default), 2 is ENAS's 10, 20, 40, ...")
+    p.add_argument("--weight-decay", type=float, default=2.5e-4, help="weight decay (default 2.5e-4)")
+    p.add_argument("--augment", default="auto", choices=["auto", "on", "off"],
+                   help="random crop + flip per image (default auto: on for cifar10, off for digits/synthetic)")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the train/val/test split (default 0)")
     p.add_argument("--max-train", type=_positive_int, default=None, metavar="N", help="use at most N training images")
-    p.add_argument("--threads", type=_positive_int, default=None, metavar="N", help="torch CPU threads")
+    p.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                   help="torch CPU threads (default: a quarter of the cores, 1 to 4)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
     if search:
         g = p.add_argument_group("controller and shared weights (ENAS hyper-parameters)")
         g.add_argument("--grad-clip", type=float, default=5.0, help="child gradient norm bound (default 5)")
         g.add_argument("--dropout", type=float, default=0.1, help="dropout before the classifier (default 0.1)")
-        g.add_argument("--ctrl-lr", type=float, default=3.5e-4, help="controller Adam learning rate (default 3.5e-4)")
+        g.add_argument("--ctrl-lr", type=float, default=1e-3, help="controller Adam learning rate (default 1e-3)")
         g.add_argument("--ctrl-hidden", type=_positive_int, default=64, help="controller LSTM size (default 64)")
-        g.add_argument("--ctrl-steps", type=int, default=30, help="controller steps per epoch (default 30)")
+        g.add_argument("--ctrl-steps", type=int, default=50, help="controller updates per epoch (default 50)")
+        g.add_argument("--ctrl-aggregate", type=_positive_int, default=20,
+                       help="sampled architectures averaged per controller update (default 20)")
         g.add_argument("--entropy-weight", type=float, default=1e-4, help="entropy bonus in the reward (default 1e-4)")
         g.add_argument("--baseline-decay", type=float, default=0.99, help="reward baseline decay (default 0.99)")
         g.add_argument("--skip-target", type=float, default=0.4, help="target skip rate (default 0.4)")
         g.add_argument("--skip-weight", type=float, default=0.8, help="weight of the skip KL penalty (default 0.8)")
         g.add_argument("--tanh-constant", type=_opt_float, default=1.5, help="logit bound (default 1.5; none)")
-        g.add_argument("--op-tanh-reduce", type=float, default=2.5, help="op logit bound divisor (default 2.5)")
+        g.add_argument("--op-tanh-reduce", type=float, default=1.0,
+                       help="op logits are bounded by tanh-constant / op-tanh-reduce (default 1: 1.5 tanh)")
         g.add_argument("--temperature", type=_opt_float, default=None, help="softmax temperature (default none)")
         g.add_argument("--eval-archs", type=_positive_int, default=10,
                        help="architectures sampled for the per-epoch evaluation (default 10)")
+        g.add_argument("--eval-batch", type=_positive_int, default=128,
+                       help="validation images they are ranked on (default 128)")
         t = p.add_argument_group("type-aware options")
         t.add_argument("--type-level", action="store_true",
                        help="controller samples a type (Def. 2 class) first, then an op within it")
@@ -83,6 +96,8 @@ def _add_run_args(p: argparse.ArgumentParser, search: bool = True) -> None:
                             "well-typed networks")
         t.add_argument("--dedupe", action="store_true", help="remove completely-equivalent repeats of ops")
         t.add_argument("--by-type", action="store_true", help="order the choices by type")
+        t.add_argument("--check-every-arc", action="store_true",
+                       help="type-check every sampled architecture even when the space is proven for all of them")
 
 
 def _search_config(args: argparse.Namespace, space: str, seed: int, out: str) -> Any:
@@ -91,7 +106,9 @@ def _search_config(args: argparse.Namespace, space: str, seed: int, out: str) ->
     return SearchConfig(
         space=space, dataset=args.dataset, image_size=args.image_size, epochs=args.epochs, layers=args.layers,
         channels=args.channels, batch_size=args.batch_size, seed=seed, device=args.device, out=out,
-        child_lr=args.lr, child_lr_min=args.lr_min, momentum=args.momentum, weight_decay=args.weight_decay,
+        child_lr=args.lr, child_lr_min=args.lr_min, lr_t0=args.lr_t0, lr_tmul=args.lr_tmul, momentum=args.momentum,
+        weight_decay=args.weight_decay, augment=args.augment, ctrl_aggregate=args.ctrl_aggregate,
+        eval_batch=args.eval_batch, check_every_arc=args.check_every_arc,
         grad_clip=args.grad_clip, dropout=args.dropout, ctrl_lr=args.ctrl_lr, ctrl_hidden=args.ctrl_hidden,
         ctrl_steps=args.ctrl_steps, entropy_weight=args.entropy_weight, baseline_decay=args.baseline_decay,
         skip_target=args.skip_target, skip_weight=args.skip_weight, tanh_constant=args.tanh_constant,
@@ -227,8 +244,9 @@ def run_train(args: argparse.Namespace) -> int:
 
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.arch)), "retrain")
     cfg = TrainConfig(arch=args.arch, dataset=args.dataset, image_size=args.image_size, epochs=args.epochs,
-                      batch_size=args.batch_size, lr=args.lr, lr_min=args.lr_min, momentum=args.momentum,
-                      weight_decay=args.weight_decay, seed=args.seed, device=args.device, out=out, amp=args.amp,
+                      batch_size=args.batch_size, lr=args.lr, lr_min=args.lr_min, lr_t0=args.lr_t0,
+                      lr_tmul=args.lr_tmul, momentum=args.momentum, weight_decay=args.weight_decay,
+                      augment=args.augment, seed=args.seed, device=args.device, out=out, amp=args.amp,
                       split_seed=args.split_seed, max_train=args.max_train, threads=args.threads,
                       progress=not args.no_progress)
     r = train(cfg, argv=sys.argv[1:])
@@ -247,6 +265,12 @@ def configure_experiment(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=_positive_int, default=1, metavar="J", help="runs in parallel (default 1)")
     p.add_argument("--retrain-epochs", type=int, default=0, metavar="R",
                    help="retrain each best architecture from scratch for R epochs (default 0: paper protocol only)")
+    p.add_argument("--retrain-top", type=_positive_int, default=1, metavar="K",
+                   help="with --retrain-epochs: retrain the K best candidates of the last evaluation and report "
+                        "the test accuracy of the one best on validation (default 1)")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run each search as a Ray task: on the cluster at ADDRESS (HOST:PORT or auto), or without "
+                        "ADDRESS on a local Ray instance")
     p.add_argument("--out", default=os.path.join("runs", "experiment"), metavar="DIR",
                    help="output folder (default runs/experiment)")
     _add_run_args(p)
@@ -259,9 +283,13 @@ def run_experiment(args: argparse.Namespace) -> int:
     spaces = [s.strip() for s in args.spaces.split(",") if s.strip()]
     base = _search_config(args, spaces[0] if spaces else "S0", args.seed, args.out)
     base.progress = False
+    def echo(line: str) -> None:
+        if not args.no_progress:
+            print(line, file=sys.stderr, flush=True)
+
     summary = experiment(spaces, args.seeds, base, args.out, jobs=args.jobs, retrain_epochs=args.retrain_epochs,
-                         first_seed=args.seed, threads=args.threads,
-                         echo=(lambda s: None) if args.no_progress else (lambda s: print(s, file=sys.stderr)))
+                         first_seed=args.seed, threads=args.threads, ray=args.ray, retrain_top=args.retrain_top,
+                         echo=echo)
     print(summary["table"])
     print(f"wrote {args.out}/: table.md, results.json, val_accuracy.png (and one folder per run)")
     if summary["errors"]:

@@ -162,6 +162,17 @@ class Log:
                 print(text, file=sys.stderr)
 
 
+def default_threads(n: int | None, dev: torch.device | None = None) -> int | None:
+    """``--threads``, or by default on the CPU a quarter of the cores (at least 1, at most 4): torch's
+    default of every core made a search about 5x slower on a busy 2-core machine, where
+    several processes share the cores.  None (leave torch alone) on a GPU."""
+    if n:
+        return n
+    if dev is not None and dev.type != "cpu":
+        return None
+    return max(1, min(4, (os.cpu_count() or 1) // 4))
+
+
 @contextmanager
 def threads(n: int | None) -> Iterator[None]:
     if not n:

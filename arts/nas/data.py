@@ -68,20 +68,23 @@ class Dataset:
             s.y = s.y.to(device)
         return self
 
-    def prepare(self, x: torch.Tensor, train: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
-        """A batch as float input: uint8 normalised, and (training, if enabled) random crop + flip."""
+    def prepare(self, x: torch.Tensor, augment: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A batch as float input: uint8 normalised, and (``augment`` and the dataset augments)
+        a random crop (4-pixel zero padding) and horizontal flip drawn per image."""
         if x.dtype == torch.uint8:
             assert self.mean is not None and self.std is not None
             mean = torch.tensor(self.mean, device=x.device).view(1, -1, 1, 1)
             std = torch.tensor(self.std, device=x.device).view(1, -1, 1, 1)
             x = (x.float() / 255.0 - mean) / std
-        if train and self.augment:
-            x = _crop_flip(x, generator)
+        if augment and self.augment:
+            x = crop_flip(x, generator)
         return x
 
     def batches(self, split: str, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None,
-                drop_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+                drop_last: bool = False, augment: bool | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Mini-batches of ``split``; ``augment`` defaults to training batches only."""
         s: Split = getattr(self, split)
+        aug = split == "train" if augment is None else augment
         n = len(s)
         if shuffle:
             idx = torch.randperm(n, generator=generator).to(s.y.device)
@@ -92,23 +95,30 @@ class Dataset:
             j = idx[i:i + batch_size]
             if drop_last and len(j) < 2:
                 break
-            yield self.prepare(s.x[j], train=(split == "train"), generator=generator), s.y[j]
+            yield self.prepare(s.x[j], aug, generator), s.y[j]
 
-    def sample_batch(self, split: str, batch_size: int,
-                     generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample_batch(self, split: str, batch_size: int, generator: torch.Generator,
+                     augment: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """A batch of ``batch_size`` distinct images of ``split`` (all of it when smaller)."""
         s: Split = getattr(self, split)
-        j = torch.randint(0, len(s), (min(batch_size, len(s)),), generator=generator).to(s.y.device)
-        return self.prepare(s.x[j]), s.y[j]
+        j = torch.randperm(len(s), generator=generator)[:min(batch_size, len(s))].to(s.y.device)
+        return self.prepare(s.x[j], augment, generator), s.y[j]
 
 
-def _crop_flip(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+def crop_flip(x: torch.Tensor, generator: torch.Generator | None, pad: int = 4) -> torch.Tensor:
+    """Per image: a random ``H x W`` crop of the zero-padded image and a horizontal flip with
+    probability 1/2 (torchvision's ``RandomCrop(padding=4)`` + ``RandomHorizontalFlip``, batched)."""
     n, _, h, w = x.shape
-    pad = torch.nn.functional.pad(x, (4, 4, 4, 4))
-    dy, dx = (int(v) for v in torch.randint(0, 9, (2,), generator=generator))
-    x = pad[:, :, dy:dy + h, dx:dx + w]
-    flip = torch.rand(n, generator=generator) < 0.5
-    flip = flip.to(x.device)
-    return torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
+    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
+    flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
+    rows = dy[:, None] + torch.arange(h, device=x.device)[None, :]  # (n, h)
+    cols = torch.arange(w, device=x.device)[None, :].expand(n, w)
+    cols = torch.where(flip[:, None], w - 1 - cols, cols) + dx[:, None]  # (n, w)
+    b = torch.arange(n, device=x.device)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[b, rows[:, :, None], cols[:, None, :]]  # (n, h, w, C)
+    return out.permute(0, 3, 1, 2).contiguous()
 
 
 def _split_indices(n: int, fractions: tuple[float, ...], seed: int) -> list[torch.Tensor]:
@@ -129,15 +139,11 @@ def _standardise(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
 
 def load_digits_data(image_size: int = 16, split_seed: int = 0, val_fraction: float = 0.2,
                      test_fraction: float = 0.2) -> Dataset:
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:  # pragma: no cover - declared dependency
-        raise InputError("the digits dataset needs scikit-learn (pip install scikit-learn)") from None
     if image_size < 1 or image_size > 256:
         raise InputError(f"digits image size must be 1..256, got {image_size}")
-    d = load_digits()
-    x = torch.tensor(d.images, dtype=torch.float32)[:, None] / 16.0  # (1797, 1, 8, 8)
-    y = torch.tensor(d.target, dtype=torch.long)
+    images, target = _digits_arrays()
+    x = images.to(torch.float32)[:, None] / 16.0  # (1797, 1, 8, 8)
+    y = target.to(torch.long)
     if image_size != 8:
         if image_size % 8 == 0:
             x = torch.nn.functional.interpolate(x, scale_factor=image_size // 8, mode="nearest")
@@ -149,6 +155,35 @@ def load_digits_data(image_size: int = 16, split_seed: int = 0, val_fraction: fl
     x = _standardise(x, ref)
     return Dataset(f"digits:{image_size}", Split(x[train_i], y[train_i]), Split(x[val_i], y[val_i]),
                    Split(x[test_i], y[test_i]), 1, image_size, image_size, 10)
+
+
+#: A copy of the digits as a torch file (``{"images": uint8 (1797, 8, 8), "target": (1797,)}``), for
+#: machines without scikit-learn (``benchmarks/gpu_prepare.sh`` writes one for the GPU check).
+DIGITS_FILE_ENV = "ARTS_DIGITS_FILE"
+
+
+def _digits_arrays() -> tuple[torch.Tensor, torch.Tensor]:
+    path = os.environ.get(DIGITS_FILE_ENV)
+    if path:
+        try:
+            d = torch.load(path, map_location="cpu", weights_only=True)
+            return d["images"], d["target"]
+        except Exception as e:  # noqa: BLE001 - a missing, truncated or foreign file
+            raise InputError(f"cannot read the digits copy ({type(e).__name__}: {e})", f"{DIGITS_FILE_ENV}={path}") \
+                from None
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:  # pragma: no cover - declared dependency
+        raise InputError("the digits dataset needs scikit-learn (pip install scikit-learn), or a copy named by "
+                         f"{DIGITS_FILE_ENV}") from None
+    d = load_digits()
+    return torch.tensor(d.images.astype("uint8")), torch.tensor(d.target)
+
+
+def save_digits_copy(path: str) -> None:
+    """Write the digits as a torch file that :data:`DIGITS_FILE_ENV` can name (no scikit-learn needed)."""
+    images, target = _digits_arrays()
+    torch.save({"images": images.to(torch.uint8), "target": target.to(torch.long)}, path)
 
 
 def load_synthetic(image_size: int = 16, split_seed: int = 0, n_train: int = 256, n_val: int = 64,
@@ -248,8 +283,18 @@ def load_cifar10(folder: str, split_seed: int = 0, val_size: int = 5000, max_tra
 
 
 def load_dataset(spec: str, image_size: int | None = None, split_seed: int = 0,
-                 max_train: int | None = None) -> Dataset:
-    """Parse a ``--dataset`` string and load it (see the module docstring)."""
+                 max_train: int | None = None, augment: str = "auto") -> Dataset:
+    """Parse a ``--dataset`` string and load it (see the module docstring).  ``augment``: ``auto``
+    (CIFAR-10 yes, digits and synthetic no), ``on`` or ``off``."""
+    if augment not in ("auto", "on", "off"):
+        raise InputError(f"must be auto, on or off, got {augment!r}", "--augment")
+    ds = _load_dataset(spec, image_size, split_seed, max_train)
+    if augment != "auto":
+        ds.augment = augment == "on"
+    return ds
+
+
+def _load_dataset(spec: str, image_size: int | None, split_seed: int, max_train: int | None) -> Dataset:
     if not isinstance(spec, str) or not spec.strip():
         raise InputError("give a dataset: digits, cifar10:DIR or synthetic")
     name, _, arg = spec.strip().partition(":")

@@ -2,11 +2,12 @@
 architecture from scratch; a table of mean +- std like the paper's Table 2 and a combined plot
 like its Figure 3.
 
-Runs go to ``OUT/<space>/seed<S>/`` (the search) and ``OUT/<space>/seed<S>/retrain/`` (the proper
-protocol).  They run in separate processes, at most ``jobs`` at a time, each with
-``max(1, cpus // jobs)`` torch threads unless ``--threads`` says otherwise.  Every run checkpoints
-every epoch, so rerunning the same command after an interruption resumes the unfinished runs and
-skips the finished ones.
+Runs go to ``OUT/<space>/seed<S>/`` (the search) and ``OUT/<space>/seed<S>/retrain/`` (the honest
+protocol: the best candidates retrained from scratch, chosen on validation, reported on test).
+They run in-process (one job), in separate processes (``jobs`` at a time) or as Ray tasks (``ray``:
+a cluster address, or ``local``), each with a few torch threads unless ``--threads`` says otherwise;
+every finished epoch is echoed as a progress line.  Every run checkpoints every epoch, so rerunning
+the same command after an interruption resumes the unfinished runs and reuses the finished ones.
 """
 
 from __future__ import annotations
@@ -54,32 +55,116 @@ def plan(spaces: Sequence[str], seeds: int, base: SearchConfig, out: str, first_
     return jobs
 
 
-def run_one(job: dict[str, Any], retrain_epochs: int, threads: int | None) -> dict[str, Any]:
-    """One search (+ retraining); in a worker process.  Errors come back as a message."""
+def _retrain_config(cfg: SearchConfig, arch: str, epochs: int, out: str, threads: int | None) -> Any:
+    from arts.nas.train import TrainConfig
+
+    return TrainConfig(arch=arch, dataset=cfg.dataset, image_size=cfg.image_size, epochs=epochs,
+                       batch_size=cfg.batch_size, lr=cfg.child_lr, lr_min=cfg.child_lr_min, lr_t0=cfg.lr_t0,
+                       lr_tmul=cfg.lr_tmul, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                       augment=cfg.augment, seed=cfg.seed, device=cfg.device, out=out, amp=cfg.amp,
+                       split_seed=cfg.split_seed, max_train=cfg.max_train, threads=threads, progress=False)
+
+
+def candidate_files(cfg: SearchConfig, search_result: dict[str, Any], k: int) -> list[str]:
+    """Graph files of the ``k`` best candidates of the search's last evaluation (ranked on its
+    validation batch), written next to ``best_arch.json``; the first is ``best_arch.json`` itself."""
+    from arts.nas import common
+    from arts.nas.search import save_arch
+    from arts.nas.spaces import prepare
+
+    best = search_result["best_arch"]
+    if k <= 1:
+        return [best]
+    meta = common.read_json(best)["meta"]
+    cands = common.read_json(search_result["candidates"])["candidates"]
+    macro = prepare(cfg.space, cfg.dedupe, cfg.by_type).macro(meta["layers"], meta["channels"], meta["input"][0],
+                                                              meta["num_classes"])
+    files = []
+    for i, c in enumerate(cands[:k]):
+        path = os.path.join(os.path.dirname(best), f"candidate{i}.json")
+        save_arch(path, macro, c["arc"], meta["input"][0], cfg.dropout,
+                  {**meta, "arc": c["arc"], "select_acc_shared": c["select_acc"], "candidate": i})
+        files.append(path)
+    return files
+
+
+def run_one(job: dict[str, Any], retrain_epochs: int, threads: int | None, retrain_top: int = 1,
+            echo: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """One search, then (``retrain_epochs`` > 0) the honest protocol: the ``retrain_top`` best
+    candidates retrained from scratch, the one with the best final *validation* accuracy chosen,
+    its *test* accuracy reported.  In a worker process, a Ray task or in-process.  Errors come
+    back as a message."""
     import torch
 
     from arts.nas.search import search
-    from arts.nas.train import TrainConfig, train
+    from arts.nas.train import train
 
     if threads:
         torch.set_num_threads(threads)
     cfg = SearchConfig(**job["search"])
     res: dict[str, Any] = {"label": job["label"], "seed": job["seed"], "dir": job["dir"]}
+
+    def epoch_line(epoch: int) -> None:
+        if echo is not None:
+            echo(_epoch_line(job, epoch, cfg.epochs))
+
     try:
-        r = search(cfg, argv=[])
+        r = search(cfg, argv=[], on_epoch_end=epoch_line)
         res["search"] = r
         if retrain_epochs > 0:
-            tc = TrainConfig(arch=r["best_arch"], dataset=cfg.dataset, image_size=cfg.image_size,
-                             epochs=retrain_epochs, batch_size=cfg.batch_size, lr=cfg.child_lr,
-                             lr_min=cfg.child_lr_min, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-                             seed=cfg.seed, device=cfg.device, out=os.path.join(job["dir"], "retrain"), amp=cfg.amp,
-                             split_seed=cfg.split_seed, max_train=cfg.max_train, progress=False)
-            res["retrain"] = train(tc, argv=[])
+            files = candidate_files(cfg, r, retrain_top)
+            trained = []
+            for i, f in enumerate(files):
+                out = os.path.join(job["dir"], "retrain") if len(files) == 1 else \
+                    os.path.join(job["dir"], "retrain", f"candidate{i}")
+                t = train(_retrain_config(cfg, f, retrain_epochs, out, threads), argv=[])
+                trained.append({**t, "arch": f})
+            chosen = max(trained, key=lambda t: t["val_acc"])  # ranked on validation, reported on test
+            res["retrain"] = {**chosen, "candidates": len(trained), "ranked_on": "final validation accuracy"}
     except InputError as e:
         res["error"] = str(e)
     except KeyboardInterrupt:
         res["error"] = "interrupted"
     return res
+
+
+def _epoch_line(job: dict[str, Any], epoch: int, epochs: int) -> str:
+    """A progress line from the run's metrics.csv (also readable from another process)."""
+    rows = _metrics(job["dir"])
+    r = rows[epoch - 1] if 0 < epoch <= len(rows) else {}
+    if not r:
+        return f"  {job['label']} seed {job['seed']}: epoch {epoch}/{epochs}"
+    return (f"  {job['label']} seed {job['seed']}: epoch {epoch}/{epochs}: val {float(r['val_acc']):.4f} "
+            f"test {float(r['test_acc']):.4f} ({float(r['epoch_s']):.1f}s)")
+
+
+def _metrics(d: str) -> list[dict[str, str]]:
+    import csv
+
+    try:
+        with open(os.path.join(d, "metrics.csv"), encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+    except (OSError, csv.Error):
+        return []
+
+
+class _Progress:
+    """Echoes a line per finished epoch of runs in other processes, read from their metrics.csv."""
+
+    def __init__(self, echo: Callable[[str], None]) -> None:
+        self.echo = echo
+        self.seen: dict[str, int] = {}
+
+    def poll(self, jobs: Sequence[dict[str, Any]]) -> None:
+        for job in jobs:
+            n = len(_metrics(job["dir"]))
+            k = self.seen.get(job["dir"])
+            if k is None:  # a resumed run: its earlier epochs are not news
+                self.seen[job["dir"]] = n
+                continue
+            for e in range(k + 1, n + 1):
+                self.echo(_epoch_line(job, e, int(job["search"]["epochs"])))
+            self.seen[job["dir"]] = max(k, n)
 
 
 def _ms(values: Sequence[float | None], scale: float = 100.0, digits: int = 2) -> str:
@@ -107,6 +192,53 @@ def summarise(results: Sequence[dict[str, Any]], labels: Sequence[str]) -> list[
     return rows
 
 
+def permutation_p(a: Sequence[float], b: Sequence[float], limit: int = 200_000) -> float | None:
+    """Two-sided p-value of the difference of means of ``a`` and ``b`` under an exact permutation
+    test (every split of the pooled values; 252 for 5 + 5 seeds).  None when either side has fewer
+    than two values or the splits exceed ``limit``."""
+    from itertools import combinations
+
+    a, b = [float(x) for x in a], [float(x) for x in b]
+    if len(a) < 2 or len(b) < 2 or math.comb(len(a) + len(b), len(a)) > limit:
+        return None
+    pooled = a + b
+    total = sum(pooled)
+    observed = abs(sum(a) / len(a) - sum(b) / len(b))
+    hits = n = 0
+    for idx in combinations(range(len(pooled)), len(a)):
+        sa = sum(pooled[i] for i in idx)
+        diff = abs(sa / len(a) - (total - sa) / len(b))
+        hits += diff >= observed - 1e-12
+        n += 1
+    return hits / n
+
+
+def comparisons(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each space against the first (the baseline), per metric: difference of means (points) and
+    the exact permutation test's p-value."""
+    out: list[dict[str, Any]] = []
+    if not rows:
+        return out
+    base = rows[0]
+    for r in rows[1:]:
+        for key in ("test_shared", "test_retrain"):
+            x, y = r[key], base[key]
+            if len(x) >= 2 and len(y) >= 2:
+                out.append({"space": r["space"], "baseline": base["space"], "metric": key,
+                            "diff_points": 100 * (statistics.mean(x) - statistics.mean(y)),
+                            "p": permutation_p(x, y), "n": [len(x), len(y)]})
+    return out
+
+
+def comparison_text(comps: Sequence[dict[str, Any]]) -> str:
+    lines = []
+    for c in comps:
+        p = "-" if c["p"] is None else f"{c['p']:.3f}"
+        lines.append(f"{c['space']} vs {c['baseline']}, {c['metric'].replace('_', ' ')}: {c['diff_points']:+.2f} "
+                     f"points, exact permutation test p = {p} (n = {c['n'][0]} + {c['n'][1]})")
+    return "\n".join(lines)
+
+
 def table(rows: Sequence[dict[str, Any]]) -> str:
     head = ["space", "runs", "val acc (shared)", "test acc (shared)", "val acc (retrained)", "test acc (retrained)",
             "search min"]
@@ -121,7 +253,9 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
 
 def experiment(spaces: Sequence[str], seeds: int, base: SearchConfig, out: str, jobs: int = 1,
                retrain_epochs: int = 0, first_seed: int = 0, threads: int | None = None,
-               echo: Callable[[str], None] = print) -> dict[str, Any]:
+               echo: Callable[[str], None] = print, ray: str | None = None, retrain_top: int = 1) -> dict[str, Any]:
+    """Run the grid (locally: in-process for one job, else ``jobs`` worker processes; with ``ray``,
+    one Ray task per run on the cluster at that address, or on a local instance for ``local``)."""
     from arts.nas import common
     from arts.nas.plot import plot_curves
 
@@ -130,23 +264,29 @@ def experiment(spaces: Sequence[str], seeds: int, base: SearchConfig, out: str, 
         raise InputError(f"must be at least 1, got {jobs}", "--jobs")
     if retrain_epochs < 0:
         raise InputError("must be 0 (no retraining) or more", "--retrain-epochs")
+    if retrain_top < 1:
+        raise InputError("must be at least 1", "--retrain-top")
     runs = plan(spaces, seeds, base, out, first_seed)
+    cluster = _ray_connect(ray) if ray is not None else None  # an address that does not answer fails here
     os.makedirs(out, exist_ok=True)
     labels = list(dict.fromkeys(r["label"] for r in runs))
-    per_job = threads or max(1, (os.cpu_count() or 1) // jobs)
+    per_job = threads or max(1, min(4, (os.cpu_count() or 1) // (2 * jobs)))
+    where = f"Ray at {ray}" if ray is not None else f"{jobs} at a time"
     common.write_json(os.path.join(out, "experiment.json"), {
         "spaces": list(spaces), "labels": labels, "seeds": list(range(first_seed, first_seed + seeds)),
-        "jobs": jobs, "threads_per_job": per_job, "retrain_epochs": retrain_epochs,
-        "search": dataclasses.asdict(base), "versions": common.versions(),
+        "jobs": jobs, "ray": ray, "threads_per_job": per_job, "retrain_epochs": retrain_epochs,
+        "retrain_top": retrain_top, "search": dataclasses.asdict(base), "versions": common.versions(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S")})
-    echo(f"{len(runs)} run(s): {', '.join(labels)} x {seeds} seed(s); {jobs} at a time, {per_job} thread(s) each; "
+    echo(f"{len(runs)} run(s): {', '.join(labels)} x {seeds} seed(s); {where}, {per_job} thread(s) each; "
          f"results in {out}")
     t0 = time.perf_counter()
     results: list[dict[str, Any]] = []
-    if jobs == 1:
+    if cluster is not None:
+        results = _ray_grid(cluster, runs, retrain_epochs, per_job, retrain_top, base.device, echo)
+    elif jobs == 1:
         try:
             for job in runs:
-                r = run_one(job, retrain_epochs, per_job)
+                r = run_one(job, retrain_epochs, per_job, retrain_top, echo)
                 results.append(r)
                 echo(_done_line(r, len(results), len(runs)))
                 if r.get("error") == "interrupted":
@@ -154,12 +294,13 @@ def experiment(spaces: Sequence[str], seeds: int, base: SearchConfig, out: str, 
         except KeyboardInterrupt:
             results.append({"label": "", "seed": -1, "dir": out, "error": "interrupted"})
     else:
-        results = _parallel(runs, retrain_epochs, per_job, jobs, echo)
+        results = _parallel(runs, retrain_epochs, per_job, jobs, echo, retrain_top)
     if any(r.get("error") == "interrupted" for r in results):
-        raise InputError(f"interrupted: finished epochs of every run are saved under {out}; rerun the same "
-                         "command to resume")
+        raise InputError(f"interrupted: finished runs and the finished epochs of the others are saved under {out}; "
+                         "rerun the same command to resume")
     rows = summarise(results, labels)
-    text = table(rows)
+    comps = comparisons(rows)
+    text = table(rows) + ("\n\n" + comparison_text(comps) if comps else "")
     curves: dict[str, list[list[float]]] = {}
     for label in labels:
         for r in results:
@@ -168,7 +309,7 @@ def experiment(spaces: Sequence[str], seeds: int, base: SearchConfig, out: str, 
     if curves:
         plot_curves(os.path.join(out, "val_accuracy.png"), curves,
                     title=f"ENAS on {base.dataset}: validation accuracy (mean ± std over seeds)")
-    summary = {"table": text, "rows": rows, "runs": results, "wall_s": time.perf_counter() - t0}
+    summary = {"table": text, "rows": rows, "comparisons": comps, "runs": results, "wall_s": time.perf_counter() - t0}
     common.write_json(os.path.join(out, "results.json"), summary)
     with open(os.path.join(out, "table.md"), "w", encoding="utf-8") as f:
         f.write(text + "\n")
@@ -177,11 +318,85 @@ def experiment(spaces: Sequence[str], seeds: int, base: SearchConfig, out: str, 
     return summary
 
 
+# ---- Ray --------------------------------------------------------------------------------------
+
+def _ray_connect(address: str) -> Any:
+    """``ray.init`` on ``address`` (``local``: a fresh local instance; ``auto``: the cluster this
+    machine belongs to).  A host:port that does not answer is refused at once (Ray itself would
+    retry for minutes)."""
+    try:
+        import ray
+    except ImportError:
+        raise InputError("--ray needs the ray package (pip install ray)", "--ray") from None
+    if address not in ("local", "auto"):
+        hostport = address.split("://", 1)[-1]
+        host, _, port = hostport.rpartition(":")
+        if not host or not port.isdigit():
+            raise InputError(f"expected HOST:PORT (or local, auto), got {address!r}", "--ray")
+        import socket
+
+        try:
+            socket.create_connection((host, int(port)), timeout=5).close()
+        except OSError as e:
+            raise InputError(f"no Ray cluster answers at {address} ({e.strerror or e}); start one with "
+                             "`ray start --head` or give --ray without an address for a local instance",
+                             "--ray") from None
+    try:
+        if address == "local":
+            ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
+                     num_cpus=os.cpu_count() or 1)
+        else:
+            ray.init(address=address, log_to_driver=False, ignore_reinit_error=True)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        raise InputError(f"cannot connect to Ray at {address}: {e}", "--ray") from None
+    return ray
+
+
+def _ray_grid(ray: Any, runs: Sequence[dict[str, Any]], retrain_epochs: int, threads: int, retrain_top: int,
+              device: str, echo: Callable[[str], None]) -> list[dict[str, Any]]:
+    """One Ray task per run (``threads`` CPUs, a GPU when the runs use one); results as they come."""
+    import arts
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(arts.__file__)))
+    gpus = 1 if device.startswith("cuda") else 0
+    task = ray.remote(num_cpus=threads, num_gpus=gpus, max_retries=0)(_ray_task)
+    env = {"env_vars": {"PYTHONPATH": root}}
+    pending = {task.options(runtime_env=env).remote(job, retrain_epochs, threads, retrain_top): job for job in runs}
+    progress = _Progress(echo)
+    results: list[dict[str, Any]] = []
+    try:
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+            progress.poll([pending[r] for r in pending])
+            for ref in done:
+                job = pending.pop(ref)
+                try:
+                    r = ray.get(ref)
+                except Exception as e:  # noqa: BLE001 - a worker that died (memory, node lost) is one failed run
+                    r = {"label": job["label"], "seed": job["seed"], "dir": job["dir"],
+                         "error": f"Ray task failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}"}
+                results.append(r)
+                echo(_done_line(r, len(results), len(runs)))
+    except KeyboardInterrupt:
+        for ref in pending:
+            ray.cancel(ref)
+        results.append({"label": "", "seed": -1, "dir": "", "error": "interrupted"})
+    return results
+
+
+def _ray_task(job: dict[str, Any], retrain_epochs: int, threads: int, retrain_top: int) -> dict[str, Any]:
+    r = run_one(job, retrain_epochs, threads, retrain_top)
+    from arts.nas import common
+
+    common.write_json(os.path.join(job["dir"], "result.json"), r)
+    return r
+
+
 def _parallel(runs: Sequence[dict[str, Any]], retrain_epochs: int, threads: int, jobs: int,
-              echo: Callable[[str], None]) -> list[dict[str, Any]]:
+              echo: Callable[[str], None], retrain_top: int = 1) -> list[dict[str, Any]]:
     """Each run in its own ``python -m arts.nas.experiment --job FILE`` process, ``jobs`` at a time
     (a fresh interpreter: no fork of a process holding torch threads, and no re-import of the
-    caller's main module)."""
+    caller's main module).  Finished epochs are echoed as they land in the runs' metrics.csv."""
     import arts
 
     env = dict(os.environ)
@@ -190,6 +405,7 @@ def _parallel(runs: Sequence[dict[str, Any]], retrain_epochs: int, threads: int,
     queue = list(runs)
     active: list[tuple[subprocess.Popen, dict[str, Any], Any]] = []
     results: list[dict[str, Any]] = []
+    progress = _Progress(echo)
     try:
         while queue or active:
             while queue and len(active) < jobs:
@@ -197,21 +413,25 @@ def _parallel(runs: Sequence[dict[str, Any]], retrain_epochs: int, threads: int,
                 os.makedirs(job["dir"], exist_ok=True)
                 jf = os.path.join(job["dir"], "job.json")
                 with open(jf, "w", encoding="utf-8") as f:
-                    json.dump({"job": job, "retrain_epochs": retrain_epochs, "threads": threads}, f)
+                    json.dump({"job": job, "retrain_epochs": retrain_epochs, "threads": threads,
+                               "retrain_top": retrain_top}, f)
                 res = os.path.join(job["dir"], "result.json")
                 if os.path.exists(res):
                     os.remove(res)
+                progress.poll([job])
                 logf = open(os.path.join(job["dir"], "worker.log"), "a", encoding="utf-8")  # noqa: SIM115
                 proc = subprocess.Popen([sys.executable, "-m", "arts.nas.experiment", "--job", jf], env=env,
                                         stdout=logf, stderr=subprocess.STDOUT)
                 active.append((proc, job, logf))
             time.sleep(0.5)
+            progress.poll([job for _, job, _ in active])
             still = []
             for proc, job, logf in active:
                 if proc.poll() is None:
                     still.append((proc, job, logf))
                     continue
                 logf.close()
+                progress.poll([job])
                 r = _read_result(job, proc.returncode)
                 results.append(r)
                 echo(_done_line(r, len(results), len(runs)))
@@ -251,7 +471,7 @@ def _worker(argv: Sequence[str]) -> int:
     a = p.parse_args(argv)
     with open(a.job, encoding="utf-8") as f:
         spec = json.load(f)
-    r = run_one(spec["job"], spec["retrain_epochs"], spec["threads"])
+    r = run_one(spec["job"], spec["retrain_epochs"], spec["threads"], spec.get("retrain_top", 1))
     from arts.nas import common
 
     common.write_json(os.path.join(spec["job"]["dir"], "result.json"), r)
@@ -269,12 +489,9 @@ def _done_line(r: dict[str, Any], k: int, n: int) -> str:
 
 
 def _val_curve(d: str) -> list[float]:
-    import csv
-
     try:
-        with open(os.path.join(d, "metrics.csv"), encoding="utf-8") as f:
-            return [float(row["val_acc"]) for row in csv.DictReader(f)]
-    except (OSError, KeyError, ValueError):
+        return [float(row["val_acc"]) for row in _metrics(d)]
+    except (KeyError, ValueError):
         return []
 
 

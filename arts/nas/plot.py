@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 def _plt():  # type: ignore[no-untyped-def]
@@ -15,11 +15,13 @@ def _plt():  # type: ignore[no-untyped-def]
     return plt
 
 
-def plot_curves(path: str, curves: dict[str, Sequence[Sequence[float]]], title: str = "",
-                ylabel: str = "validation accuracy (shared weights, best of sampled)") -> bool:
+def plot_curves(path: str, curves: Mapping[str, Sequence[Sequence[float]]], title: str = "",
+                ylabel: str = "validation accuracy (shared weights, best of sampled)",
+                ylim: tuple[float, float] = (0.0, 100.0)) -> bool:
     """One line per key; each value is a list of runs (one accuracy per epoch).  Several runs of
-    one key are drawn as their mean with a band of +- one standard deviation.  Returns False
-    (and draws nothing) when matplotlib is not installed."""
+    one key are drawn as their mean with a band of +- one standard deviation.  Epochs are whole
+    numbers on the x axis; the y axis is fixed (0-100 % by default), so that a difference of a
+    point looks like one.  Returns False (and draws nothing) when matplotlib is not installed."""
     try:
         import numpy as np
 
@@ -40,6 +42,10 @@ def plot_curves(path: str, curves: dict[str, Sequence[Sequence[float]]], title: 
         if len(runs) > 1:
             sd = a.std(0, ddof=1)
             ax.fill_between(x, mean - sd, mean + sd, color=line[0].get_color(), alpha=0.15)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(*ylim)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel if len(ylabel) < 40 else "val. accuracy (%)")
     if title:

@@ -12,8 +12,13 @@ Named spaces (``arts spaces`` lists them):
 
 * ``S0``: the ENAS macro ops (:data:`arts.graph.enas.MACRO_S0`).
 * ``3a`` ... ``3G``: the paper's Table 1/2 (dilated convolutions, repeated sets, transposed ones).
-* ``T1-kd04`` ... ``T1-pd16``: S0 plus the convolutions Algorithm 1 generates for Table 3's
-  settings, plus extra pools (one avg and one max pool per four generated convs, rounded up).
+* ``T1-kd04`` ... ``T1-pd16``: as the authors built them -- S0, the settings Algorithm 1 generates
+  for Table 3's ranges with their duplicates, and ``ceil(n/4)`` copies each of the 3x3 avg and max
+  pools (choices: kd04 24, kd08 78, kd12 168, kd16 294, kp04 21, kp08 46, kp12 78, kp16 112, pd04
+  23, pd08 48, pd12 82, pd16 114).  ``prepare(..., dedupe_ops=True)`` gives the deduplicated
+  layout (distinct convs, distinct type-equivalent pools).
+
+Every choice is its own branch of the shared network (its own weights), duplicates included.
 
 This module does not import torch.
 """
@@ -96,8 +101,8 @@ class SearchSpace:
     def unique(self) -> tuple[list[Op], list[int]]:
         """The distinct ops (by complete-equivalence, Def. 1) and, per choice, its index among them.
 
-        The shared child network builds one module per distinct op and layer: repeating an op
-        among the choices changes how often the controller can pick it, not the weights."""
+        (The shared child network gives every *choice* its own branch, as the authors' code does;
+        this is for reporting and for the type partition.)"""
         keys: dict[tuple, int] = {}
         distinct: list[Op] = []
         index: list[int] = []
@@ -195,6 +200,25 @@ def extra_pools(kind: str, n: int) -> tuple[Op, ...]:
 
 
 def _t1(code: str) -> SearchSpace:
+    """Table 3's space as the authors built it: S0, then Algorithm 1's settings exactly as generated
+    (duplicates included, S0's own 3x3 conv among them; each choice has its own weights), then
+    ``ceil(n/4)`` plain 3x3 avg pools and as many 3x3 max pools (copies of S0's)."""
+    from arts.ops.generate import generate
+
+    r = T1_SETTINGS[code]
+    convs = generate(MACRO_SEED, dedupe=False, **r)  # type: ignore[arg-type]
+    n_pools = math.ceil(len(convs) / 4)
+    pools = [as_op(AVG_POOL_SEED)] * n_pools + [as_op(MAX_POOL_SEED)] * n_pools
+    ops = [as_op(o) for o in MACRO_S0] + list(convs) + pools
+    rng = ", ".join(f"{k}=[{lo}, {hi}]" for k, (lo, hi) in r.items())
+    desc = (f"S0 + {len(convs)} settings of Algorithm 1 ({rng}, duplicates kept) + {n_pools} copies each "
+            "of the 3x3 avg and max pools")
+    return SearchSpace(f"T1-{code}", tuple(ops), (as_op(MACRO_SEED),) * len(ops), desc, "paper Table 3")
+
+
+def _t1_dedupe(code: str) -> SearchSpace:
+    """The deduplicated variant (``--dedupe``): Algorithm 1's distinct convs other than S0's, plus
+    one *distinct* type-equivalent avg and max pool per four of them (see :func:`extra_pools`)."""
     convs = generated_convs(code)
     n_pools = math.ceil(len(convs) / 4)
     pools = list(extra_pools("avg", n_pools)) + list(extra_pools("max", n_pools))
@@ -203,7 +227,8 @@ def _t1(code: str) -> SearchSpace:
     r = T1_SETTINGS[code]
     rng = ", ".join(f"{k}=[{lo}, {hi}]" for k, (lo, hi) in r.items())
     desc = (f"S0 + {len(convs)} generated convs (Algorithm 1, {rng}) + {n_pools} avg and {n_pools} max pools")
-    return SearchSpace(f"T1-{code}", tuple(ops), tuple(seeds), desc, "paper Table 3")
+    return SearchSpace(f"T1-{code}", tuple(ops), tuple(seeds), desc, "paper Table 3",
+                       ("deduplicated",))
 
 
 def _canonical_code(name: str) -> str | None:
@@ -296,8 +321,8 @@ def space_from_data(data: Any, name: str = "custom", where: str = "space") -> Se
     """Build a space from the parsed structure of a space file (see :func:`load_space_file`)."""
     macro = as_op(MACRO_SEED)
     if isinstance(data, list):
-        ops = _op_list(data, "ops", where)
-        return SearchSpace(name, tuple(ops), (macro,) * len(ops), f"{len(ops)} ops from {where}", where)
+        listed = _op_list(data, "ops", where)
+        return SearchSpace(name, tuple(listed), (macro,) * len(listed), f"{len(listed)} ops from {where}", where)
     if not isinstance(data, dict):
         raise InputError("a space file holds a list of ops or an object with \"ops\" or "
                          "\"seeds\" and \"generate\"", where)
@@ -321,9 +346,9 @@ def space_from_data(data: Any, name: str = "custom", where: str = "space") -> Se
     added: list[Op] = []
     added_seeds: list[Op] = []
     if "ops" in data:
-        o = _op_list(data["ops"], "ops", where)
-        added += o
-        added_seeds += [macro] * len(o)
+        given = _op_list(data["ops"], "ops", where)
+        added += given
+        added_seeds += [macro] * len(given)
     if "generate" in data and "seeds" not in data:
         raise InputError('"generate" needs "seeds" (the ops to generate from)', where)
     if "seeds" in data:
@@ -348,10 +373,10 @@ def space_from_data(data: Any, name: str = "custom", where: str = "space") -> Se
                     g = generate(s, K=gen.get("K"), P=gen.get("P"), D=gen.get("D"), dedupe=True)
                 except InputError as e:
                     raise InputError(e.message, f"{where}: generate from {s}") from None
-                for o in g:
-                    if o.complete_key() not in seen:
-                        seen.add(o.complete_key())
-                        added.append(o)
+                for op in g:
+                    if op.complete_key() not in seen:
+                        seen.add(op.complete_key())
+                        added.append(op)
                         added_seeds.append(s)
     rep = data.get("repeat", 1)
     if isinstance(rep, bool) or not isinstance(rep, int) or rep < 1:
@@ -360,7 +385,8 @@ def space_from_data(data: Any, name: str = "custom", where: str = "space") -> Se
     seeds += added_seeds * rep
     if not ops:
         raise InputError('the space has no ops: give "ops", "seeds" or "base"', where)
-    desc = data.get("description") if isinstance(data.get("description"), str) else f"{len(ops)} ops from {where}"
+    d = data.get("description")
+    desc = d if isinstance(d, str) else f"{len(ops)} ops from {where}"
     return SearchSpace(name, tuple(ops), tuple(seeds), desc, where)
 
 
@@ -390,10 +416,17 @@ def by_type(space: SearchSpace) -> SearchSpace:
 
 
 def prepare(name: str, dedupe_ops: bool = False, group_by_type: bool = False) -> SearchSpace:
-    """:func:`get_space`, then optionally :func:`dedupe` and :func:`by_type`."""
-    sp = get_space(name)
-    if dedupe_ops:
-        sp = dedupe(sp)
+    """:func:`get_space`, then optionally :func:`dedupe` and :func:`by_type`.
+
+    A deduplicated T1 space is :func:`_t1_dedupe`'s layout (distinct type-equivalent pools in place
+    of the 3x3 pool copies)."""
+    code = _canonical_code(name) if isinstance(name, str) else None
+    if dedupe_ops and code is not None and code.startswith("T1-"):
+        sp = _t1_dedupe(code[3:])
+    else:
+        sp = get_space(name)
+        if dedupe_ops:
+            sp = dedupe(sp)
     if group_by_type:
         sp = by_type(sp)
     return sp
@@ -476,18 +509,12 @@ class ShapeOracle:
         self.ops = list(space.ops)
         self._apply_cache: dict[tuple, Any] = {}
         self._feasible: dict[tuple, bool] = {}
-        c = space.channels
-        self.branch = {}
-        for k, op in enumerate(self.ops):
-            chain = [Op.make("conv2d", {"in_channels": c, "out_channels": c, "kernel_size": 1, "bias": False}),
-                     Op.make("batch_norm2d", {"num_features": c}), Op.make("relu"), op]
-            if not (op.name == "identity" or "pool" in op.name):
-                chain.append(Op.make("batch_norm2d", {"num_features": c}))
-            self.branch[k] = chain
-        self.red = [Op.make("factorized_reduction", {"in_channels": c, "out_channels": c})]
-        stem = [Op.make("conv2d", {"in_channels": channels_in, "out_channels": c, "kernel_size": 3, "padding": 1,
-                                   "bias": False}), Op.make("batch_norm2d", {"num_features": c})]
-        self.stem_hw = self._chain(stem, (height, width), channels_in)
+        from arts.graph.enas import blueprint
+
+        bp = blueprint(space)
+        self.branch = {k: [op for _, op in steps] + [bp.layer_norm] for k, steps in enumerate(bp.branches)}
+        self.red = [bp.reduction]
+        self.stem_hw = self._chain([op for _, op in bp.stem], (height, width), channels_in)
 
     def _chain(self, ops: Sequence[Op], hw: tuple[int, int] | None, c_in: int | None = None) -> tuple[int, int] | None:
         from arts.ops.base import StaticShapeError

@@ -2,9 +2,10 @@
 
 ``arts train ARCH_FILE --dataset DATA`` reads a graph file (``best_arch.json`` of a search, or any
 graph file of an image classifier), type-checks it on the dataset's actual input size, compiles
-it with :func:`arts.graph.compile.to_module` and trains it (SGD, Nesterov momentum, cosine
-learning rate).  The validation accuracy is recorded every epoch; the test accuracy reported is
-the final model's (no selection on the test set).  Outputs in ``--out``: ``metrics.csv``,
+it with :func:`arts.graph.compile.to_module` and trains it with the epoch loop a search uses
+(:mod:`arts.nas.loop`: SGD, Nesterov momentum, cosine learning rate with restarts, weight decay
+2.5e-4).  The validation and test accuracy are recorded every epoch; the result is the final
+model's (no selection on the test set, no maximum over epochs).  Outputs in ``--out``: ``metrics.csv``,
 ``run.json``, ``val_accuracy.png``, ``checkpoint.pt`` (resumable like a search), ``log.txt``.
 """
 
@@ -31,8 +32,11 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 0.05
     lr_min: float = 0.0005
+    lr_t0: int = 10
+    lr_tmul: int = 1
     momentum: float = 0.9
-    weight_decay: float = 1e-4
+    weight_decay: float = 2.5e-4
+    augment: str = "auto"
     grad_clip: float = 5.0
     seed: int = 0
     device: str = "auto"
@@ -50,6 +54,8 @@ class TrainConfig:
             raise InputError(f"must be at least 2 (batch norm), got {self.batch_size}", "--batch-size")
         if self.lr <= 0 or self.lr_min < 0:
             raise InputError("learning rates must be positive", "--lr")
+        if self.lr_t0 < 1 or self.lr_tmul < 1:
+            raise InputError("the cosine cycle and its multiplier must be at least 1", "--lr-t0")
 
 
 def load_arch(path: str, channels: int, height: int, width: int, num_classes: int | None = None) -> Any:
@@ -81,6 +87,7 @@ def train(config: TrainConfig, on_epoch_end: Callable[[int], None] | None = None
     from arts.graph.compile import to_module
     from arts.nas import common
     from arts.nas.data import load_dataset
+    from arts.nas.loop import cosine_restarts, guarded, progress_bar, train_epoch
     from arts.nas.plot import plot_curves
 
     out = config.out
@@ -89,7 +96,7 @@ def train(config: TrainConfig, on_epoch_end: Callable[[int], None] | None = None
     run_path = os.path.join(out, "run.json")
     if os.path.exists(run_path) and os.path.exists(ckpt_path):
         common.check_resume(common.read_json(run_path).get("config", {}), cfg, out)
-    ds = load_dataset(config.dataset, config.image_size, config.split_seed, config.max_train)
+    ds = load_dataset(config.dataset, config.image_size, config.split_seed, config.max_train, config.augment)
     G, rep = load_arch(config.arch, ds.channels, ds.height, ds.width)
     dev = common.resolve_device(config.device)
     try:
@@ -98,7 +105,7 @@ def train(config: TrainConfig, on_epoch_end: Callable[[int], None] | None = None
         raise InputError(f"cannot create the output folder: {e.strerror}", out) from None
     log = common.Log(os.path.join(out, "log.txt"), config.progress)
     amp = bool(config.amp and dev.type == "cuda")
-    with common.threads(config.threads):
+    with common.threads(common.default_threads(config.threads, dev)):
         torch.manual_seed(config.seed)
         data_gen = torch.Generator().manual_seed(config.seed + 7919)
         model = to_module(G).to(dev)
@@ -132,7 +139,6 @@ def train(config: TrainConfig, on_epoch_end: Callable[[int], None] | None = None
         common.write_json(run_path, info)
         log(f"retraining {config.arch} ({n_params} parameters) on {ds.describe()}; well-typed: {rep.domain}")
         steps = max(1, len(ds.train) // config.batch_size)
-        total = steps * config.epochs
 
         def ctx() -> Any:
             return torch.autocast(device_type="cuda", dtype=torch.float16) if amp else _Null()
@@ -146,32 +152,26 @@ def train(config: TrainConfig, on_epoch_end: Callable[[int], None] | None = None
             return common.accuracy(model, ds.batches(split, 256), forward=fw)
 
         t0 = time.perf_counter()
-        epoch = start
-        try:
-            from tqdm import tqdm
-        except ImportError:  # pragma: no cover
-            tqdm = None
-        try:
+        state = {"epoch": start}
+        def what() -> str:
+            return f"batch size {config.batch_size}, {n_params} parameters"
+
+        with guarded(rows, lambda: state["epoch"], out, argv, dev, what):
             for epoch in range(start + 1, config.epochs + 1):
+                state["epoch"] = epoch
                 te = time.perf_counter()
                 model.train()
-                tot, correct, seen = 0.0, 0, 0
+                lr = cosine_restarts(epoch - 1, config.lr, config.lr_min, config.lr_t0, config.lr_tmul)
                 it = ds.batches("train", config.batch_size, shuffle=True, generator=data_gen, drop_last=True)
-                bar = tqdm(it, total=steps, desc=f"epoch {epoch}/{config.epochs}", unit="batch", leave=False,
-                           dynamic_ncols=True) if tqdm is not None and config.progress else it
-                lr = config.lr
-                for step, (x, y) in enumerate(bar):
-                    lr = common.cosine_lr((epoch - 1) * steps + step, total, config.lr, config.lr_min)
-                    loss, logits = common.sgd_step(model, model, x, y, opt, lr, scaler, config.grad_clip, ctx)
-                    tot += float(loss.detach()) * len(y)
-                    correct += int((logits.detach().argmax(1) == y).sum())
-                    seen += len(y)
-                    if hasattr(bar, "set_postfix"):
-                        bar.set_postfix(loss=f"{tot / seen:.3f}", acc=f"{correct / seen:.3f}")
-                if hasattr(bar, "close"):
-                    bar.close()
+                bar = progress_bar(steps, f"epoch {epoch}/{config.epochs}", config.progress)
+                try:
+                    stats = train_epoch(model, it, model, opt, lr, scaler, config.grad_clip, ctx, bar=bar,
+                                        device=dev)
+                finally:
+                    if bar is not None:
+                        bar.close()
                 val, test = evaluate("val"), evaluate("test")
-                row = {"epoch": epoch, "train_loss": tot / max(seen, 1), "train_acc": correct / max(seen, 1),
+                row = {"epoch": epoch, "train_loss": stats.mean_loss, "train_acc": stats.accuracy,
                        "val_acc": val, "test_acc": test, "lr": lr, "epoch_s": time.perf_counter() - te,
                        "wall_s": wall_before + time.perf_counter() - t0}
                 rows.append(row)
@@ -188,18 +188,9 @@ def train(config: TrainConfig, on_epoch_end: Callable[[int], None] | None = None
                     f"val {val:.4f}, test {test:.4f} ({row['epoch_s']:.1f}s)")
                 if on_epoch_end is not None:
                     on_epoch_end(epoch)
-        except KeyboardInterrupt:
-            done = rows[-1]["epoch"] if rows else 0
-            raise InputError(f"interrupted in epoch {epoch}: {done} finished epoch(s) are saved in {out}; resume "
-                             f"with the same command and --out ({common.resume_command(argv)})") from None
-        except Exception as e:
-            if common.is_oom(e):
-                raise InputError(common.oom_message(dev, f"batch size {config.batch_size}, {n_params} parameters",
-                                                    out)) from None
-            raise
     last = rows[-1] if rows else {}
     result = {"epochs": last.get("epoch", 0), "val_acc": last.get("val_acc"), "test_acc": last.get("test_acc"),
-              "best_val_acc": max((r["val_acc"] for r in rows), default=None), "parameters": n_params,
+              "parameters": n_params,
               "wall_s": last.get("wall_s", 0.0)}
     info["result"] = result
     info["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
