@@ -365,3 +365,18 @@ def test_every_size_claims_carry_a_confirmed_counterexample():
     assert d.counterexample is None
     assert not any("every input size" in n for n in d.notes)
     assert any("no input size reaches this node" in n for n in d.notes)
+
+
+@PROFILE
+@given(st.lists(st.tuples(st.sampled_from(["L >= {}", "L % {} != 0", "H + L >= {}", "H*L <= {}", "W == H + {}"]),
+                          st.integers(1, 40)), min_size=1, max_size=90))
+def test_domain_membership_of_many_constraints_matches_the_constraints(parts):
+    texts = [t.format(k) for t, k in parts]
+    texts += [f"L >= {i % 3 + 1}" for i in range(70)]  # over the size where membership uses the exact form
+    cons = parse_constraints(texts)
+    dom = Domain(cons, [H, W, L])
+    for h in range(1, 12):
+        for w in range(1, 12):
+            for x in range(1, 45, 3):
+                p = {"H": h, "W": w, "L": x}
+                assert dom.contains(p) == all(bool(evaluate(c, p)) for c in cons), (texts, p)

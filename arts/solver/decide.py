@@ -176,6 +176,7 @@ def _with_residual(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domai
     spent = 0
     for combo in failing:
         full = exhaustive(list(combo), budget)
+        pts: Iterator[dict[str, int]]
         if full:
             pts = (dict(zip(names, t)) for t in sorted(itertools.product(*(list(st) for st in combo)),
                                                        key=lambda t: (sum(t), t)))

@@ -221,7 +221,19 @@ class Domain:
             if v is None or not isinstance(v, int) or v < 1:
                 return False
         try:
-            return all(bool(compile_expr(c)(point)) for c in self.constraints)
+            if len(self.constraints) <= 64:  # small: check every constraint as written
+                return all(bool(compile_expr(c)(point)) for c in self.constraints)
+            # a deep network's live domain has one constraint per node; its exact form (sets,
+            # substitutions, residual) answers in time independent of the depth
+            if self.empty:
+                return False
+            for sym, e in self.subst.items():
+                if point.get(sym.name) != compile_expr(e)(point):
+                    return False
+            for sym, st in self.sets.items():
+                if point.get(sym.name) not in st:
+                    return False
+            return all(bool(compile_expr(c)(point)) for c in self.residual)
         except KeyError as e:
             raise InputError(f"no size given for {e.args[0]}") from None
 

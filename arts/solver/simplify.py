@@ -14,7 +14,8 @@ Without them an expression that mentions its input twice (a ceil-mode pool does)
 node: at depth 10 sympy spends minutes on it.  With them the work per node is constant.  The
 rewritten form is kept only where it is no larger than the input, so ``Mod(H, 16)`` stays as
 written, and the user's constants stay where they are (``floor((H - 1)/2) + 1``) unless moving
-them out of the floors (``floor((H + 1)/2)``) makes equal floors cancel.  Printing then writes ``floor(H/2 - 1/2)`` as ``floor((H - 1)/2)``.
+them out of the floors (``floor((H + 1)/2)``) makes equal floors cancel.  Printing then writes
+``floor(H/2 - 1/2)`` as ``floor((H - 1)/2)``.
 """
 
 from __future__ import annotations
