@@ -12,7 +12,7 @@ The pipeline:
    Parameters of ``forward`` with defaults that no input shape was given for are traced as
    constants (``concrete_args``).  When fx cannot trace (data-dependent control flow, ``len()`` on
    a tensor...), the report is ``unknown`` with the reason and the line -- never ``ok``.
-2. **Lower** each fx node to a catalogue op (:mod:`arts.frontends.lower`).
+2. **Lower** each fx node to a catalogue op (:mod:`arts.frontends.lowering`).
 3. **Default inputs**: without input shapes, the first layer that fixes the rank and the channels
    decides (``Conv2d(3, ...)`` -> ``N,3,H,W``, ``Linear(784, ...)`` -> ``N,784``); the report says
    what was assumed, in a note.
@@ -32,7 +32,7 @@ import sympy
 
 from arts.errors import InputError
 from arts.frontends.locations import Site, display_path, frame_site, site_of, user_frames
-from arts.frontends.lower import Lowerer, function_name
+from arts.frontends.lowering import Lowerer, passes_through
 from arts.graph.check import typecheck
 from arts.graph.graph import add_input, add_node, new_graph
 from arts.graph.report import Diagnostic, Report
@@ -209,14 +209,7 @@ def _passes(root: Any, node: Any) -> bool:
             return type(root.get_submodule(str(node.target))).__name__ in _PASS_MODULES
         except AttributeError:
             return False
-    if node.op in ("call_function", "call_method"):
-        name = function_name(node.target) if node.op == "call_function" else str(node.target)
-        from arts.frontends.lower import _POINTWISE, _UNARY_CATALOGUE
-
-        base = (name or "").rstrip("_")
-        return base in _UNARY_CATALOGUE or base in _POINTWISE or base in (
-            "dropout", "dropout2d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "interpolate", "pad")
-    return False
+    return passes_through(node)
 
 
 def default_input(root: Any, graph: Any, ph: Any, k: int) -> tuple[str, Any] | None:
