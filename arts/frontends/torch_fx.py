@@ -339,7 +339,7 @@ def finish(report: Report, G: nx.DiGraph, notes: Sequence[Diagnostic] = ()) -> R
 
 
 def _untraceable(module: Any, shapes: list[tuple], e: TraceFailure, name: str, where: Any, mode: str,
-                 file: str | None, aliases: dict[str, str] | None) -> Report:
+                 file: str | None, aliases: dict[str, str] | None) -> tuple[Report, nx.DiGraph]:
     """An ``unknown`` report for a forward that torch.fx cannot trace."""
     notes: list[Diagnostic] = []
     if not shapes:

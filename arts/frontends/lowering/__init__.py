@@ -4,7 +4,9 @@
 * :mod:`.registry` -- :func:`lowers`, the one decorator that registers a rule under its targets;
 * :mod:`.values` -- what an fx node lowers to (tensors, sizes, shapes, opaque values);
 * one module per op family: :mod:`.core` (sizes, getattr, indexing, asserts), :mod:`.elementwise`,
-  :mod:`.shape`, :mod:`.conv` (conv, pool, pad, resize), :mod:`.norm`, :mod:`.linear`,
+  :mod:`.shape`, :mod:`.conv` (conv, pool, pad, resize, unfold, grid_sample), :mod:`.norm`, :mod:`.linear`,
+  :mod:`.creation` (zeros, new_empty, arange), :mod:`.attention` (sdpa, MultiheadAttention, transformer
+  layers, RNN/LSTM/GRU, embedding),
   :mod:`.modules` (``torch.nn`` layers with a catalogue op).
 
 Adding an op: write the rule in its family's module under ``@lowers("torch.foo", "Tensor.foo")``,
@@ -13,7 +15,9 @@ and a property test against torch in ``tests/test_frontend_lowering.py``.
 
 from __future__ import annotations
 
-from arts.frontends.lowering import conv as _conv  # noqa: F401  (registers its rules)
+from arts.frontends.lowering import attention as _attention  # noqa: F401  (registers its rules)
+from arts.frontends.lowering import conv as _conv  # noqa: F401
+from arts.frontends.lowering import creation as _creation  # noqa: F401
 from arts.frontends.lowering import core as _core  # noqa: F401
 from arts.frontends.lowering import elementwise as _elementwise  # noqa: F401
 from arts.frontends.lowering import linear as _linear  # noqa: F401

@@ -162,3 +162,25 @@ for _n in (1, 2, 3):
 def _pixel(L: Lowerer, node: Any, name: str, x: Any, factor: int) -> Any:
     key = "upscale_factor" if name == "pixel_shuffle" else "downscale_factor"
     return L.emit(node, name, {key: factor}, [L.tensor(x, "the input")])
+
+
+@lowers("F.unfold")
+def _unfold(L: Lowerer, node: Any, name: str, x: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+            stride: Any = 1) -> Any:
+    params = {"kernel_size": ints(kernel_size, "kernel_size"), "dilation": ints(dilation, "dilation"),
+              "padding": ints(padding, "padding"), "stride": ints(stride, "stride")}
+    return L.emit(node, "unfold", params, [L.tensor(x, "the input")])
+
+
+@lowers("F.grid_sample")
+def _grid_sample(L: Lowerer, node: Any, name: str, x: Any, grid: Any, *rest: Any, **kwargs: Any) -> Any:
+    return L.emit(node, "grid_sample", {}, [L.tensor(x, "the input"), L.tensor(grid, "the grid")])
+
+
+@lowers("F.prelu", "torch.prelu")
+def _prelu(L: Lowerer, node: Any, name: str, x: Any, weight: Any) -> Any:
+    w = _const_shape(L, weight, "the weight")
+    k = 1 if len(w) == 0 else w[0]
+    if len(w) > 1:
+        raise NotLowered(f"a weight of rank {len(w)}")
+    return L.emit(node, "prelu", {"num_parameters": k}, [L.tensor(x, "the input")])

@@ -75,6 +75,8 @@ def _getitem(L: Lowerer, node: Any, name: str, obj: Any, idx: Any) -> Any:
             else:
                 raise NotLowered(f"negative index into the parts of {obj.kind}")
         last = _unpack_count(node, L) == idx + 1
+        if obj.kind == "unbind":
+            return L.emit(node, "unbind_part", {"dim": obj.dim, "index": idx, "last": last}, [obj.tensor])
         if obj.kind == "chunk":
             return L.emit(node, "chunk_part", {"chunks": obj.size, "dim": obj.dim, "index": idx, "last": last},
                           [obj.tensor])

@@ -30,7 +30,8 @@ POINTWISE = ("exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "
              "logsigmoid", "normalize", "clone", "detach", "float", "double", "half", "bfloat16", "int", "long",
              "bool", "to", "cpu", "cuda", "type", "type_as", "requires_grad_", "zeros_like", "ones_like", "rand_like",
              "randn_like", "empty_like", "full_like", "nan_to_num", "masked_fill", "logical_not", "bitwise_not",
-             "zero_", "fill_", "float_power", "isnan", "isfinite", "cumsum", "cumprod", "flip", "roll")
+             "zero_", "fill_", "float_power", "isnan", "isfinite", "cumsum", "cumprod", "flip", "roll",
+             "bernoulli", "uniform_", "normal_", "exponential_", "random_")
 #: Broadcasting functions of two operands (a Python number or a size as an operand keeps the shape).
 BINARY = ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder",
           "fmod", "pow", "maximum", "minimum", "fmax", "fmin", "eq", "ne", "lt", "le", "gt", "ge", "logical_and",
@@ -130,6 +131,10 @@ def _binary(L: Lowerer, node: Any, name: str, a: Any, b: Any = None, *rest: Any,
         left = tuple(L.sizes(a, "shape")) if isinstance(a, ShapeVal) else tuple(a)
         right = tuple(L.sizes(b, "shape")) if isinstance(b, ShapeVal) else tuple(b)
         return left + right
+    if base == "mul" and isinstance(a, (tuple, list)) and isinstance(b, int) and not isinstance(b, bool):
+        return type(a)(a * b)  # (1,) * (x.ndim - 1)
+    if base == "mul" and isinstance(b, (tuple, list)) and isinstance(a, int) and not isinstance(a, bool):
+        return type(b)(b * a)
     if isinstance(a, TensorVal) and isinstance(b, TensorVal):
         if node.op == "call_function" and base in _AUG_OPS and _inplace_statement(node, L, base):
             inplace = True
@@ -171,3 +176,12 @@ def _dropout(L: Lowerer, node: Any, name: str, x: Any, p: float = 0.5, training:
 def _feature_dropout(L: Lowerer, node: Any, name: str, x: Any, p: float = 0.5, training: bool = True,
                      inplace: bool = False) -> Any:
     return L.emit(node, name, {"p": p if training else 0.0}, [L.tensor(x, "the input")])
+
+
+@lowers("torch.addcmul", "Tensor.addcmul", "Tensor.addcmul_", "torch.addcdiv", "Tensor.addcdiv", "Tensor.addcdiv_")
+def _addcmul(L: Lowerer, node: Any, name: str, x: Any, t1: Any, t2: Any, *, value: Any = 1) -> Any:
+    """``x + value * t1 * t2``: the three shapes broadcast together (in place: to ``x``'s shape)."""
+    a, b, c = L.tensor(x, "the input"), L.tensor(t1, "tensor1"), L.tensor(t2, "tensor2")
+    fn = name.rstrip("_")
+    prod = L.emit(node, "broadcast_op", {"fn": fn, "inplace": False}, [b, c], suffix="_product")
+    return L.emit(node, "broadcast_op", {"fn": fn, "inplace": name.endswith("_")}, [a, prod.name])

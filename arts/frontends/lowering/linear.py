@@ -28,4 +28,13 @@ def _linear(L: Lowerer, node: Any, name: str, x: Any, weight: Any, bias: Any = N
 @lowers("torch.mm", "Tensor.mm", name="mm")
 @lowers("torch.bmm", "Tensor.bmm", name="bmm")
 def _matmul(L: Lowerer, node: Any, name: str, a: Any, b: Any) -> Any:
-    return L.emit(node, "matmul", {}, [L.tensor(a, "the first operand"), L.tensor(b, "the second operand")])
+    return L.emit(node, name, {}, [L.tensor(a, "the first operand"), L.tensor(b, "the second operand")])
+
+
+@lowers("torch.einsum")
+def _einsum(L: Lowerer, node: Any, name: str, equation: Any, *operands: Any) -> Any:
+    if not isinstance(equation, str):
+        raise NotLowered("einsum in the sublist format")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return L.emit(node, "einsum", {"equation": equation}, [L.tensor(t, "each operand") for t in operands])

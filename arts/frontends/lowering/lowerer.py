@@ -258,10 +258,11 @@ class Lowerer:
         args = [a for a in dict.fromkeys(args) if a in self.G]
         return self._add(node, op, list(args), suffix)
 
-    def emit_sized(self, node: Any, op_name: str, x: str, key: str, entries: list[Any],
+    def emit_sized(self, node: Any, op_name: str, x: str | None, key: str, entries: list[Any],
                    params: dict[str, Any], suffix: str = "") -> TensorVal:
-        """Emit ``op_name`` on ``x`` with ``params[key] = entries`` (sizes over reference symbols)."""
-        args = [x]
+        """Emit ``op_name`` on ``x`` with ``params[key] = entries`` (sizes over reference symbols);
+        the tensors whose sizes are read become the later arguments (all of them if ``x`` is None)."""
+        args = [x] if x is not None else []
         reps: dict[sympy.Symbol, sympy.Symbol] = {}
         for e in entries:
             if isinstance(e, sympy.Expr):

@@ -6,9 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 
 from arts.frontends.lowering.registry import lowers
-from arts.frontends.lowering.values import (
-    NotLowered, ShapeVal, SplitVal, TensorVal, is_size,
-)
+from arts.frontends.lowering.values import NotLowered, ShapeVal, SplitVal, TensorVal, ints, is_size
 
 if TYPE_CHECKING:
     from arts.frontends.lowering.lowerer import Lowerer
@@ -210,5 +208,32 @@ def _narrow(L: Lowerer, node: Any, name: str, x: Any, dim: int, start: Any, leng
 
 
 @lowers("torch.broadcast_to", "Tensor.broadcast_to", "Tensor.expand")
-def _expand(L: Lowerer, node: Any, name: str, x: Any, *sizes: Any) -> Any:
-    raise NotLowered(f"{name} to explicit sizes")
+def _expand(L: Lowerer, node: Any, name: str, x: Any, *sizes: Any, **kwargs: Any) -> Any:
+    t = L.tensor(x, "the input")
+    given = kwargs.pop("size", kwargs.pop("sizes", None))
+    if given is not None:
+        sizes = (given,)
+    kwargs.pop("implicit", None)
+    if kwargs:
+        raise NotLowered(f"{name} with {', '.join(kwargs)}")
+    entries = L.sizes(sizes[0] if len(sizes) == 1 and not is_size(sizes[0]) else list(sizes), f"{name} sizes")
+    if name == "broadcast_to" and -1 in entries:
+        raise NotLowered("broadcast_to with -1")
+    return L.emit_sized(node, "expand", t, "sizes", entries, {})
+
+
+@lowers("torch.unbind", "Tensor.unbind")
+def _unbind(L: Lowerer, node: Any, name: str, x: Any, dim: int = 0) -> Any:
+    if not isinstance(dim, int):
+        raise NotLowered("unbind along a computed dimension")
+    return SplitVal(L.tensor(x, "the input"), "unbind", None, dim)
+
+
+@lowers("Tensor.repeat")
+def _repeat(L: Lowerer, node: Any, name: str, x: Any, *repeats: Any, **kwargs: Any) -> Any:
+    if "repeats" in kwargs:
+        repeats = (kwargs.pop("repeats"),)
+    if len(repeats) == 1 and isinstance(repeats[0], (list, tuple)):
+        repeats = tuple(repeats[0])
+    r = ints(tuple(repeats), "repeats")
+    return L.emit(node, "repeat", {"repeats": list(r)}, [L.tensor(x, "the input")])
