@@ -16,6 +16,7 @@ CODES: dict[str, str] = {
     "unsupported": "arts cannot model this node exactly; the check is incomplete (unknown)",
     "undecided": "arts could not decide whether this condition always holds (unknown)",
     "empty-domain": "no input size at all is accepted",
+    "assert-failed": "a size check in the model's own code (torch._assert) fails for some input sizes",
     "assumed-input": "note: the input shape was not given and was assumed from the model's first layer",
 }
 

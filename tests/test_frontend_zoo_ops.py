@@ -316,3 +316,63 @@ _WIN = Windows()
 @given(SIZES, st.sampled_from([4, 3]))
 def test_window_partition_and_merge(s: dict[str, int], c: int) -> None:
     same_as_torch(_WIN, ["N,H,W,C"], {**s, "C": c}, ops=("layer_norm",))
+
+
+class PatchEmbed(nn.Module):
+    """timm's fixed-size patch embedding: the model's own asserts fix H and W."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.img_size = (8, 6)
+        self.proj = nn.Conv2d(3, 4, 2, 2)
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        torch._assert(H == self.img_size[0], f"Input height ({H}) doesn't match model ({self.img_size[0]}).")
+        torch._assert(W % 2 == 0, "even width")
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
+_PATCH = PatchEmbed()
+
+
+@PROPERTY
+@given(SIZES, st.integers(6, 10))
+def test_size_asserts_are_conditions_of_the_domain(s: dict[str, int], h: int) -> None:
+    same_as_torch(_PATCH, ["N,3,H,W"], {**s, "H": h}, ops=("size_assert",))
+
+
+def test_failing_assert_is_reported_at_its_line_with_a_counterexample() -> None:
+    report, _ = analyse(_PATCH, "N,3,H,W")
+    assert report.status == "error"
+    errs = [d for d in report.diagnostics if d.severity == "error"]
+    assert {d.code for d in errs} == {"assert-failed"}
+    height = next(d for d in errs if "height" in d.message)
+    assert "Input height (H) doesn't match model (8)" in height.message
+    assert height.source is not None and "torch._assert(H == self.img_size[0]" in height.source
+    assert height.line is not None and height.counterexample and height.counterexample["H"] != 8
+    assert report.accepts(N=1, H=8, W=6) and not report.accepts(N=1, H=9, W=6)
+
+
+class NeverHolds(nn.Module):
+    def forward(self, x):
+        torch._assert(x.ndim == 3, "expected a 3-d input")
+        return x.relu()
+
+
+def test_assert_that_can_never_hold_is_one_error() -> None:
+    report, _ = analyse(NeverHolds(), "N,C,H,W")
+    errs = [d for d in report.diagnostics if d.severity == "error"]
+    assert report.status == "error" and len(errs) == 1 and errs[0].code == "assert-failed"
+    assert "expected a 3-d input" in errs[0].message
+
+
+class ValueAssert(nn.Module):
+    def forward(self, x):
+        torch._assert((x > 0).all(), "positive")
+        return x
+
+
+def test_assert_on_values_is_unknown_not_ok() -> None:
+    report, _ = analyse(ValueAssert(), "N,C")
+    assert report.status == "unknown"

@@ -146,6 +146,50 @@ class RepeatSpec(OpSpec):
         return Inferred(tuple(out))
 
 
+def _formula(v: Any, name: str) -> Any:
+    if isinstance(v, bool):
+        return sympy.true if v else sympy.false
+    if isinstance(v, str):
+        v = sympy.sympify(v)
+    if not isinstance(v, sympy.logic.boolalg.Boolean):
+        raise InputError(f"parameter {name} must be a condition on sizes, got {v!r}")
+    return v
+
+
+@_register
+class SizeAssertSpec(OpSpec):
+    """``torch._assert(H == self.img_size[0], msg)``: the model's own size check, a condition of the
+    domain (over placeholders of its arguments' sizes); its result is a 0-d marker."""
+
+    name = "size_assert"
+    doc = "torch._assert on sizes (a condition of the domain)"
+    arity = (0, None)
+    params = (Param("formula", None, _formula), Param("message", "", _str))
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        f = resolve(p["formula"], inputs, "assert")
+        msg = f"assert: {p['message']}" if p["message"] else "assert fails"
+        return Inferred((), keep(cond(f, msg, code="assert-failed", expected=_Relation(f) if f is not sympy.false
+                                      else None)))
+
+
+class _Relation:
+    """``H == 224`` rather than sympy's ``Eq(H, 224)`` (rendered only when printed)."""
+
+    _OPS = {"==": "==", "!=": "!=", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+
+    def __str__(self) -> str:
+        from arts.ops.base import show
+
+        f = self.f
+        if isinstance(f, sympy.core.relational.Relational):
+            return f"{show(f.lhs)} {self._OPS.get(f.rel_op, f.rel_op)} {show(f.rhs)}"
+        return str(f)
+
+
 # ---- products --------------------------------------------------------------------------------
 
 @_register

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import sympy
 
 from arts.frontends.lowering.registry import lowers
+from arts.ops.frontend_ops import placeholder
 from arts.frontends.lowering.values import (
     NotLowered, Opaque, ShapeVal, SplitVal, TensorVal, as_int,
 )
@@ -146,6 +147,49 @@ def _numel(L: Lowerer, node: Any, name: str, x: Any) -> Any:
     return as_int(sympy.Mul(*[sympy.sympify(i) for i in items]))
 
 
-@lowers("torch._assert", "torch.fx._symbolic_trace._assert_is_none", name="_assert")
+def _proxies_named(L: Lowerer, text: str) -> str:
+    """An f-string message formatted while tracing shows ``Proxy(getitem_2)``: name the size instead
+    (``H`` for a dimension of an input, else ``x.size(2)``)."""
+    import re
+
+    nodes = {n.name: n for n in L.fx_graph.nodes}
+
+    def name(m: re.Match) -> str:
+        v = L.env.get(nodes.get(m.group(1)))
+        if isinstance(v, sympy.Expr):
+            inputs = L.G.graph.get("inputs", {})
+            reps = {s: inputs[t][d] for s, (t, d) in L.refs.items() if s in v.free_symbols and t in inputs}
+            return L.show_size(v.xreplace(reps))
+        return m.group(1)
+
+    return re.sub(r"Proxy\((\w+)\)", name, text)
+
+
+@lowers("torch._assert", name="_assert")
+def _assert(L: Lowerer, node: Any, name: str, condition: Any, message: Any = "") -> Any:
+    """A size check in the model's code is a condition of the domain (a ``size_assert`` node, at
+    the assert's line): a failing one is a diagnostic with a counterexample, one that always fails is
+    an error for every size.  An assert on tensor values is outside what arts models: unknown."""
+    text = _proxies_named(L, message) if isinstance(message, str) else ""
+    if isinstance(condition, bool) or condition in (sympy.true, sympy.false):
+        if bool(condition):
+            return None
+        return L.emit(node, "size_assert", {"formula": False, "message": text}, [])
+    if isinstance(condition, sympy.logic.boolalg.Boolean):
+        args: list[str] = []
+        reps = {}
+        for s in sorted(condition.free_symbols, key=lambda t: t.name):
+            if s not in L.refs:
+                raise NotLowered(f"an assert on {L._show(condition)}")
+            t, d = L.refs[s]
+            if t not in args:
+                args.append(t)
+            reps[s] = placeholder(args.index(t), d)
+        return L.emit(node, "size_assert", {"formula": condition.xreplace(reps), "message": text}, args)
+    raise NotLowered(f"an assert on {L._show(condition)} (only checks on sizes are modelled)")
+
+
+@lowers("torch.fx._symbolic_trace._assert_is_none", name="_assert_is_none")
 def _noop(L: Lowerer, node: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    """fx's own check that a traced-as-constant argument is None: holds by construction."""
     return None

@@ -80,11 +80,14 @@ def _scalar_op(name: str, a: Any, b: Any) -> Any:
         raise NotLowered(f"{name} of sizes")
     if name in ("floordiv", "mod") and not (isinstance(b, int) and b > 0):
         raise NotLowered(f"{name} of sizes by a non-constant or non-positive divisor")
-    if name in ("eq", "ne", "lt", "le", "gt", "ge") and (isinstance(a, sympy.Expr) or isinstance(b, sympy.Expr)):
-        raise NotLowered("a comparison of symbolic sizes")
+    if name in _RELATIONS and (isinstance(a, sympy.Expr) or isinstance(b, sympy.Expr)):
+        return _RELATIONS[name](a, b)  # a condition on sizes (for torch._assert)
     r = fn(a, b)
     return as_int(r) if isinstance(r, sympy.Expr) else r
 
+
+_RELATIONS: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": sympy.Eq, "ne": sympy.Ne, "lt": sympy.Lt, "le": sympy.Le, "gt": sympy.Gt, "ge": sympy.Ge}
 
 _AUG_OPS = {"add": ast.Add, "sub": ast.Sub, "mul": ast.Mult, "truediv": ast.Div}
 
