@@ -376,3 +376,49 @@ class ValueAssert(nn.Module):
 def test_assert_on_values_is_unknown_not_ok() -> None:
     report, _ = analyse(ValueAssert(), "N,C")
     assert report.status == "unknown"
+
+
+class LstmFirst(nn.Module):
+    def __init__(self, batch_first: bool) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(12, 7, batch_first=batch_first)
+        self.head = nn.Linear(7, 3)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.head(y)
+
+
+class EmbeddingFirst(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(100, 8)
+        self.enc = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
+
+    def forward(self, idx):
+        return self.enc(self.emb(idx))
+
+
+class UntraceableSequence(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru = nn.GRU(5, 4, batch_first=True)
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return self.gru(x)[0]
+        return x
+
+
+@pytest.mark.parametrize("model, shape", [
+    (LstmFirst(True), "N,L,12"), (LstmFirst(False), "L,N,12"), (EmbeddingFirst(), "N,L"),
+    (UntraceableSequence(), "N,L,5"),
+])
+def test_sequence_models_get_sequence_inputs(model: nn.Module, shape: str) -> None:
+    report, G = analyse(model)
+    notes = [d for d in report.diagnostics if d.code == "assumed-input"]
+    assert len(notes) == 1 and f"{shape} (from self." in notes[0].message, notes
+    assert "H" not in notes[0].message.split("(from")[0], notes[0].message
+    if not isinstance(model, UntraceableSequence):
+        assert report.status == "ok", report.format()

@@ -178,6 +178,41 @@ _PASS_MODULES = ("ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "M
 _SPATIAL = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
 
 
+def _sequence(batch_first: bool, features: int) -> list[Any]:
+    return ["N", "L", features] if batch_first else ["L", "N", features]
+
+
+def module_input(m: Any) -> tuple[list[Any], str] | None:
+    """If layer ``m`` fixes its input's rank and channels: (shape items, constructor text)."""
+    cls = type(m).__name__
+    for n in (1, 2, 3):
+        if cls in (f"Conv{n}d", f"ConvTranspose{n}d", f"LazyConv{n}d") and getattr(m, "in_channels", 0):
+            return ["N", int(m.in_channels)] + _SPATIAL[n], f"{cls}({m.in_channels}, ...)"
+        if cls in (f"BatchNorm{n}d", f"InstanceNorm{n}d"):
+            if n == 1:
+                return ["N", int(m.num_features)], f"{cls}({m.num_features})"
+            return ["N", int(m.num_features)] + _SPATIAL[n], f"{cls}({m.num_features})"
+    if cls == "Linear":
+        return ["N", int(m.in_features)], f"{cls}({m.in_features}, ...)"
+    if cls == "LayerNorm":
+        return ["N"] + [int(v) for v in m.normalized_shape], f"{cls}({tuple(m.normalized_shape)})"
+    if cls == "GroupNorm":
+        return ["N", int(m.num_channels), "H", "W"], f"{cls}({m.num_groups}, {m.num_channels})"
+    if cls in ("LSTM", "GRU", "RNN"):
+        bf = bool(m.batch_first)
+        return _sequence(bf, int(m.input_size)), f"{cls}({m.input_size}, ..., batch_first={bf})"
+    if cls == "MultiheadAttention":
+        bf = bool(m.batch_first)
+        return _sequence(bf, int(m.embed_dim)), f"{cls}({m.embed_dim}, ..., batch_first={bf})"
+    if cls in ("TransformerEncoderLayer", "TransformerEncoder"):
+        attn = (m.layers[0] if hasattr(m, "layers") else m).self_attn
+        bf = bool(attn.batch_first)
+        return _sequence(bf, int(attn.embed_dim)), f"{cls}({attn.embed_dim}, ..., batch_first={bf})"
+    if cls == "Embedding":
+        return ["N", "L"], f"{cls}({m.num_embeddings}, {m.embedding_dim})"
+    return None
+
+
 def _fixer(root: Any, node: Any) -> tuple[list[Any], str] | None:
     """If ``node`` fixes its input's rank and channels: (shape items, description)."""
     if node.op == "call_module":
@@ -185,21 +220,9 @@ def _fixer(root: Any, node: Any) -> tuple[list[Any], str] | None:
             m = root.get_submodule(str(node.target))
         except AttributeError:
             return None
-        cls = type(m).__name__
-        desc = f"self.{node.target} = nn.{cls}"
-        for n in (1, 2, 3):
-            if cls in (f"Conv{n}d", f"ConvTranspose{n}d", f"LazyConv{n}d") and getattr(m, "in_channels", 0):
-                return ["N", int(m.in_channels)] + _SPATIAL[n], f"{desc}({m.in_channels}, ...)"
-            if cls in (f"BatchNorm{n}d", f"InstanceNorm{n}d"):
-                if n == 1:
-                    return ["N", int(m.num_features)], f"{desc}({m.num_features})"
-                return ["N", int(m.num_features)] + _SPATIAL[n], f"{desc}({m.num_features})"
-        if cls == "Linear":
-            return ["N", int(m.in_features)], f"{desc}({m.in_features}, ...)"
-        if cls == "LayerNorm":
-            return ["N"] + [int(v) for v in m.normalized_shape], f"{desc}({tuple(m.normalized_shape)})"
-        if cls == "GroupNorm":
-            return ["N", int(m.num_channels), "H", "W"], f"{desc}({m.num_groups}, {m.num_channels})"
+        found = module_input(m)
+        if found is not None:
+            return found[0], f"self.{node.target} = nn.{found[1]}"
     return None
 
 
@@ -372,14 +395,9 @@ def _untraceable(module: Any, shapes: list[tuple], e: TraceFailure, name: str, w
 def _guess_from_modules(module: Any) -> tuple[str, str, Any] | None:
     """(shape, description, layer) from the first layer registered in the module (no trace)."""
     for qual, m in module.named_modules():
-        cls = type(m).__name__
-        for n in (1, 2, 3):
-            if cls == f"Conv{n}d":
-                return (",".join(["N", str(m.in_channels)] + _SPATIAL[n]),
-                        f"self.{qual} = nn.{cls}({m.in_channels}, ...), the first layer registered", m)
-        if cls == "Linear":
-            return (f"N,{m.in_features}", f"self.{qual} = nn.Linear({m.in_features}, ...), the first layer registered",
-                    m)
+        found = module_input(m) if m is not module else None
+        if found is not None:
+            return ",".join(str(x) for x in found[0]), f"self.{qual} = nn.{found[1]}, the first layer registered", m
     return None
 
 
