@@ -422,3 +422,56 @@ def test_sequence_models_get_sequence_inputs(model: nn.Module, shape: str) -> No
     assert "H" not in notes[0].message.split("(from")[0], notes[0].message
     if not isinstance(model, UntraceableSequence):
         assert report.status == "ok", report.format()
+
+
+class SkipUp(nn.Module):
+    """MONAI BasicUNet's UpCat: the skip is concatenated only if it is a tensor, which a proxy is
+    not, so torch.fx silently traces the branch without the cat."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose2d(8, 4, 2, 2)
+        self.conv = nn.Conv2d(8, 4, 3, padding=1)
+
+    def forward(self, x, x_e=None):
+        x0 = self.up(x)
+        if x_e is not None and torch.jit.isinstance(x_e, torch.Tensor):
+            x = self.conv(torch.cat([x_e, x0], dim=1))
+        else:
+            x = self.conv(x0)
+        return x
+
+
+class SkipNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.down = nn.Conv2d(4, 8, 3, stride=2, padding=1)
+        self.up = SkipUp()
+
+    def forward(self, x):
+        s = self.stem(x)
+        return self.up(self.down(s), s)
+
+
+def test_a_trace_that_is_not_the_model_is_unknown_naming_the_branch() -> None:
+    report, _ = analyse(SkipNet(), "N,3,H,W")
+    assert report.status == "unknown", report.format()
+    assert not [d for d in report.diagnostics if d.severity == "error"]
+    w = next(d for d in report.diagnostics if d.code == "unsupported")
+    assert w.source is not None and "torch.jit.isinstance(x_e, torch.Tensor)" in w.source
+    assert w.line is not None and "not the model" in w.message
+    assert any("torch runs the model there" in n for n in w.notes), w.notes
+    # without the real run the trace alone would claim an error for every size
+    alone, _ = analyse(SkipNet(), "N,3,H,W", confirm_run=False)
+    assert alone.status == "error"
+
+
+def test_monai_basic_unet_is_not_a_false_alarm() -> None:
+    nets = pytest.importorskip("monai.networks.nets")
+    model = nets.BasicUNet(spatial_dims=2, in_channels=1, out_channels=2, features=(4, 4, 8, 8, 16, 4))
+    report, _ = analyse(model.eval(), "N,1,H,W")
+    assert report.status == "unknown", report.format()
+    w = next(d for d in report.diagnostics if "not the model" in d.message)
+    assert w.file is not None and w.file.endswith("basic_unet.py")
+    assert w.source is not None and "torch.jit.isinstance(x_e, torch.Tensor)" in w.source

@@ -18,6 +18,9 @@ The pipeline:
    what was assumed, in a note.
 4. **Typecheck** (:func:`arts.graph.check.typecheck`) and attach, to each diagnostic on a layer,
    the line where that layer was constructed.
+5. **Confirm** an ``ok`` or ``error`` against one real run (:mod:`arts.frontends.confirm`): where
+   torch disagrees, fx traced another program than the one that runs, and the answer is
+   ``unknown`` naming the branch.
 """
 
 from __future__ import annotations
@@ -278,9 +281,12 @@ def check_module(module: Any, *input_shapes: Any, where: Any = None, mode: str =
 
 
 def analyse(module: Any, *input_shapes: Any, where: Any = None, mode: str = "eval", target: str | None = None,
-            file: str | None = None, aliases: dict[str, str] | None = None) -> tuple[Report, nx.DiGraph]:
+            file: str | None = None, aliases: dict[str, str] | None = None,
+            confirm_run: bool = True) -> tuple[Report, nx.DiGraph]:
     """:func:`check_module`, also returning the lowered arts graph (its ``outputs`` name the
-    nodes whose shapes ``forward`` returns)."""
+    nodes whose shapes ``forward`` returns).  ``confirm_run``: before answering ``ok`` or
+    ``error``, run the model once for real to confirm that the traced graph is the model
+    (:mod:`arts.frontends.confirm`)."""
     from torch import nn
 
     if not isinstance(module, nn.Module):
@@ -326,8 +332,17 @@ def analyse(module: Any, *input_shapes: Any, where: Any = None, mode: str = "eva
     if file:
         G.graph["file"] = display_path(file, aliases)
     G.graph["name"] = name
-    report = typecheck(G, where=where, mode=mode, target=name)
-    return finish(report, G, notes), G
+    report = finish(typecheck(G, where=where, mode=mode, target=name), G, notes)
+    if confirm_run:
+        from arts.frontends.confirm import confirm
+
+        n_inputs = len(shapes)
+        module.train(mode == "train")
+        try:
+            report = confirm(module, report, G, lambda: trace(module, n_inputs, file), aliases)
+        finally:
+            module.train(was_training)
+    return report, G
 
 
 def finish(report: Report, G: nx.DiGraph, notes: Sequence[Diagnostic] = ()) -> Report:
