@@ -475,3 +475,27 @@ def test_monai_basic_unet_is_not_a_false_alarm() -> None:
     w = next(d for d in report.diagnostics if "not the model" in d.message)
     assert w.file is not None and w.file.endswith("basic_unet.py")
     assert w.source is not None and "torch.jit.isinstance(x_e, torch.Tensor)" in w.source
+
+
+class Fn(nn.Module):
+    def __init__(self, fn: Any) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, a, b=None):
+        return self.fn(a) if b is None else self.fn(a, b)
+
+
+@pytest.mark.parametrize("fn, shapes", [
+    (lambda a, b: torch.einsum("ij,jk->ii", a, b), ["H,W", "W,L"]),
+    (lambda a, g: F.grid_sample(a, g, mode="bicubic", align_corners=False), ["N,C,H,W,L", "N,H,W,L,3"]),
+    (lambda a: torch.einsum("ii->i", a), ["H,W"]),
+    (lambda a, b: torch.einsum("...ij,...jk->ik", a, b), ["N,H,W", "N,W,L"]),
+])
+def test_calls_torch_always_rejects_are_never_ok(fn: Any, shapes: list[str]) -> None:
+    model = Fn(fn)
+    report, _ = analyse(model, *shapes)
+    assert report.status in ("error", "unknown"), report.format()
+    sizes = [tuple(3 if d not in "0123456789" else int(d) for d in s.split(",")) for s in shapes]
+    if report.status == "error":
+        assert _cpu(model, sizes, False) is None

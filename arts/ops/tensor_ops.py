@@ -295,8 +295,14 @@ class EinsumSpec(OpSpec):
                     conds += c
                 else:
                     sizes[lab] = s
+        has_ellipsis = any("..." in t for t in terms)
         if out_labels is None:
-            out_labels = (["..."] if ell else []) + sorted(lab for lab, c in count.items() if c == 1)
+            out_labels = (["..."] if has_ellipsis else []) + sorted(lab for lab, c in count.items() if c == 1)
+        if len(set(out_labels)) != len(out_labels):
+            raise StaticShapeError(f"einsum: an output label appears twice in {p['equation']!r}",
+                                   code="shape-mismatch")
+        if has_ellipsis and "..." not in out_labels:
+            raise Unsupported(f"einsum: '...' in the inputs but not in the output ({p['equation']!r})")
         out: list[Any] = []
         for lab in out_labels:
             if lab == "...":
@@ -397,11 +403,12 @@ class GridSampleSpec(OpSpec):
     name = "grid_sample"
     doc = "torch.nn.functional.grid_sample"
     arity = (2, 2)
+    params = (Param("mode", "bilinear", _str),)
 
     def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
         x, g = tuple(inputs[0]), tuple(inputs[1])
-        if len(x) not in (4, 5):
-            raise rank_error("grid_sample", "a 4-d or 5-d", x)
+        if len(x) not in ((4,) if p["mode"] == "bicubic" else (4, 5)):
+            raise rank_error("grid_sample", "a 4-d" if p["mode"] == "bicubic" else "a 4-d or 5-d", x)
         if len(g) != len(x):
             raise StaticShapeError(f"grid_sample: grid has rank {len(g)}, the input rank {len(x)}",
                                    code="rank-mismatch", expected=f"rank {len(x)}", found=f"rank {len(g)}")

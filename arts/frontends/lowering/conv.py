@@ -173,8 +173,11 @@ def _unfold(L: Lowerer, node: Any, name: str, x: Any, kernel_size: Any, dilation
 
 
 @lowers("F.grid_sample")
-def _grid_sample(L: Lowerer, node: Any, name: str, x: Any, grid: Any, *rest: Any, **kwargs: Any) -> Any:
-    return L.emit(node, "grid_sample", {}, [L.tensor(x, "the input"), L.tensor(grid, "the grid")])
+def _grid_sample(L: Lowerer, node: Any, name: str, x: Any, grid: Any, mode: Any = "bilinear", *rest: Any,
+                 **kwargs: Any) -> Any:
+    if not isinstance(mode, str):
+        raise NotLowered(f"grid_sample mode {L._show(mode)}")
+    return L.emit(node, "grid_sample", {"mode": mode}, [L.tensor(x, "the input"), L.tensor(grid, "the grid")])
 
 
 @lowers("F.prelu", "torch.prelu")

@@ -31,6 +31,8 @@ def _batch_norm(L: Lowerer, node: Any, name: str, x: Any, running_mean: Any = No
     t = L.tensor(x, "the input")
     if not isinstance(training, bool):
         raise NotLowered("batch_norm with a computed training flag")
+    if not training and (running_mean is None or running_var is None):
+        raise NotLowered("batch_norm in evaluation without running statistics")
     nf = None
     for v in (running_mean, running_var, weight, bias):
         if isinstance(v, TensorVal):
