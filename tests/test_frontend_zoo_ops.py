@@ -23,7 +23,7 @@ from arts.frontends.torch_fx import analyse
 # Each op below is checked against torch here (each test asserts its ops appear in the lowered graph).
 TORCH_ORACLE_COVERS = {"batch_norm", "bmm", "create", "einsum", "embedding", "expand", "grid_sample", "mm",
                        "multihead_attention", "prelu", "recurrent", "repeat", "scaled_dot_product_attention",
-                       "transformer_encoder", "unbind_part", "unfold"}
+                       "transformer_encoder", "unbind_part", "unfold", "size_assert"}
 
 _CACHE: dict[int, Any] = {}
 
