@@ -40,6 +40,7 @@ class Code(str, Enum):
     UNSUPPORTED = "unsupported"
     UNDECIDED = "undecided"
     EMPTY_DOMAIN = "empty-domain"
+    ASSERT_FAILED = "assert-failed"
     ASSUMED_INPUT = "assumed-input"
 
     def __str__(self) -> str:
@@ -91,6 +92,10 @@ INFO: dict[Code, CodeInfo] = {
     Code.EMPTY_DOMAIN: CodeInfo(
         "no input size at all is accepted",
         "No input size passes every layer (with the declared constraints, if any)."),
+    Code.ASSERT_FAILED: CodeInfo(
+        "a size check in the model's own code (torch._assert) fails for some input sizes",
+        "The model asserts something about its input sizes (a fixed image size, an even width); the "
+        "accepted domain includes that condition. Declare it (--where) if that is intended."),
     Code.ASSUMED_INPUT: CodeInfo(
         "note: the input shape was not given and was assumed from the model's first layer",
         "Give --input (or an annotation, or a [tool.arts] target) to state the input shape."),

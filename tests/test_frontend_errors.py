@@ -246,19 +246,19 @@ def test_unknown_call_is_unknown_but_the_rest_is_checked(tmp_path) -> None:
                 self.conv = nn.Conv2d(3, 8, 3, padding=1)
                 self.down = nn.Conv2d(3, 8, 3, stride=2, padding=1)
                 self.up = nn.ConvTranspose2d(8, 8, 2, stride=2)
-                self.rnn = nn.GRU(8, 8)
+                self.rnn = nn.RNNCell(8, 8)
             def forward(self, x):
                 a = self.conv(x)
                 b = self.up(self.down(x))
                 c = torch.cat([a, b], 1)
-                return self.rnn(a.flatten(2).permute(2, 0, 1))[0], c
+                return self.rnn(a.mean((2, 3))), c
     """)
     [r] = check_file(p)
     assert r.status == "error"  # the cat mismatch is still found
     codes = [d.code for d in r.diagnostics]
     assert "shape-mismatch" in codes and "unsupported" in codes
     [u] = [d for d in r.diagnostics if d.code == "unsupported"]
-    assert "no shape rule for nn.GRU" in u.message and u.line == 15
+    assert "no shape rule for nn.RNNCell" in u.message and u.line == 15
     [m] = [d for d in r.diagnostics if d.code == "shape-mismatch"]
     assert m.line == 14 and m.counterexample == {"N": 1, "H": 1, "W": 1}
 

@@ -12,12 +12,15 @@ The pipeline:
    Parameters of ``forward`` with defaults that no input shape was given for are traced as
    constants (``concrete_args``).  When fx cannot trace (data-dependent control flow, ``len()`` on
    a tensor...), the report is ``unknown`` with the reason and the line -- never ``ok``.
-2. **Lower** each fx node to a catalogue op (:mod:`arts.frontends.lower`).
+2. **Lower** each fx node to a catalogue op (:mod:`arts.frontends.lowering`).
 3. **Default inputs**: without input shapes, the first layer that fixes the rank and the channels
    decides (``Conv2d(3, ...)`` -> ``N,3,H,W``, ``Linear(784, ...)`` -> ``N,784``); the report says
    what was assumed, in a note.
 4. **Typecheck** (:func:`arts.graph.check.typecheck`) and attach, to each diagnostic on a layer,
    the line where that layer was constructed.
+5. **Confirm** an ``ok`` or ``error`` against one real run (:mod:`arts.frontends.confirm`): where
+   torch disagrees, fx traced another program than the one that runs, and the answer is
+   ``unknown`` naming the branch.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import sympy
 
 from arts.errors import InputError
 from arts.frontends.locations import Site, display_path, frame_site, site_of, user_frames
-from arts.frontends.lower import Lowerer, function_name
+from arts.frontends.lowering import Lowerer, passes_through
 from arts.graph.check import typecheck
 from arts.graph.graph import add_input, add_node, new_graph
 from arts.graph.report import Diagnostic, Report
@@ -178,6 +181,41 @@ _PASS_MODULES = ("ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "M
 _SPATIAL = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
 
 
+def _sequence(batch_first: bool, features: int) -> list[Any]:
+    return ["N", "L", features] if batch_first else ["L", "N", features]
+
+
+def module_input(m: Any) -> tuple[list[Any], str] | None:
+    """If layer ``m`` fixes its input's rank and channels: (shape items, constructor text)."""
+    cls = type(m).__name__
+    for n in (1, 2, 3):
+        if cls in (f"Conv{n}d", f"ConvTranspose{n}d", f"LazyConv{n}d") and getattr(m, "in_channels", 0):
+            return ["N", int(m.in_channels)] + _SPATIAL[n], f"{cls}({m.in_channels}, ...)"
+        if cls in (f"BatchNorm{n}d", f"InstanceNorm{n}d"):
+            if n == 1:
+                return ["N", int(m.num_features)], f"{cls}({m.num_features})"
+            return ["N", int(m.num_features)] + _SPATIAL[n], f"{cls}({m.num_features})"
+    if cls == "Linear":
+        return ["N", int(m.in_features)], f"{cls}({m.in_features}, ...)"
+    if cls == "LayerNorm":
+        return ["N"] + [int(v) for v in m.normalized_shape], f"{cls}({tuple(m.normalized_shape)})"
+    if cls == "GroupNorm":
+        return ["N", int(m.num_channels), "H", "W"], f"{cls}({m.num_groups}, {m.num_channels})"
+    if cls in ("LSTM", "GRU", "RNN"):
+        bf = bool(m.batch_first)
+        return _sequence(bf, int(m.input_size)), f"{cls}({m.input_size}, ..., batch_first={bf})"
+    if cls == "MultiheadAttention":
+        bf = bool(m.batch_first)
+        return _sequence(bf, int(m.embed_dim)), f"{cls}({m.embed_dim}, ..., batch_first={bf})"
+    if cls in ("TransformerEncoderLayer", "TransformerEncoder"):
+        attn = (m.layers[0] if hasattr(m, "layers") else m).self_attn
+        bf = bool(attn.batch_first)
+        return _sequence(bf, int(attn.embed_dim)), f"{cls}({attn.embed_dim}, ..., batch_first={bf})"
+    if cls == "Embedding":
+        return ["N", "L"], f"{cls}({m.num_embeddings}, {m.embedding_dim})"
+    return None
+
+
 def _fixer(root: Any, node: Any) -> tuple[list[Any], str] | None:
     """If ``node`` fixes its input's rank and channels: (shape items, description)."""
     if node.op == "call_module":
@@ -185,21 +223,9 @@ def _fixer(root: Any, node: Any) -> tuple[list[Any], str] | None:
             m = root.get_submodule(str(node.target))
         except AttributeError:
             return None
-        cls = type(m).__name__
-        desc = f"self.{node.target} = nn.{cls}"
-        for n in (1, 2, 3):
-            if cls in (f"Conv{n}d", f"ConvTranspose{n}d", f"LazyConv{n}d") and getattr(m, "in_channels", 0):
-                return ["N", int(m.in_channels)] + _SPATIAL[n], f"{desc}({m.in_channels}, ...)"
-            if cls in (f"BatchNorm{n}d", f"InstanceNorm{n}d"):
-                if n == 1:
-                    return ["N", int(m.num_features)], f"{desc}({m.num_features})"
-                return ["N", int(m.num_features)] + _SPATIAL[n], f"{desc}({m.num_features})"
-        if cls == "Linear":
-            return ["N", int(m.in_features)], f"{desc}({m.in_features}, ...)"
-        if cls == "LayerNorm":
-            return ["N"] + [int(v) for v in m.normalized_shape], f"{desc}({tuple(m.normalized_shape)})"
-        if cls == "GroupNorm":
-            return ["N", int(m.num_channels), "H", "W"], f"{desc}({m.num_groups}, {m.num_channels})"
+        found = module_input(m)
+        if found is not None:
+            return found[0], f"self.{node.target} = nn.{found[1]}"
     return None
 
 
@@ -209,14 +235,7 @@ def _passes(root: Any, node: Any) -> bool:
             return type(root.get_submodule(str(node.target))).__name__ in _PASS_MODULES
         except AttributeError:
             return False
-    if node.op in ("call_function", "call_method"):
-        name = function_name(node.target) if node.op == "call_function" else str(node.target)
-        from arts.frontends.lower import _POINTWISE, _UNARY_CATALOGUE
-
-        base = (name or "").rstrip("_")
-        return base in _UNARY_CATALOGUE or base in _POINTWISE or base in (
-            "dropout", "dropout2d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "interpolate", "pad")
-    return False
+    return passes_through(node)
 
 
 def default_input(root: Any, graph: Any, ph: Any, k: int) -> tuple[str, Any] | None:
@@ -262,9 +281,12 @@ def check_module(module: Any, *input_shapes: Any, where: Any = None, mode: str =
 
 
 def analyse(module: Any, *input_shapes: Any, where: Any = None, mode: str = "eval", target: str | None = None,
-            file: str | None = None, aliases: dict[str, str] | None = None) -> tuple[Report, nx.DiGraph]:
+            file: str | None = None, aliases: dict[str, str] | None = None,
+            confirm_run: bool = True) -> tuple[Report, nx.DiGraph]:
     """:func:`check_module`, also returning the lowered arts graph (its ``outputs`` name the
-    nodes whose shapes ``forward`` returns)."""
+    nodes whose shapes ``forward`` returns).  ``confirm_run``: before answering ``ok`` or
+    ``error``, run the model once for real to confirm that the traced graph is the model
+    (:mod:`arts.frontends.confirm`)."""
     from torch import nn
 
     if not isinstance(module, nn.Module):
@@ -310,8 +332,17 @@ def analyse(module: Any, *input_shapes: Any, where: Any = None, mode: str = "eva
     if file:
         G.graph["file"] = display_path(file, aliases)
     G.graph["name"] = name
-    report = typecheck(G, where=where, mode=mode, target=name)
-    return finish(report, G, notes), G
+    report = finish(typecheck(G, where=where, mode=mode, target=name), G, notes)
+    if confirm_run:
+        from arts.frontends.confirm import confirm
+
+        n_inputs = len(shapes)
+        module.train(mode == "train")
+        try:
+            report = confirm(module, report, G, lambda: trace(module, n_inputs, file), aliases)
+        finally:
+            module.train(was_training)
+    return report, G
 
 
 def finish(report: Report, G: nx.DiGraph, notes: Sequence[Diagnostic] = ()) -> Report:
@@ -346,7 +377,7 @@ def finish(report: Report, G: nx.DiGraph, notes: Sequence[Diagnostic] = ()) -> R
 
 
 def _untraceable(module: Any, shapes: list[tuple], e: TraceFailure, name: str, where: Any, mode: str,
-                 file: str | None, aliases: dict[str, str] | None) -> Report:
+                 file: str | None, aliases: dict[str, str] | None) -> tuple[Report, nx.DiGraph]:
     """An ``unknown`` report for a forward that torch.fx cannot trace."""
     notes: list[Diagnostic] = []
     if not shapes:
@@ -379,14 +410,9 @@ def _untraceable(module: Any, shapes: list[tuple], e: TraceFailure, name: str, w
 def _guess_from_modules(module: Any) -> tuple[str, str, Any] | None:
     """(shape, description, layer) from the first layer registered in the module (no trace)."""
     for qual, m in module.named_modules():
-        cls = type(m).__name__
-        for n in (1, 2, 3):
-            if cls == f"Conv{n}d":
-                return (",".join(["N", str(m.in_channels)] + _SPATIAL[n]),
-                        f"self.{qual} = nn.{cls}({m.in_channels}, ...), the first layer registered", m)
-        if cls == "Linear":
-            return (f"N,{m.in_features}", f"self.{qual} = nn.Linear({m.in_features}, ...), the first layer registered",
-                    m)
+        found = module_input(m) if m is not module else None
+        if found is not None:
+            return ",".join(str(x) for x in found[0]), f"self.{qual} = nn.{found[1]}, the first layer registered", m
     return None
 
 

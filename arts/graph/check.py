@@ -22,7 +22,7 @@ from arts.graph.report import Diagnostic, Report
 from arts.graph.typical import typical_counterexample
 from arts.messages import with_op
 from arts.ops.base import Condition, Op, StaticShapeError
-from arts.ops.layout import CONTIGUOUS, Layout, layout_conditions, output_layout
+from arts.ops.layout import CONTIGUOUS, UNMODELLED, Layout, layout_conditions, output_layout
 from arts.solver.decide import decide
 from arts.solver.domain import Domain
 from arts.solver.evaluate import compile_expr
@@ -289,8 +289,8 @@ def _compute_layout(op: Op, node: str, in_shapes: list, in_layouts: list, out: t
 
 #: Ops whose result can be non-contiguous although their inputs are contiguous (``pointwise``:
 #: ``.to(memory_format=torch.channels_last)``).
-_FRESH_NONCONTIGUOUS = frozenset({"permute", "transpose", "expand", "expand_as", "index", "slice",
-                                  "chunk_part", "split_part", "pointwise"})
+_FRESH_NONCONTIGUOUS = frozenset({"permute", "transpose", "expand", "expand_as", "sized_expand", "index", "slice",
+                                  "chunk_part", "split_part", "pointwise", *UNMODELLED})
 
 
 def _resolve(shape: tuple, live: Domain, symbols: Sequence[sympy.Symbol]) -> tuple:

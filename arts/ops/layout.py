@@ -397,6 +397,19 @@ def _restride(c: Ctx, f: Callable[[tuple, tuple], tuple], dense_kept: bool = Tru
     return make(c.out, new, lay.origin or c.here, dense=(lay.contiguous or lay.dense) and dense_kept)
 
 
+#: Ops whose result torch may hand back as a non-contiguous view although every input is
+#: contiguous: einsum (a permuted view of its product), unbind (a select view), attention and
+#: recurrent layers (batch_first outputs and CPU flash attention return transposed buffers).
+#: Their layout is not modelled: a later ``view`` is unknown, never ok.
+UNMODELLED = ("einsum", "unbind_part", "scaled_dot_product_attention", "multihead_attention", "recurrent",
+              "transformer_encoder")
+
+
+@rule(*UNMODELLED)
+def _unmodelled(c: Ctx) -> Layout:
+    return unknown(c.here, f"arts does not model the memory layout of {c.op.name}'s result")
+
+
 @rule("contiguous")
 def _contiguous(c: Ctx) -> Layout:
     return CONTIGUOUS
@@ -544,7 +557,7 @@ def _expand_strides(c: Ctx, shape: tuple, t: tuple, target: tuple) -> tuple:
     return tuple(out)
 
 
-@rule("expand", "expand_as")
+@rule("expand", "expand_as", "sized_expand")
 def _expand(c: Ctx) -> Layout:
     return _restride(c, lambda s, t: _expand_strides(c, s, t, c.out), dense_kept=False)
 

@@ -1,0 +1,195 @@
+"""Sizes and Python values: ``x.shape``, ``x.size(d)``, ``getattr``, indexing, ``_assert``."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+import sympy
+
+from arts.frontends.lowering.registry import lowers
+from arts.ops.frontend_ops import placeholder
+from arts.frontends.lowering.values import (
+    NotLowered, Opaque, ShapeVal, SplitVal, TensorVal, as_int,
+)
+
+if TYPE_CHECKING:
+    from arts.frontends.lowering.lowerer import Lowerer
+
+
+@lowers("builtins.getattr")
+def _getattr(L: Lowerer, node: Any, name: str, obj: Any, attr: str, *default: Any) -> Any:
+    if isinstance(obj, TensorVal):
+        if attr == "shape":
+            return ShapeVal(obj.name)
+        if attr == "ndim":
+            r = L.ranks.get(obj.name)
+            if r is None:
+                raise NotLowered("the rank of a tensor whose shape could not be inferred")
+            return r
+        if attr in ("data", "real"):
+            return obj
+        if attr == "T":
+            r = L.ranks.get(obj.name)
+            if r is None:
+                raise NotLowered("the rank of a tensor whose shape could not be inferred")
+            return L.emit(node, "permute", {"dims": list(range(r))[::-1]}, [obj.name])
+        return Opaque(f"tensor attribute .{attr}")
+    if isinstance(obj, Opaque):
+        return obj
+    if isinstance(obj, tuple) and hasattr(obj, "_fields") and attr in obj._fields:
+        return getattr(obj, attr)
+    try:
+        return getattr(obj, attr)
+    except Exception:  # noqa: BLE001
+        raise NotLowered(f"attribute .{attr} of {L._show(obj)}") from None
+
+
+def _unpack_count(node: Any, L: Lowerer) -> int | None:
+    """How many names the statement of ``node`` unpacks into (``a, b = x.chunk(2)``), if any."""
+    src = (L._location(node).get("source") or "").strip()
+    try:
+        tree = ast.parse(src)
+    except SyntaxError:
+        return None
+    if tree.body and isinstance(tree.body[0], ast.Assign):
+        t = tree.body[0].targets[0]
+        if isinstance(t, (ast.Tuple, ast.List)) and not any(isinstance(e, ast.Starred) for e in t.elts):
+            return len(t.elts)
+    return None
+
+
+@lowers("operator.getitem")
+def _getitem(L: Lowerer, node: Any, name: str, obj: Any, idx: Any) -> Any:
+    if isinstance(obj, ShapeVal):
+        if isinstance(idx, int) and not isinstance(idx, bool):
+            return L.size_of(obj.tensor, idx)
+        if isinstance(idx, slice) and all(v is None or isinstance(v, int) for v in (idx.start, idx.stop, idx.step)):
+            return tuple(L.shape_items(obj.tensor)[idx])
+        raise NotLowered(f"shape indexed by {L._show(idx)}")
+    if isinstance(obj, SplitVal):
+        if not isinstance(idx, int) or isinstance(idx, bool):
+            raise NotLowered(f"{obj.kind} result indexed by {L._show(idx)}")
+        if idx < 0:
+            if obj.kind == "split" and isinstance(obj.size, tuple):
+                idx += len(obj.size)
+            else:
+                raise NotLowered(f"negative index into the parts of {obj.kind}")
+        last = _unpack_count(node, L) == idx + 1
+        if obj.kind == "unbind":
+            return L.emit(node, "unbind_part", {"dim": obj.dim, "index": idx, "last": last}, [obj.tensor])
+        if obj.kind == "chunk":
+            return L.emit(node, "chunk_part", {"chunks": obj.size, "dim": obj.dim, "index": idx, "last": last},
+                          [obj.tensor])
+        return L.emit(node, "split_part", {"split_size": obj.size, "dim": obj.dim, "index": idx, "last": last},
+                      [obj.tensor])
+    if isinstance(obj, (tuple, list)):
+        if isinstance(idx, (int, slice)) and not isinstance(idx, bool):
+            try:
+                return obj[idx]
+            except IndexError:
+                raise NotLowered(f"index {idx} out of range") from None
+        raise NotLowered(f"a sequence indexed by {L._show(idx)}")
+    if isinstance(obj, dict):
+        try:
+            return obj[idx]
+        except (KeyError, TypeError):
+            raise NotLowered(f"key {idx!r}") from None
+    if isinstance(obj, TensorVal):
+        items = idx if isinstance(idx, tuple) else (idx,)
+        spec: list[tuple] = []
+        for it in items:
+            if it is None:
+                spec.append(("none",))
+            elif it is Ellipsis:
+                spec.append(("ellipsis",))
+            elif isinstance(it, int) and not isinstance(it, bool):
+                spec.append(("int", it))
+            elif isinstance(it, slice):
+                parts = [as_int(v) for v in (it.start, it.stop, it.step)]
+                if not all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in parts):
+                    raise NotLowered("slicing with bounds computed from sizes")
+                if parts[2] is not None and parts[2] < 1:
+                    raise NotLowered(f"slice step {parts[2]} (torch requires a positive step)")
+                spec.append(("slice", *parts))
+            elif isinstance(it, (TensorVal, list)):
+                raise NotLowered("advanced (tensor or list) indexing")
+            else:
+                raise NotLowered(f"indexing with {L._show(it)}")
+        return L.emit(node, "index", {"index": spec}, [obj.name])
+    if isinstance(obj, Opaque):
+        return obj
+    raise NotLowered(f"indexing {L._show(obj)}")
+
+
+@lowers("Tensor.size")
+def _size(L: Lowerer, node: Any, name: str, x: Any, dim: Any = None) -> Any:
+    t = L.tensor(x, "size()")
+    if dim is None:
+        return ShapeVal(t)
+    if not isinstance(dim, int):
+        raise NotLowered(f"size({L._show(dim)})")
+    return L.size_of(t, dim)
+
+
+@lowers("Tensor.dim", "Tensor.ndimension")
+def _dim(L: Lowerer, node: Any, name: str, x: Any) -> Any:
+    t = L.tensor(x, "dim()")
+    r = L.ranks.get(t)
+    if r is None:
+        raise NotLowered("the rank of a tensor whose shape could not be inferred")
+    return r
+
+
+@lowers("Tensor.numel", "Tensor.nelement", "torch.numel")
+def _numel(L: Lowerer, node: Any, name: str, x: Any) -> Any:
+    items = L.shape_items(L.tensor(x, "numel()"))
+    return as_int(sympy.Mul(*[sympy.sympify(i) for i in items]))
+
+
+def _proxies_named(L: Lowerer, text: str) -> str:
+    """An f-string message formatted while tracing shows ``Proxy(getitem_2)``: name the size instead
+    (``H`` for a dimension of an input, else ``x.size(2)``)."""
+    import re
+
+    nodes = {n.name: n for n in L.fx_graph.nodes}
+
+    def name(m: re.Match) -> str:
+        v = L.env.get(nodes.get(m.group(1)))
+        if isinstance(v, sympy.Expr):
+            inputs = L.G.graph.get("inputs", {})
+            reps = {s: inputs[t][d] for s, (t, d) in L.refs.items() if s in v.free_symbols and t in inputs}
+            return L.show_size(v.xreplace(reps))
+        return m.group(1)
+
+    return re.sub(r"Proxy\((\w+)\)", name, text)
+
+
+@lowers("torch._assert", name="_assert")
+def _assert(L: Lowerer, node: Any, name: str, condition: Any, message: Any = "") -> Any:
+    """A size check in the model's code is a condition of the domain (a ``size_assert`` node, at
+    the assert's line): a failing one is a diagnostic with a counterexample, one that always fails is
+    an error for every size.  An assert on tensor values is outside what arts models: unknown."""
+    text = _proxies_named(L, message) if isinstance(message, str) else ""
+    if isinstance(condition, bool) or condition in (sympy.true, sympy.false):
+        if bool(condition):
+            return None
+        return L.emit(node, "size_assert", {"formula": False, "message": text}, [])
+    if isinstance(condition, sympy.logic.boolalg.Boolean):
+        args: list[str] = []
+        reps = {}
+        for s in sorted(condition.free_symbols, key=lambda t: t.name):
+            if s not in L.refs:
+                raise NotLowered(f"an assert on {L._show(condition)}")
+            t, d = L.refs[s]
+            if t not in args:
+                args.append(t)
+            reps[s] = placeholder(args.index(t), d)
+        return L.emit(node, "size_assert", {"formula": condition.xreplace(reps), "message": text}, args)
+    raise NotLowered(f"an assert on {L._show(condition)} (only checks on sizes are modelled)")
+
+
+@lowers("torch.fx._symbolic_trace._assert_is_none", name="_assert_is_none")
+def _noop(L: Lowerer, node: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    """fx's own check that a traced-as-constant argument is None: holds by construction."""
+    return None

@@ -1,0 +1,501 @@
+"""The lowering rules that real model zoos need, each checked against torch on CPU tensors.
+
+For every pattern below arts checks the module once, for all sizes; hypothesis then draws sizes,
+torch runs the module on real (CPU) tensors, and the two must agree: accepted together with equal
+output shapes, or rejected together.  (CPU, not meta: meta kernels accept some calls that CPU
+torch rejects; arts sizes are positive, so an empty output counts as a rejection.)
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+F = torch.nn.functional
+
+from arts.frontends.torch_fx import analyse
+
+# Each op below is checked against torch here (each test asserts its ops appear in the lowered graph).
+TORCH_ORACLE_COVERS = {"batch_norm", "bmm", "create", "einsum", "embedding", "sized_expand", "grid_sample", "mm",
+                       "multihead_attention", "prelu", "recurrent", "repeat", "scaled_dot_product_attention",
+                       "transformer_encoder", "unbind_part", "unfold", "size_assert"}
+
+_CACHE: dict[int, Any] = {}
+
+
+def _cpu(model: nn.Module, shapes: list[tuple[int, ...]], long_inputs: bool) -> list[tuple[int, ...]] | None:
+    def make(s: tuple[int, ...]) -> Any:
+        return torch.randint(0, 3, s) if long_inputs else torch.randn(*s)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with torch.no_grad():
+                y = model(*[make(s) for s in shapes])
+        except (RuntimeError, ValueError, IndexError, AssertionError):
+            return None
+    flat: list[Any] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, torch.Tensor):
+            flat.append(tuple(v.shape))
+        elif isinstance(v, (tuple, list)):
+            for x in v:
+                walk(x)
+
+    walk(y)
+    return None if any(0 in s for s in flat) else flat
+
+
+def same_as_torch(model: nn.Module, shapes: list[str], sizes: dict[str, int], ops: tuple[str, ...] = (),
+                  long_inputs: bool = False) -> None:
+    """arts's verdict and output shapes at ``sizes`` equal what CPU torch does."""
+    key = id(model)
+    if key not in _CACHE:
+        model.eval()
+        report, G = analyse(model, *shapes)
+        assert report.status != "unknown", report.format()
+        used = {d["op"].name for _, d in G.nodes(data=True) if d.get("op") is not None}
+        assert set(ops) <= used, (ops, used)
+        _CACHE[key] = (report, G)
+    report, G = _CACHE[key]
+    full = {s.name: sizes[s.name] for s in report.symbols}
+    concrete = [report.shape_at(name, **full) for name in G.graph["inputs"]]
+    ours = report.accepts(**full)
+    theirs = _cpu(model, concrete, long_inputs)
+    assert ours == (theirs is not None), (full, ours, theirs, report.format())
+    if ours:
+        mine = [report.shape_at(o, **full) for o in G.graph["outputs"]]
+        assert mine == theirs, (full, mine, theirs)
+
+
+SIZE = st.integers(1, 9)
+SIZES = st.fixed_dictionaries({"N": st.integers(1, 3), "C": SIZE, "H": SIZE, "W": SIZE, "L": SIZE, "E": SIZE})
+PROPERTY = settings(max_examples=40, deadline=None, derandomize=True)
+
+
+class BatchNormAct(nn.BatchNorm2d):
+    """timm's BatchNormAct2d: F.batch_norm on the module's own buffers, then an activation."""
+
+    def forward(self, x):
+        bn_training = self.training or self.running_mean is None
+        x = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, bn_training,
+                         self.momentum, self.eps)
+        return F.relu(x)
+
+
+class FunctionalBatchNorm(nn.Module):
+    def __init__(self, training: bool) -> None:
+        super().__init__()
+        self.bn = BatchNormAct(4)
+        self.training_flag = training
+        self.register_buffer("mean", torch.zeros(4))
+        self.register_buffer("var", torch.ones(4))
+
+    def forward(self, x):
+        y = self.bn(x)
+        return F.batch_norm(x, self.mean, self.var, training=self.training_flag) + y
+
+
+BN_EVAL, BN_TRAIN = FunctionalBatchNorm(False), FunctionalBatchNorm(True)
+
+
+@PROPERTY
+@given(SIZES, st.sampled_from([BN_EVAL, BN_TRAIN]))
+def test_functional_batch_norm(s: dict[str, int], model: nn.Module) -> None:
+    same_as_torch(model, ["N,C,H,W"], s, ops=("batch_norm",))
+
+
+class DropPath(nn.Module):
+    """timm's drop_path in training mode: a per-sample mask from x.new_empty(...)."""
+
+    def forward(self, x):
+        shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+        random_tensor = x.new_empty(shape).bernoulli_(0.9)
+        random_tensor.div_(0.9)
+        keep = torch.zeros(1, 1, 1, 1) + torch.arange(3).view(3, 1, 1, 1)[:1]
+        return x * random_tensor * keep
+
+
+@PROPERTY
+@given(SIZES)
+def test_drop_path_masks(s: dict[str, int]) -> None:
+    same_as_torch(_DROP, ["N,C,H,W"], s, ops=("create",))
+
+
+_DROP = DropPath()
+
+
+class ClassToken(nn.Module):
+    """ViT: a class token expanded to the batch, concatenated, then sliced back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, 6))
+        self.pos = nn.Parameter(torch.zeros(1, 5, 6))
+
+    def forward(self, x):
+        tok = self.cls_token.expand(x.shape[0], -1, -1)
+        x = torch.cat((tok, x), dim=1) + self.pos
+        return x[:, 0], x[:, 1:], x[..., :3], x.expand(2, -1, -1, -1)
+
+
+_CLS = ClassToken()
+
+
+@PROPERTY
+@given(SIZES)
+def test_class_token_expand_and_slices(s: dict[str, int]) -> None:
+    same_as_torch(_CLS, ["N,L,E"], s, ops=("sized_expand", "expand", "index"))
+
+
+class Unbind(nn.Module):
+    def forward(self, x):
+        q, k, v = x.unbind(1)
+        a = x.unbind(0)[0]
+        return q @ k.transpose(-2, -1) @ v, a
+
+
+_UNBIND = Unbind()
+
+
+@PROPERTY
+@given(SIZES)
+def test_unbind_into_names(s: dict[str, int]) -> None:
+    same_as_torch(_UNBIND, ["N,C,H,W"], s, ops=("unbind_part", "matmul"))
+
+
+class Products(nn.Module):
+    def forward(self, a, b):
+        return torch.bmm(a, b), a.bmm(b).sum(0).mm(b[0].t()), torch.einsum("nij,njk->nik", a, b), \
+            torch.einsum("...ij,...jk", a, b), torch.addcmul(a, a, a, value=0.5)
+
+
+_PRODUCTS = Products()
+
+
+@PROPERTY
+@given(SIZES)
+def test_products(s: dict[str, int]) -> None:
+    same_as_torch(_PRODUCTS, ["N,H,W", "C,L,E"], s, ops=("bmm", "mm", "einsum"))
+
+
+class Attention(nn.Module):
+    def forward(self, q, k, v):
+        return F.scaled_dot_product_attention(q, k, v)
+
+
+_SDPA = Attention()
+
+
+@PROPERTY
+@given(SIZES)
+def test_scaled_dot_product_attention(s: dict[str, int]) -> None:
+    same_as_torch(_SDPA, ["N,C,L,E", "C,H,E", "N,1,H,W"], s, ops=("scaled_dot_product_attention",))
+
+
+class MHA(nn.Module):
+    def __init__(self, batch_first: bool) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=batch_first, kdim=5)
+
+    def forward(self, q, k):
+        out, w = self.attn(q, k, k[..., :1].expand(-1, -1, 8))
+        return out, w
+
+
+_MHA = {True: MHA(True), False: MHA(False)}
+
+
+@PROPERTY
+@given(SIZES, st.booleans(), st.sampled_from([8, 4]), st.sampled_from([5, 3]))
+def test_multihead_attention(s: dict[str, int], bf: bool, e: int, kd: int) -> None:
+    model = _MHA[bf]
+    s = {**s, "E": e, "C": kd}
+    same_as_torch(model, ["N,L,E", "N,H,C"], s, ops=("multihead_attention",))
+
+
+class Encoder(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
+        self.enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.one = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16)
+
+    def forward(self, x):
+        return self.one(self.enc(x))
+
+
+_ENC = Encoder()
+
+
+@PROPERTY
+@given(SIZES, st.sampled_from([8, 6]))
+def test_transformer_encoder(s: dict[str, int], e: int) -> None:
+    same_as_torch(_ENC, ["N,L,E"], {**s, "E": e}, ops=("transformer_encoder",))
+
+
+class Recurrent(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(6, 5, num_layers=2, bidirectional=True, batch_first=True)
+        self.gru = nn.GRU(10, 3)
+
+    def forward(self, x):
+        y, (h, c) = self.lstm(x)
+        z, g = self.gru(y)
+        return z, g, h, c
+
+
+_RNN = Recurrent()
+
+
+@PROPERTY
+@given(SIZES, st.sampled_from([6, 4]))
+def test_lstm_and_gru(s: dict[str, int], e: int) -> None:
+    same_as_torch(_RNN, ["N,L,E"], {**s, "E": e}, ops=("recurrent",))
+
+
+class Embed(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(5, 4)
+        self.act = nn.PReLU(4)
+
+    def forward(self, idx):
+        return self.act(self.emb(idx).transpose(1, 2)).repeat(2, 1, 1, 2)
+
+
+_EMB = Embed()
+
+
+@PROPERTY
+@given(SIZES)
+def test_embedding_prelu_repeat(s: dict[str, int]) -> None:
+    same_as_torch(_EMB, ["N,L"], s, ops=("embedding", "prelu", "repeat"), long_inputs=True)
+
+
+class Sampling(nn.Module):
+    def forward(self, x, grid):
+        return F.unfold(x, 3, stride=2, padding=1), F.grid_sample(x, grid, align_corners=False)
+
+
+_SAMPLING = Sampling()
+
+
+@PROPERTY
+@given(SIZES)
+def test_unfold_and_grid_sample(s: dict[str, int]) -> None:
+    same_as_torch(_SAMPLING, ["N,C,H,W", "N,L,E,2"], s, ops=("unfold", "grid_sample"))
+
+
+class Windows(nn.Module):
+    """Swin: shift with torch.roll, window partition and merge through view/permute chains,
+    layer norm over the last dimension of a channels-last tensor."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(4)
+
+    def forward(self, x):
+        B, H, W, C = x.shape
+        x = self.norm(torch.roll(x, shifts=(-1, -1), dims=(1, 2)))
+        w = x.view(B, H // 2, 2, W // 2, 2, C).permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, 2, 2, C)
+        return w.view(B, H // 2, W // 2, 2, 2, -1).permute(0, 1, 3, 2, 4, 5).reshape(B, H, W, -1)
+
+
+_WIN = Windows()
+
+
+@PROPERTY
+@given(SIZES, st.sampled_from([4, 3]))
+def test_window_partition_and_merge(s: dict[str, int], c: int) -> None:
+    same_as_torch(_WIN, ["N,H,W,C"], {**s, "C": c}, ops=("layer_norm",))
+
+
+class PatchEmbed(nn.Module):
+    """timm's fixed-size patch embedding: the model's own asserts fix H and W."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.img_size = (8, 6)
+        self.proj = nn.Conv2d(3, 4, 2, 2)
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        torch._assert(H == self.img_size[0], f"Input height ({H}) doesn't match model ({self.img_size[0]}).")
+        torch._assert(W % 2 == 0, "even width")
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
+_PATCH = PatchEmbed()
+
+
+@PROPERTY
+@given(SIZES, st.integers(6, 10))
+def test_size_asserts_are_conditions_of_the_domain(s: dict[str, int], h: int) -> None:
+    same_as_torch(_PATCH, ["N,3,H,W"], {**s, "H": h}, ops=("size_assert",))
+
+
+def test_failing_assert_is_reported_at_its_line_with_a_counterexample() -> None:
+    report, _ = analyse(_PATCH, "N,3,H,W")
+    assert report.status == "error"
+    errs = [d for d in report.diagnostics if d.severity == "error"]
+    assert {d.code for d in errs} == {"assert-failed"}
+    height = next(d for d in errs if "height" in d.message)
+    assert "Input height (H) doesn't match model (8)" in height.message
+    assert height.source is not None and "torch._assert(H == self.img_size[0]" in height.source
+    assert height.line is not None and height.counterexample and height.counterexample["H"] != 8
+    assert report.accepts(N=1, H=8, W=6) and not report.accepts(N=1, H=9, W=6)
+
+
+class NeverHolds(nn.Module):
+    def forward(self, x):
+        torch._assert(x.ndim == 3, "expected a 3-d input")
+        return x.relu()
+
+
+def test_assert_that_can_never_hold_is_one_error() -> None:
+    report, _ = analyse(NeverHolds(), "N,C,H,W")
+    errs = [d for d in report.diagnostics if d.severity == "error"]
+    assert report.status == "error" and len(errs) == 1 and errs[0].code == "assert-failed"
+    assert "expected a 3-d input" in errs[0].message
+
+
+class ValueAssert(nn.Module):
+    def forward(self, x):
+        torch._assert((x > 0).all(), "positive")
+        return x
+
+
+def test_assert_on_values_is_unknown_not_ok() -> None:
+    report, _ = analyse(ValueAssert(), "N,C")
+    assert report.status == "unknown"
+
+
+class LstmFirst(nn.Module):
+    def __init__(self, batch_first: bool) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(12, 7, batch_first=batch_first)
+        self.head = nn.Linear(7, 3)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.head(y)
+
+
+class EmbeddingFirst(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(100, 8)
+        self.enc = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
+
+    def forward(self, idx):
+        return self.enc(self.emb(idx))
+
+
+class UntraceableSequence(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru = nn.GRU(5, 4, batch_first=True)
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            return self.gru(x)[0]
+        return x
+
+
+@pytest.mark.parametrize("model, shape", [
+    (LstmFirst(True), "N,L,12"), (LstmFirst(False), "L,N,12"), (EmbeddingFirst(), "N,L"),
+    (UntraceableSequence(), "N,L,5"),
+])
+def test_sequence_models_get_sequence_inputs(model: nn.Module, shape: str) -> None:
+    report, G = analyse(model)
+    notes = [d for d in report.diagnostics if d.code == "assumed-input"]
+    assert len(notes) == 1 and f"{shape} (from self." in notes[0].message, notes
+    assert "H" not in notes[0].message.split("(from")[0], notes[0].message
+    if not isinstance(model, UntraceableSequence):
+        assert report.status == "ok", report.format()
+
+
+class SkipUp(nn.Module):
+    """MONAI BasicUNet's UpCat: the skip is concatenated only if it is a tensor, which a proxy is
+    not, so torch.fx silently traces the branch without the cat."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose2d(8, 4, 2, 2)
+        self.conv = nn.Conv2d(8, 4, 3, padding=1)
+
+    def forward(self, x, x_e=None):
+        x0 = self.up(x)
+        if x_e is not None and torch.jit.isinstance(x_e, torch.Tensor):
+            x = self.conv(torch.cat([x_e, x0], dim=1))
+        else:
+            x = self.conv(x0)
+        return x
+
+
+class SkipNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.down = nn.Conv2d(4, 8, 3, stride=2, padding=1)
+        self.up = SkipUp()
+
+    def forward(self, x):
+        s = self.stem(x)
+        return self.up(self.down(s), s)
+
+
+def test_a_trace_that_is_not_the_model_is_unknown_naming_the_branch() -> None:
+    report, _ = analyse(SkipNet(), "N,3,H,W")
+    assert report.status == "unknown", report.format()
+    assert not [d for d in report.diagnostics if d.severity == "error"]
+    w = next(d for d in report.diagnostics if d.code == "unsupported")
+    assert w.source is not None and "torch.jit.isinstance(x_e, torch.Tensor)" in w.source
+    assert w.line is not None and "not the model" in w.message
+    assert any("torch runs the model there" in n for n in w.notes), w.notes
+    # without the real run the trace alone would claim an error for every size
+    alone, _ = analyse(SkipNet(), "N,3,H,W", confirm_run=False)
+    assert alone.status == "error"
+
+
+def test_monai_basic_unet_is_not_a_false_alarm() -> None:
+    nets = pytest.importorskip("monai.networks.nets")
+    model = nets.BasicUNet(spatial_dims=2, in_channels=1, out_channels=2, features=(4, 4, 8, 8, 16, 4))
+    report, _ = analyse(model.eval(), "N,1,H,W")
+    assert report.status == "unknown", report.format()
+    w = next(d for d in report.diagnostics if "not the model" in d.message)
+    assert w.file is not None and w.file.endswith("basic_unet.py")
+    assert w.source is not None and "torch.jit.isinstance(x_e, torch.Tensor)" in w.source
+
+
+class Fn(nn.Module):
+    def __init__(self, fn: Any) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, a, b=None):
+        return self.fn(a) if b is None else self.fn(a, b)
+
+
+@pytest.mark.parametrize("fn, shapes", [
+    (lambda a, b: torch.einsum("ij,jk->ii", a, b), ["H,W", "W,L"]),
+    (lambda a, g: F.grid_sample(a, g, mode="bicubic", align_corners=False), ["N,C,H,W,L", "N,H,W,L,3"]),
+    (lambda a: torch.einsum("ii->i", a), ["H,W"]),
+    (lambda a, b: torch.einsum("...ij,...jk->ik", a, b), ["N,H,W", "N,W,L"]),
+])
+def test_calls_torch_always_rejects_are_never_ok(fn: Any, shapes: list[str]) -> None:
+    model = Fn(fn)
+    report, _ = analyse(model, *shapes)
+    assert report.status in ("error", "unknown"), report.format()
+    sizes = [tuple(3 if d not in "0123456789" else int(d) for d in s.split(",")) for s in shapes]
+    if report.status == "error":
+        assert _cpu(model, sizes, False) is None
