@@ -361,6 +361,13 @@ def _untraceable(module: Any, shapes: list[tuple], e: TraceFailure, name: str, w
                                 f"no input shape given: assumed {guess[0]} (from {guess[1]})",
                                 file=display_path(site.file, aliases) if site else None,
                                 line=site.line if site else None, source=site.source if site else None))
+    try:  # the second capture path: torch.export's ATen graph, decided inside its guards
+        from arts.frontends.aten import analyse_aten
+
+        return analyse_aten(module, shapes, name, where, mode, file, aliases, e.reason, notes)
+    except Exception as why:  # noqa: BLE001 - the ATen path failing leaves the fx answer: unknown
+        e = TraceFailure(f"{e.reason}; torch.export: {str(why).splitlines()[0] if str(why) else type(why).__name__}",
+                         e.site)
     G = new_graph()
     names = []
     for k, s in enumerate(shapes):
