@@ -81,6 +81,31 @@ def _example_values(symbols: Sequence[sympy.Symbol], k: int) -> dict[sympy.Symbo
     return vals
 
 
+def _eager(module: Any) -> Any:
+    """``module`` wrapped so that its ``forward`` runs with torch's "compiling" and "exporting"
+    flags off.  Export sets them; models read them to skip their own size checks
+    (segmentation-models-pytorch's ``check_input_shape``, Hugging Face's channel check), and a
+    check skipped is a branch that eager torch takes and the graph would not show.  With the flags
+    off the checks run on the symbolic sizes, and become guards."""
+    import torch
+    from torch import nn
+
+    class Eager(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = module
+
+        def forward(self, *args: Any) -> Any:
+            flags = (torch.compiler._is_compiling_flag, torch.compiler._is_exporting_flag)
+            torch.compiler._is_compiling_flag = torch.compiler._is_exporting_flag = False
+            try:
+                return self.inner(*args)
+            finally:
+                torch.compiler._is_compiling_flag, torch.compiler._is_exporting_flag = flags
+
+    return Eager().train(module.training)
+
+
 def capture(module: Any, shapes: Sequence[tuple], budget_s: float = 60.0) -> Capture:
     """Export ``module`` non-strict with every symbolic input size dynamic; see the module docstring."""
     import time
@@ -104,7 +129,7 @@ def capture(module: Any, shapes: Sequence[tuple], budget_s: float = 60.0) -> Cap
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                ep = export(module, args, dynamic_shapes=dyn, strict=False)
+                ep = export(_eager(module), args, dynamic_shapes=(dyn,), strict=False)
         except Exception as e:  # noqa: BLE001 - forward failed at this example size: try the next one
             errors.append(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200])
             continue
@@ -175,8 +200,25 @@ def region_conditions(ep: Any, shapes: Sequence[tuple]) -> tuple[list[sympy.Basi
     guards: list[str] = []
     unmapped: list[str] = []
     if shape_env is None:
+        shape_env = _shape_env(ep)
+    if shape_env is None:
         return conds, guards, unmapped
-    for arts_sym in dict.fromkeys(reps.values()):
+    # a size that export specialised (``Eq(s1, 224)``) no longer shows in the input's shape: its
+    # symbol is found by where it came from, ``args[k].size()[d]``
+    import re
+
+    for sym, sources in shape_env.var_to_sources.items():
+        if sym in reps:
+            continue
+        for src in sources:
+            m = re.search(r"\['args'\]\[(\d+)\]\.size\(\)\[(\d+)\]$", src.name)
+            if m and int(m.group(1)) < len(shapes) and int(m.group(2)) < len(shapes[int(m.group(1))]):
+                x = shapes[int(m.group(1))][int(m.group(2))]
+                if isinstance(x, sympy.Symbol):
+                    reps[sym] = x
+                    break
+    for arts_sym in dict.fromkeys(x for x in reps.values() if not any(
+            isinstance(c, sympy.Eq) and c.lhs == x and c.rhs.is_Integer for c in conds)):
         conds.append(arts_sym >= 2)  # export specialises sizes 0 and 1: a dynamic size is >= 2 there
     exprs = [(g.expr, _guard_site(g)) for g in shape_env.guards if not _op_internal(g)]
     for ras in shape_env.deferred_runtime_asserts.values():
@@ -194,7 +236,7 @@ def region_conditions(ep: Any, shapes: Sequence[tuple]) -> tuple[list[sympy.Basi
         text = f"{c}" + (f"  [{site}]" if site else "")
         guards.append(text)
         conds.append(c)
-    return conds, guards, unmapped
+    return list(dict.fromkeys(conds)), guards, unmapped
 
 
 # torch's own files whose guards come from computing one ATen op's output (its meta kernel, its
@@ -218,6 +260,14 @@ def _op_internal(g: Any) -> bool:
         return False
     rel = os.path.abspath(path.split(":")[0])[len(root):].replace(os.sep, "/")
     return rel.startswith(_OP_INTERNAL)
+
+
+def _shape_env(ep: Any) -> Any:
+    for n in ep.graph.nodes:
+        mode = getattr(n.meta.get("val"), "fake_mode", None)
+        if mode is not None and mode.shape_env is not None:
+            return mode.shape_env
+    return None
 
 
 def _guard_site(g: Any) -> str:
@@ -277,12 +327,13 @@ _SAME = {n: n for n in (
     "contiguous", "clone", "detach", "roll", "flip", "cumsum", "logit", "nan_to_num", "logical_not", "celu",
     "softshrink", "hardshrink", "zeros_like", "ones_like", "empty_like", "full_like", "rand_like",
     "randn_like", "relu_", "hardtanh_", "silu_", "gelu_", "leaky_relu_", "sigmoid_", "tanh_", "clamp_",
-    "add_", "mul_", "sub_", "div_", "hardswish_", "hardsigmoid_", "elu_", "mish_", "exp_", "copy_")}
+    "add_", "mul_", "sub_", "div_", "dropout_", "feature_dropout_", "alpha_dropout_", "hardswish_", "hardsigmoid_", "elu_", "mish_", "exp_", "copy_")}
 _SAME.update({"_softmax": "softmax", "_log_softmax": "log_softmax", "_unsafe_view": "reshape",
               "alias": "contiguous", "lift_fresh_copy": "clone", "_to_copy": "contiguous", "to": "contiguous",
               "split": "split", "_adaptive_avg_pool2d": "adaptive_avg_pool2d",
               "_adaptive_avg_pool3d": "adaptive_avg_pool3d", "concat": "cat", "concatenate": "cat",
-              "swapaxes": "transpose", "true_divide": "div", "multiply": "mul", "subtract": "sub"})
+              "swapaxes": "transpose", "feature_dropout_": "feature_dropout", "alpha_dropout_": "alpha_dropout",
+              "dropout_": "dropout", "true_divide": "div", "multiply": "mul", "subtract": "sub"})
 _POINTWISE_EXTRA = ("contiguous", "clone", "detach", "_to_copy", "to", "alias", "lift_fresh_copy", "copy_")
 _NOOPS = ("_assert_scalar", "_assert_tensor_metadata", "sym_constrain_range_for_size", "sym_constrain_range",
           "_assert_async", "_assert", "_functional_assert_scalar", "_functional_sym_constrain_range")

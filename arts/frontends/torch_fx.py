@@ -282,7 +282,13 @@ def analyse(module: Any, *input_shapes: Any, where: Any = None, mode: str = "eva
             return _untraceable(module, shapes, e, name, where, mode, file, aliases)
         except ForwardRaised as e:
             loc = f"{display_path(e.site.file, aliases)}:{e.site.line}" if e.site else name
-            raise InputError(f"forward of {name} raised {type(e.exc).__name__}: {e.exc}", loc) from None
+            msg = f"forward of {name} raised {type(e.exc).__name__}: {e.exc}"
+            if shapes or _guess_from_modules(module) is not None:  # raised under fx only? try the ATen path
+                out = _untraceable(module, shapes, TraceFailure(msg, e.site), name, where, mode, file, aliases,
+                                   aten_only=True)
+                if out is not None:
+                    return out
+            raise InputError(msg, loc) from None
         placeholders = [p for p in fx_graph.nodes if p.op == "placeholder"]
         concrete_idx = {i: concrete[p.name] for i, p in enumerate(_forward_params(module))
                         if p.name in concrete and i < len(placeholders)}
@@ -346,8 +352,9 @@ def finish(report: Report, G: nx.DiGraph, notes: Sequence[Diagnostic] = ()) -> R
 
 
 def _untraceable(module: Any, shapes: list[tuple], e: TraceFailure, name: str, where: Any, mode: str,
-                 file: str | None, aliases: dict[str, str] | None) -> Report:
-    """An ``unknown`` report for a forward that torch.fx cannot trace."""
+                 file: str | None, aliases: dict[str, str] | None, aten_only: bool = False) -> Any:
+    """The ATen path's report for a forward that torch.fx cannot trace, or an ``unknown`` one
+    (``None`` with ``aten_only`` when the ATen path fails too)."""
     notes: list[Diagnostic] = []
     if not shapes:
         n, _ = _plan(module, None)
@@ -366,6 +373,8 @@ def _untraceable(module: Any, shapes: list[tuple], e: TraceFailure, name: str, w
 
         return analyse_aten(module, shapes, name, where, mode, file, aliases, e.reason, notes)
     except Exception as why:  # noqa: BLE001 - the ATen path failing leaves the fx answer: unknown
+        if aten_only:
+            return None
         e = TraceFailure(f"{e.reason}; torch.export: {str(why).splitlines()[0] if str(why) else type(why).__name__}",
                          e.site)
     G = new_graph()
