@@ -79,7 +79,8 @@ TIMM = [
     ("dla46_c", "DLA"), ("dpn68", "DPN"), ("densenet121", "DenseNet"), ("inception_v3", "Inception"),
     ("inception_v4", "Inception"), ("vgg11", "VGG"), ("res2net50_26w_4s", "Res2Net"), ("resnest14d", "ResNeSt"),
     ("rexnet_100", "ReXNet"), ("selecsls42b", "SelecSLS"), ("hardcorenas_a", "HardCoReNAS"),
-    ("fbnetc_100", "FBNet"), ("lcnet_050", "LCNet"), ("tinynet_a", "TinyNet"), ("efficientformer_l1", "EfficientFormer"),
+    ("fbnetc_100", "FBNet"), ("lcnet_050", "LCNet"), ("tinynet_a", "TinyNet"),
+    ("efficientformer_l1", "EfficientFormer"),
     ("efficientformerv2_s0", "EfficientFormerV2"), ("edgenext_xx_small", "EdgeNeXt"), ("crossvit_tiny_240", "CrossViT"),
     ("cait_xxs24_224", "CaiT"), ("coat_tiny", "CoaT"), ("convit_tiny", "ConViT"), ("pit_ti_224", "PiT"),
     ("tnt_s_patch16_224", "TNT"), ("twins_pcpvt_small", "Twins"), ("twins_svt_small", "Twins"),
@@ -95,10 +96,12 @@ TIMM = [
     ("vitamin_small_224", "ViTamin"), ("bat_resnext26ts", "BAT-ResNeXt"), ("convmixer_768_32", "ConvMixer"),
     ("samvit_base_patch16", "SAM-ViT"),
 ]
-TIMM_DYNAMIC = [("vit_tiny_patch16_224", "ViT (dynamic_img_size)"), ("deit_tiny_patch16_224", "DeiT (dynamic_img_size)")]
+TIMM_DYNAMIC = [("vit_tiny_patch16_224", "ViT (dynamic_img_size)"),
+                ("deit_tiny_patch16_224", "DeiT (dynamic_img_size)")]
 
 TORCHVISION = [
-    ("alexnet", "AlexNet"), ("convnext_tiny", "ConvNeXt"), ("densenet121", "DenseNet"), ("efficientnet_b0", "EfficientNet"),
+    ("alexnet", "AlexNet"), ("convnext_tiny", "ConvNeXt"), ("densenet121", "DenseNet"),
+    ("efficientnet_b0", "EfficientNet"),
     ("efficientnet_v2_s", "EfficientNetV2"), ("googlenet", "GoogLeNet"), ("inception_v3", "Inception"),
     ("maxvit_t", "MaxViT"), ("mnasnet0_5", "MnasNet"), ("mobilenet_v2", "MobileNetV2"),
     ("mobilenet_v3_small", "MobileNetV3"), ("regnet_x_400mf", "RegNet"), ("regnet_y_400mf", "RegNet"),
@@ -121,6 +124,14 @@ MONAI = [("UNet2d", "UNet"), ("UNet3d", "UNet"), ("BasicUNet2d", "BasicUNet"), (
          ("AttentionUnet2d", "AttentionUnet"), ("DynUNet2d", "DynUNet"), ("VNet3d", "VNet"),
          ("HighResNet2d", "HighResNet"), ("DenseNet121_2d", "MONAI DenseNet"), ("SwinUNETR2d", "SwinUNETR")]
 DIFFUSERS = [("UNet2DModel", "diffusers UNet2D"), ("AutoencoderKL", "diffusers VAE")]
+
+
+# a quick, varied subset for CI: fx-traced and ATen-path models from every library
+CI_SET = ["timm/resnet18", "timm/mobilenetv3_small_100", "timm/efficientnet_b0", "timm/convnext_atto",
+          "timm/regnetx_002", "timm/repvgg_a0", "timm/dla34", "timm/vgg11", "timm/cspresnet50", "timm/ghostnet_100",
+          "torchvision/resnet18", "torchvision/mobilenet_v2", "torchvision/squeezenet1_0",
+          "torchvision/shufflenet_v2_x0_5", "torchvision/seg/lraspp_mobilenet_v3_large", "smp/Unet", "smp/FPN",
+          "smp/Linknet", "monai/UNet2d", "monai/SegResNet2d", "hf/ResNet", "hf/MobileNetV2"]
 
 
 def zoo() -> list[dict]:
@@ -261,8 +272,16 @@ def _disarm() -> None:
     signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+SMALL_GRID = False  # --ci: a coarser grid (squares 1..12, 6 larger sizes, 3 random pairs)
+
+
 def points(spatial: int, seed: int = 0) -> list[tuple[int, ...]]:
     rng = random.Random(seed)
+    if SMALL_GRID:
+        sq = list(range(1, 13)) + [16, 24, 32, 64, 128, 224]
+        pts = [(s,) * spatial for s in sq]
+        pts += [tuple(rng.randint(1, 128) for _ in range(spatial)) for _ in range(3)]
+        return list(dict.fromkeys(pts))
     if spatial == 3:
         sq = list(range(1, 13)) + [16, 20, 24, 32, 48, 64, 96, 128]
         pts = [(s, s, s) for s in sq]
@@ -366,7 +385,7 @@ def run_one(entry: dict) -> dict:
     # ---- baseline: one torch.export with dynamic spatial sizes (cached with the truth)
     tfile = truth_file(entry["id"])
     truth_cache = json.loads(tfile.read_text()) if tfile and tfile.exists() else {}
-    if "export" not in truth_cache and entry.get("baseline", True):
+    if "export" not in truth_cache and entry.get("baseline", True) and not SMALL_GRID:
         from torch.export import Dim, export
 
         ex = torch.randn(2, chans, *([64] * spatial)) if spatial == 3 else torch.randn(2, chans, 224, 224)
@@ -468,7 +487,8 @@ def drive(ids: list[str], cache: Path) -> None:
     todo = [i for i in ids if not _cached(cache, i).exists()]
     by_id = {e["id"]: e for e in zoo()}
     while todo:
-        proc = subprocess.Popen([sys.executable, __file__, "--worker", ",".join(todo), "--cache", str(cache)])
+        cmd = [sys.executable, __file__, "--worker", ",".join(todo), "--cache", str(cache)]
+        proc = subprocess.Popen(cmd + (["--ci"] if SMALL_GRID else []))
         done = 0
         last = time.monotonic()
         while proc.poll() is None:
@@ -489,7 +509,8 @@ def drive(ids: list[str], cache: Path) -> None:
         todo = left
 
 
-def summary(ids: list[str], cache: Path, table: Path | None, command: str) -> None:
+def summary(ids: list[str], cache: Path, table: Path | None, command: str) -> int:
+    """Print the figures (and write the table); returns the number of models with an unsound answer."""
     rows = []
     for i in ids:
         f = cache / (i.replace("/", "__") + ".json")
@@ -500,7 +521,7 @@ def summary(ids: list[str], cache: Path, table: Path | None, command: str) -> No
     n = len(built)
     if not n:
         print("no results yet")
-        return
+        return 0
 
     def pct(k: int) -> str:
         return f"{k}/{n} ({100 * k / n:.0f}%)"
@@ -539,7 +560,7 @@ def summary(ids: list[str], cache: Path, table: Path | None, command: str) -> No
     lines += [f"  {k:4d}  {b}" for b, k in blockers.most_common(25)]
     print("\n".join(lines))
     if table is None:
-        return
+        return len(unsound)
     md = ["# The model zoo", "",
           "Generated by `benchmarks/bench_zoo.py` (do not edit by hand). The command that produced it:", "",
           f"    {command}", "",
@@ -563,6 +584,7 @@ def summary(ids: list[str], cache: Path, table: Path | None, command: str) -> No
                   f"{first} |")
     table.write_text("\n".join(md) + "\n")
     print(f"table written to {table}")
+    return len(unsound)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -575,20 +597,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", default="/tmp/arts-zoo-cache")
     ap.add_argument("--table", default=None, help="write the per-model table here (docs/zoo.md)")
     ap.add_argument("--summary", action="store_true", help="only print the summary from the cache")
+    ap.add_argument("--ci", action="store_true",
+                    help=f"the {len(CI_SET)} models of CI_SET; exit 1 on an unsound answer")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
-    global TRUTH_DIR
+    global TRUTH_DIR, SMALL_GRID
     TRUTH_DIR = cache
+    SMALL_GRID = bool(args.ci)
     if args.worker:
         worker(args.worker.split(","), cache)
         return 0
     entries = zoo()
     if args.only:
         entries = [e for e in entries if e["lib"] == args.only]
-    if args.models:
-        want = set(args.models.split(","))
+    if args.models or args.ci:
+        want = set(args.models.split(",") if args.models else CI_SET)
         entries = [e for e in entries if e["id"] in want]
     if args.limit:
         entries = entries[:args.limit]
@@ -602,8 +627,8 @@ def main(argv: list[str] | None = None) -> int:
         drive(ids, cache)
     shown = [a for a in (argv or sys.argv[1:]) if a not in ("--force", "--force-truth")]
     command = "python benchmarks/bench_zoo.py " + " ".join(shown)
-    summary(ids, cache, Path(args.table) if args.table else None, command.strip())
-    return 0
+    unsound = summary(ids, cache, Path(args.table) if args.table else None, command.strip())
+    return 1 if args.ci and unsound else 0
 
 
 if __name__ == "__main__":

@@ -278,7 +278,7 @@ def _guard_site(g: Any) -> str:
     if user:
         return str(user).strip()
     fl = getattr(sloc, "framework_loc", None)
-    if hasattr(fl, "filename"):
+    if fl is not None and hasattr(fl, "filename"):
         return f"{fl.filename}:{fl.lineno}"
     return str(fl or "").strip()
 
@@ -327,7 +327,7 @@ _SAME = {n: n for n in (
     "contiguous", "clone", "detach", "roll", "flip", "cumsum", "logit", "nan_to_num", "logical_not", "celu",
     "softshrink", "hardshrink", "zeros_like", "ones_like", "empty_like", "full_like", "rand_like",
     "randn_like", "relu_", "hardtanh_", "silu_", "gelu_", "leaky_relu_", "sigmoid_", "tanh_", "clamp_",
-    "add_", "mul_", "sub_", "div_", "dropout_", "feature_dropout_", "alpha_dropout_", "hardswish_", "hardsigmoid_", "elu_", "mish_", "exp_", "copy_")}
+    "add_", "mul_", "sub_", "div_", "hardswish_", "hardsigmoid_", "elu_", "mish_", "exp_", "copy_")}
 _SAME.update({"_softmax": "softmax", "_log_softmax": "log_softmax", "_unsafe_view": "reshape",
               "alias": "contiguous", "lift_fresh_copy": "clone", "_to_copy": "contiguous", "to": "contiguous",
               "split": "split", "_adaptive_avg_pool2d": "adaptive_avg_pool2d",
@@ -358,15 +358,16 @@ class AtenLowerer(Lowerer):
             name = self._fresh(str(node.target))
             add_input(self.G, name, self.input_shapes[k])
             self.G.nodes[name].update(self._location(node))
-            self.shapes[name] = tuple(self.G.graph["inputs"][name])
-            self.ranks[name] = len(self.shapes[name])
+            shape = tuple(self.G.graph["inputs"][name])
+            self.shapes[name] = shape
+            self.ranks[name] = len(shape)
             return TensorVal(name)
         val = node.meta.get("val")
-        shape = getattr(val, "shape", None)
-        if shape is None:
+        pshape = getattr(val, "shape", None)
+        if pshape is None:
             return Opaque(f"input {node.name}")
         try:
-            dims = [int(d) for d in shape]
+            dims = [int(d) for d in pshape]
         except (TypeError, ValueError):
             return Opaque(f"a parameter of symbolic shape ({node.name})")
         return self.emit(node, "constant", {"shape": dims}, [])
@@ -494,13 +495,15 @@ def _batch_norm_op(L: AtenLowerer, node: Any, x: Any, weight: Any, running_mean:
     c = None
     for p in (running_mean, weight):
         pv = L.val(p) if p is not None else None
-        if isinstance(pv, TensorVal) and L.shapes.get(pv.name) is not None:
-            c = int(L.shapes[pv.name][0])
+        pshape = L.shapes.get(pv.name) if isinstance(pv, TensorVal) else None
+        if pshape is not None:
+            c = int(pshape[0])
             break
     if c is None:
         return L.unsupported(node, f"{L.call_text(node)}: no parameter gives the number of channels", [t.name])
     n = 1 if r <= 3 else r - 2
-    params = {"num_features": c, "affine": weight is not None, "track_running_stats": running_mean is not None}
+    params: dict[str, Any] = {"num_features": c, "affine": weight is not None,
+                              "track_running_stats": running_mean is not None}
     if isinstance(eps, float):
         params["eps"] = eps
     if isinstance(momentum, float):
