@@ -543,7 +543,8 @@ def summary(ids: list[str], cache: Path, table: Path | None, command: str) -> in
         for b in dict.fromkeys(r.get("blockers", [])):
             blockers[b] += 1
     lines = [
-        f"models: {n} built ({len(rows) - n} could not be built) from {len(fams)} families",
+        f"models: {len(rows)} of the {len(ids)} selected have run; {n} built ({len(rows) - n} could not be built), "
+        f"from {len(fams)} families",
         "capture path: " + ", ".join(f"{k} {v}" for k, v in sorted(paths.items(), key=lambda kv: -kv[1])),
         f"translated with no unknown node: {pct(translated)}",
         f"accepted set exactly torch's on the whole grid: {pct(exact)}",
@@ -570,6 +571,19 @@ def summary(ids: list[str], cache: Path, table: Path | None, command: str) -> in
           "pairs; cubes for 3-d); *region*: exact at every point inside the captured region; *unsound* / *alarms*: "
           "grid points where arts accepts a size torch rejects / rejects a size torch runs "
           "(disagreements re-run on CPU up to size 96). Times are wall-clock on a shared 2-core machine.", "",
+          "## Environment", "",
+          "The zoo needs torch 2.14.1 with torchvision 0.29.1 (the suite's torch 2.13.0 cannot load torchvision 0.29):",
+          "", "    python -m venv /work/venv-zoo",
+          "    /work/venv-zoo/bin/pip install torch==2.14.1 torchvision==0.29.1",
+          "    /work/venv-zoo/bin/pip install timm segmentation-models-pytorch monai transformers diffusers \\",
+          "        sympy networkx pyyaml hypothesis pytest",
+          "    /work/venv-zoo/bin/pip install -e . --no-deps",
+          "    HF_HUB_OFFLINE=1 /work/venv-zoo/bin/python benchmarks/bench_zoo.py --cache /work/zoo-cache "
+          "--table docs/zoo.md", "",
+          "Runs are resumable (one cached JSON file per model) and can be split: `--only timm`, `--limit 10`, "
+          "`--models timm/resnet18,smp/FPN`; `--force` re-runs arts only, reusing the cached truth. "
+          "`--ci` runs the 22 models of `CI_SET` on a coarse grid and exits 1 on an unsound answer "
+          "(give it its own `--cache`).", "",
           "## Summary", "", "```", *lines, "```", "",
           "## Per model", "",
           "| model | family | path | status | translated | exact | region | unsound | alarms | arts s | export s "
@@ -625,7 +639,7 @@ def main(argv: list[str] | None = None) -> int:
                 (cache / (i.replace("/", "__") + ".truth.json")).unlink(missing_ok=True)
     if not args.summary:
         drive(ids, cache)
-    shown = [a for a in (argv or sys.argv[1:]) if a not in ("--force", "--force-truth")]
+    shown = [a for a in (argv or sys.argv[1:]) if a not in ("--force", "--force-truth", "--summary")]
     command = "python benchmarks/bench_zoo.py " + " ".join(shown)
     unsound = summary(ids, cache, Path(args.table) if args.table else None, command.strip())
     return 1 if args.ci and unsound else 0
