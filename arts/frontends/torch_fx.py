@@ -11,7 +11,8 @@ The pipeline:
 1. **Trace** ``forward`` with ``torch.fx`` (stack traces recorded, so every node knows its line).
    Parameters of ``forward`` with defaults that no input shape was given for are traced as
    constants (``concrete_args``).  When fx cannot trace (data-dependent control flow, ``len()`` on
-   a tensor...), the report is ``unknown`` with the reason and the line -- never ``ok``.
+   a tensor...), :mod:`arts.frontends.aten` checks torch.export's ATen graph inside its guards;
+   if that fails too, the report is ``unknown`` with the reason and the line -- never ``ok``.
 2. **Lower** each fx node to a catalogue op (:mod:`arts.frontends.lower`).
 3. **Default inputs**: without input shapes, the first layer that fixes the rank and the channels
    decides (``Conv2d(3, ...)`` -> ``N,3,H,W``, ``Linear(784, ...)`` -> ``N,784``); the report says
