@@ -229,11 +229,16 @@ def test_data_dependent_control_flow_is_unknown(tmp_path) -> None:
                 return self.conv(x)
     """)
     [r] = check_file(p)
-    assert r.status == "unknown"
-    [d] = [d for d in r.diagnostics if d.code == "unsupported"]
-    assert d.line == 9 and "control flow" in d.message
+    # fx cannot follow the branch; the ATen path decides inside the branch it saw (H >= 8, line 9),
+    # where W = 2 really fails, and cannot tell outside it
+    assert r.status == "error"
+    [d] = [d for d in r.diagnostics if d.code == "captured-region"]
+    assert "control flow" in d.message and "H >= 8" in d.message and any(":9]" in n for n in d.notes)
+    assert r.accepts(N=2, H=8, W=3) and not r.accepts(N=2, H=8, W=2)
     with pytest.raises(ValueError):
         r.accepts(N=1, H=8, W=8)
+    with pytest.raises(ValueError):
+        r.accepts(N=2, H=4, W=8)
 
 
 def test_unknown_call_is_unknown_but_the_rest_is_checked(tmp_path) -> None:

@@ -11,7 +11,8 @@ The pipeline:
 1. **Trace** ``forward`` with ``torch.fx`` (stack traces recorded, so every node knows its line).
    Parameters of ``forward`` with defaults that no input shape was given for are traced as
    constants (``concrete_args``).  When fx cannot trace (data-dependent control flow, ``len()`` on
-   a tensor...), the report is ``unknown`` with the reason and the line -- never ``ok``.
+   a tensor...), :mod:`arts.frontends.aten` checks torch.export's ATen graph inside its guards;
+   if that fails too, the report is ``unknown`` with the reason and the line -- never ``ok``.
 2. **Lower** each fx node to a catalogue op (:mod:`arts.frontends.lowering`).
 3. **Default inputs**: without input shapes, the first layer that fixes the rank and the channels
    decides (``Conv2d(3, ...)`` -> ``N,3,H,W``, ``Linear(784, ...)`` -> ``N,784``); the report says
@@ -304,7 +305,13 @@ def analyse(module: Any, *input_shapes: Any, where: Any = None, mode: str = "eva
             return _untraceable(module, shapes, e, name, where, mode, file, aliases)
         except ForwardRaised as e:
             loc = f"{display_path(e.site.file, aliases)}:{e.site.line}" if e.site else name
-            raise InputError(f"forward of {name} raised {type(e.exc).__name__}: {e.exc}", loc) from None
+            msg = f"forward of {name} raised {type(e.exc).__name__}: {e.exc}"
+            if shapes or _guess_from_modules(module) is not None:  # raised under fx only? try the ATen path
+                out = _untraceable(module, shapes, TraceFailure(msg, e.site), name, where, mode, file, aliases,
+                                   aten_only=True)
+                if out is not None:
+                    return out
+            raise InputError(msg, loc) from None
         placeholders = [p for p in fx_graph.nodes if p.op == "placeholder"]
         concrete_idx = {i: concrete[p.name] for i, p in enumerate(_forward_params(module))
                         if p.name in concrete and i < len(placeholders)}
@@ -377,8 +384,9 @@ def finish(report: Report, G: nx.DiGraph, notes: Sequence[Diagnostic] = ()) -> R
 
 
 def _untraceable(module: Any, shapes: list[tuple], e: TraceFailure, name: str, where: Any, mode: str,
-                 file: str | None, aliases: dict[str, str] | None) -> tuple[Report, nx.DiGraph]:
-    """An ``unknown`` report for a forward that torch.fx cannot trace."""
+                 file: str | None, aliases: dict[str, str] | None, aten_only: bool = False) -> Any:
+    """The ATen path's report for a forward that torch.fx cannot trace, or an ``unknown`` one
+    (``None`` with ``aten_only`` when the ATen path fails too)."""
     notes: list[Diagnostic] = []
     if not shapes:
         n, _ = _plan(module, None)
@@ -392,6 +400,15 @@ def _untraceable(module: Any, shapes: list[tuple], e: TraceFailure, name: str, w
                                 f"no input shape given: assumed {guess[0]} (from {guess[1]})",
                                 file=display_path(site.file, aliases) if site else None,
                                 line=site.line if site else None, source=site.source if site else None))
+    try:  # the second capture path: torch.export's ATen graph, decided inside its guards
+        from arts.frontends.aten import analyse_aten
+
+        return analyse_aten(module, shapes, name, where, mode, file, aliases, e.reason, notes)
+    except Exception as why:  # noqa: BLE001 - the ATen path failing leaves the fx answer: unknown
+        if aten_only:
+            return None
+        e = TraceFailure(f"{e.reason}; torch.export: {str(why).splitlines()[0] if str(why) else type(why).__name__}",
+                         e.site)
     G = new_graph()
     names = []
     for k, s in enumerate(shapes):

@@ -1,0 +1,201 @@
+"""The second capture path (torch.export's ATen graph) on small models torch.fx cannot trace.
+
+Each model branches on its input's sizes, so ``torch.fx.symbolic_trace`` fails and
+:mod:`arts.frontends.aten` answers.  Every answer is compared with what torch really does at many
+sizes: wherever arts says accepted or rejected, torch agrees; outside the captured region arts
+says it cannot tell (``accepts`` raises ``ValueError``) and the status is never ``ok``.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from arts.frontends.torch_fx import analyse, check_module
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def _torch_runs(model: nn.Module, shape: tuple[int, ...]) -> bool:
+    try:
+        with torch.no_grad():
+            model(torch.zeros(shape))
+        return True
+    except Exception:  # noqa: BLE001 - any failure at this size
+        return False
+
+
+def _answers(report, n: int, sizes: list[tuple[int, int]]) -> dict[tuple[int, int], object]:
+    out: dict[tuple[int, int], object] = {}
+    for h, w in sizes:
+        try:
+            out[(h, w)] = report.accepts(N=n, H=h, W=w)
+        except ValueError:
+            out[(h, w)] = None  # outside the captured region: unknown
+    return out
+
+
+SQUARES = [(s, s) for s in range(1, 41)]
+PAIRS = [(8, 2), (4, 3), (5, 9), (12, 40), (33, 17), (64, 48), (40, 41), (8, 24), (3, 7), (36, 12), (16, 64), (70, 35)]
+
+
+def _check_against_torch(model: nn.Module, report, sizes=SQUARES + PAIRS) -> dict:
+    answers = _answers(report, 2, sizes)
+    for (h, w), a in answers.items():
+        if a is not None:
+            assert a == _torch_runs(model, (2, 3, h, w)), f"arts says {a} at H={h}, W={w}"
+    return answers
+
+
+class PadToMultiple(nn.Module):
+    """Pads the height to a multiple of 4 (``if h % 4 != 0``), then conv, pool, head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        h = x.shape[-2]
+        if h % 4 != 0:
+            x = F.pad(x, (0, 0, 0, 4 - h % 4))
+        y = F.max_pool2d(self.bn(self.conv(x)).relu(), 2)
+        return self.fc(F.adaptive_avg_pool2d(y, 1).flatten(1))
+
+
+class SquareOnly(nn.Module):
+    """Raises unless the input is square (a size check in the model's own code)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 5, stride=2)
+
+    def forward(self, x):
+        if x.shape[-1] != x.shape[-2]:
+            raise ValueError("square inputs only")
+        return self.conv(x)
+
+
+class SkipsCheckWhenCompiling(nn.Module):
+    """Checks ``H % 8 == 0`` only in eager mode, as segmentation-models-pytorch and Hugging Face do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        if not torch.compiler.is_compiling() and x.shape[-2] % 8 != 0:
+            raise RuntimeError("height must be divisible by 8")
+        if x.shape[-1] > 1000:  # fx cannot trace this either
+            x = x[..., :1000]
+        return F.max_pool2d(self.conv(x), 2)
+
+
+class PoolsWhenLarge(nn.Module):
+    """A branch that changes the graph: inputs taller than 32 are pooled first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 7)
+
+    def forward(self, x):
+        if x.shape[2] > 32:
+            x = F.max_pool2d(x, 2)
+        return self.conv(x)
+
+
+class ExpandsToNewSize(nn.Module):
+    """Uses an op the catalogue has no rule for (``expand`` to a new size), behind a size branch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, 1, 3))
+
+    def forward(self, x):
+        n = x.shape[0]
+        if x.shape[-1] % 2 == 0:
+            x = x * 2
+        t = self.token.expand(n, -1, -1)
+        return x.flatten(2).transpose(1, 2)[:, :1] + t
+
+
+def test_fx_cannot_trace_these():
+    from arts.frontends.torch_fx import TraceFailure, trace
+
+    for m in (PadToMultiple(), SquareOnly(), PoolsWhenLarge()):
+        with pytest.raises(TraceFailure):
+            trace(m, 1)
+
+
+def test_pad_to_multiple_decided_inside_the_guard():
+    m = PadToMultiple().eval()
+    report, _ = analyse(m, "N,3,H,W")
+    assert report.status != "ok"
+    assert any(d.code == "captured-region" for d in report.diagnostics)
+    region = " ".join(str(c) for c in report.region)
+    assert "Mod(H, 4)" in region  # the branch taken at the example size
+    answers = _check_against_torch(m, report)
+    answered = [k for k, a in answers.items() if a is not None]
+    # inside the region (H a multiple of 4, N and sizes >= 2) every size is answered, exactly
+    assert all(h % 4 == 0 and h >= 2 and w >= 2 for h, w in answered)
+    assert {(h, w) for h, w in answers if h % 4 == 0 and w >= 2} <= set(answered)
+    assert any(a is True for a in answers.values()) and any(a is False for a in answers.values())
+
+
+def test_size_check_in_model_code_restricts_the_region():
+    m = SquareOnly().eval()
+    report, _ = analyse(m, "N,3,H,W")
+    assert report.status != "ok"
+    assert any("Eq(H, W)" in str(c) or "Eq(W, H)" in str(c) for c in report.region)
+    answers = _check_against_torch(m, report)
+    assert all(a is None for (h, w), a in answers.items() if h != w)
+    assert answers[(5, 5)] is True and answers[(4, 4)] is False
+
+
+def test_checks_skipped_under_compile_are_kept():
+    """Export sets the "compiling" flag; the model's eager-only check must still bound the region
+    (else arts would accept H=12, which torch rejects)."""
+    m = SkipsCheckWhenCompiling().eval()
+    report, _ = analyse(m, "N,3,H,W")
+    assert any("Mod(H, 8)" in str(c) for c in report.region)
+    answers = _check_against_torch(m, report, SQUARES + PAIRS + [(12, 12), (20, 16)])
+    assert answers[(12, 12)] is None and answers[(16, 16)] is True
+
+
+def test_branch_that_changes_the_graph():
+    m = PoolsWhenLarge().eval()
+    report, _ = analyse(m, "N,3,H,W")
+    answers = _check_against_torch(m, report, SQUARES + PAIRS + [(33, 14), (34, 13), (80, 80)])
+    assert all(a is None for (h, w), a in answers.items() if h <= 32)
+    assert answers[(34, 14)] if (34, 14) in answers else True
+    assert answers[(33, 14)] is True and answers[(34, 13)] is False
+
+
+def test_an_op_without_a_rule_is_unknown_with_its_line():
+    m = ExpandsToNewSize().eval()
+    report = check_module(m, "N,3,H,W")
+    assert report.status == "unknown"
+    unsupported = [d for d in report.diagnostics if d.code == "unsupported"]
+    assert unsupported and "aten.expand" in unsupported[0].message
+    assert unsupported[0].line is not None and "expand" in (unsupported[0].source or "")
+    with pytest.raises(ValueError):
+        report.accepts(N=2, H=8, W=8)
+
+
+def test_forward_that_always_raises_is_never_ok():
+    class Broken(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            if x.shape[-1] > 0:
+                raise RuntimeError("always")
+            return self.conv(x)
+
+    report = check_module(Broken(), "N,3,H,W")
+    assert report.status == "unknown"
+    assert any(d.code == "unsupported" for d in report.diagnostics)
