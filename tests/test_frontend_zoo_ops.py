@@ -468,7 +468,7 @@ def test_a_trace_that_is_not_the_model_is_unknown_naming_the_branch() -> None:
 
 
 def test_monai_basic_unet_is_not_a_false_alarm() -> None:
-    nets = pytest.importorskip("monai.networks.nets")
+    import monai.networks.nets as nets  # a test dependency (pyproject: test extra)
     model = nets.BasicUNet(spatial_dims=2, in_channels=1, out_channels=2, features=(4, 4, 8, 8, 16, 4))
     report, _ = analyse(model.eval(), "N,1,H,W")
     assert report.status == "unknown", report.format()

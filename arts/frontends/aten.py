@@ -37,7 +37,9 @@ import networkx as nx
 import sympy
 
 from arts.errors import InputError
-from arts.frontends.lower import Lowerer, Opaque, TensorVal
+from arts.frontends.lowering import Lowerer, TensorVal
+from arts.frontends.lowering.registry import Rule, function_rule, method_rule
+from arts.frontends.lowering.values import Opaque, tensors_in
 from arts.graph.graph import add_input
 from arts.graph.report import Diagnostic, Report
 
@@ -271,16 +273,22 @@ def _shape_env(ep: Any) -> Any:
 
 
 def _guard_site(g: Any) -> str:
+    """Where a guard was raised, with paths under the working directory made relative (reports
+    must not depend on where the checkout lies)."""
+    import os
+
     sloc = getattr(g, "sloc", None)
     if sloc is None:
         return ""
     user = getattr(sloc, "maybe_user_loc", None)
-    if user:
-        return str(user).strip()
     fl = getattr(sloc, "framework_loc", None)
-    if fl is not None and hasattr(fl, "filename"):
-        return f"{fl.filename}:{fl.lineno}"
-    return str(fl or "").strip()
+    if user:
+        text = str(user).strip()
+    elif fl is not None and hasattr(fl, "filename"):
+        text = f"{fl.filename}:{fl.lineno}"
+    else:
+        text = str(fl or "").strip()
+    return text.replace(os.getcwd() + os.sep, "")
 
 
 def _user_input_names(ep: Any) -> set[str]:
@@ -402,9 +410,32 @@ class AtenLowerer(Lowerer):
         return self.unsupported(node, f"{self.call_text(node)}: no shape rule for this ATen op",
                                 _tensor_args(self, node))
 
+    def _call(self, node: Any, name: str, shown: str) -> Any:
+        """Lower ``node`` with the fx front end's rule for the torch function or method ``name``."""
+        rule = _rule_named(name)
+        args = [self.val(a) for a in node.args]
+        kwargs = {k: self.val(v) for k, v in node.kwargs.items()}
+        if rule is None:
+            return self.unsupported(node, f"no shape rule for {shown}", tensors_in(args, kwargs))
+        return self._apply(node, rule.handler, rule.name, args, kwargs, shown)
+
     def via(self, node: Any, name: str, args: Sequence[Any], kwargs: dict[str, Any] | None = None) -> Any:
         """Lower ``node`` as the functional op ``name`` called with ``args`` (fx nodes or constants)."""
         return self._call(_Call(node, args, kwargs), name, self.call_text(node))
+
+
+def _rule_named(name: str) -> Rule | None:
+    """The fx lowering rule of ``F.name``, ``torch.name`` or ``Tensor.name``, in that order."""
+    import torch
+    import torch.nn.functional as F
+
+    for owner in (F, torch):
+        fn = getattr(owner, name, None)
+        if fn is not None:
+            rule = function_rule(fn)
+            if rule is not None:
+                return rule
+    return method_rule(name)
 
 
 class _NoRoot:

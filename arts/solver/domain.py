@@ -241,6 +241,11 @@ class Domain:
         """Extend an assignment of the free symbols with the eliminated ones."""
         out = dict(partial)
         for s, e in self.subst.items():
+            for f in sorted(e.free_symbols, key=lambda t: t.name):
+                if f.name not in out:  # a free symbol the caller did not assign: its least size
+                    st = self.sets.get(f)
+                    least = st.min() if st is not None else None
+                    out[f.name] = 1 if least is None else least
             out[s.name] = int(compile_expr(e)(out))
         return out
 
