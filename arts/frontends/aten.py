@@ -38,7 +38,7 @@ import sympy
 
 from arts.errors import InputError
 from arts.frontends.lowering import Lowerer, TensorVal
-from arts.frontends.lowering.registry import Rule, function_rule, method_rule
+from arts.frontends.lowering.registry import Rule as LoweringRule, function_rule, method_rule
 from arts.frontends.lowering.values import Opaque, tensors_in
 from arts.graph.graph import add_input
 from arts.graph.report import Diagnostic, Report
@@ -424,7 +424,7 @@ class AtenLowerer(Lowerer):
         return self._call(_Call(node, args, kwargs), name, self.call_text(node))
 
 
-def _rule_named(name: str) -> Rule | None:
+def _rule_named(name: str) -> LoweringRule | None:
     """The fx lowering rule of ``F.name``, ``torch.name`` or ``Tensor.name``, in that order."""
     import torch
     import torch.nn.functional as F

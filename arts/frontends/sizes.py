@@ -78,7 +78,7 @@ def product_boxes(c: sympy.Basic, dom: Domain) -> list[dict[sympy.Symbol, IntSet
     cache: dict[tuple[sympy.Symbol, int], IntSet] = {}
     boxes = []
     for combo in _factorisations(m, len(syms)):
-        box = {}
+        box: dict[Any, Any] = {}
         for s, d in zip(syms, combo):
             key = (s, d)
             if key not in cache:

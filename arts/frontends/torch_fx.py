@@ -190,7 +190,7 @@ def module_input(m: Any) -> tuple[list[Any], str] | None:
     """If layer ``m`` fixes its input's rank and channels: (shape items, constructor text)."""
     cls = type(m).__name__
     for n in (1, 2, 3):
-        if cls in (f"Conv{n}d", f"ConvTranspose{n}d", f"LazyConv{n}d") and getattr(m, "in_channels", 0):
+        if cls in (f"Conv{n}d", f"ConvTranspose{n}d", f"LazyConv{n}d") and getattr(m, "in_channels", None):
             return ["N", int(m.in_channels)] + _SPATIAL[n], f"{cls}({m.in_channels}, ...)"
         if cls in (f"BatchNorm{n}d", f"InstanceNorm{n}d"):
             if n == 1:

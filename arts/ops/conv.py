@@ -121,8 +121,9 @@ class _ConvBase(OpSpec):
             return None
         n = self.spatial
         assert n is not None
-        comps, acc = channel_comps(p["in_channels"], p["out_channels"], p["groups"])
-        comps, acc = list(comps), dict(acc)
+        comps0, acc0 = channel_comps(p["in_channels"], p["out_channels"], p["groups"])
+        comps: list[Any] = list(comps0)
+        acc = dict(acc0)
         same = p["padding"] == "same"
         for i in range(n):
             pad = 0 if same else p["padding"][i]
@@ -152,7 +153,7 @@ class _ConvBase(OpSpec):
         in_c = p["in_channels"] if p["in_channels"] is not None else c_in
         out_c = p["out_channels"] if p["out_channels"] is not None else in_c
         if self.transposed:
-            cls = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[n]
+            cls: Any = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[n]
             return cls(in_c, out_c, p["kernel_size"], stride=p["stride"], padding=p["padding"],
                        output_padding=p["output_padding"], groups=p["groups"], bias=p["bias"],
                        dilation=p["dilation"])

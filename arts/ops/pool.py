@@ -69,8 +69,9 @@ class _PoolBase(OpSpec):
 
         n = self.spatial
         assert n is not None
-        comps, acc = channel_comps(None, None, 1)
-        comps, acc = list(comps), dict(acc)
+        comps0, acc0 = channel_comps(None, None, 1)
+        comps: list[Any] = list(comps0)
+        acc = dict(acc0)
         dil = p.get("dilation") or (1,) * n
         for i in range(n):
             comp, S = _pool_axis_key(p["kernel_size"][i], p["stride"][i], p["padding"][i], dil[i], p["ceil_mode"])
@@ -107,7 +108,7 @@ class _PoolBase(OpSpec):
 
         n = self.spatial
         if self.kind == "max":
-            cls = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}[n]  # type: ignore[index]
+            cls: Any = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}[n]  # type: ignore[index]
             return cls(p["kernel_size"], stride=p["stride"], padding=p["padding"], dilation=p["dilation"],
                        return_indices=False, ceil_mode=p["ceil_mode"])
         cls = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}[n]  # type: ignore[index]
@@ -171,6 +172,8 @@ class _AdaptiveBase(OpSpec):  # noqa: D101
         import torch.nn as nn
 
         n = self.spatial
+        assert n is not None
+        cls: Any
         if self.kind == "max":
             cls = {1: nn.AdaptiveMaxPool1d, 2: nn.AdaptiveMaxPool2d, 3: nn.AdaptiveMaxPool3d}[n]  # type: ignore[index]
             return cls(p["output_size"] if n > 1 else p["output_size"][0])

@@ -135,7 +135,7 @@ class Squeeze(nn.Module):
         self.dim = tuple(dim) if isinstance(dim, (list, tuple)) else dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.squeeze() if self.dim is None else x.squeeze(self.dim)
+        return x.squeeze() if self.dim is None else x.squeeze(self.dim)  # type: ignore[arg-type]
 
 
 class Unsqueeze(nn.Module):

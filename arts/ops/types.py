@@ -87,7 +87,7 @@ def _generic_key(op: Op, shapes: list) -> Hashable:
             L, D = period_of(e, x)
             f = compile_expr(e)
             name = x.name
-            comps.append(("fn", pos[x], intern(canonical_1d(lambda v, f=f, name=name: f({name: v}),
+            comps.append(("fn", pos[x], intern(canonical_1d(lambda v, f=f, name=name: f({name: v}),  # type: ignore[misc]
                                                              sets.get(x, IntSet.everything()), L, D))))
     except (Unsupported, BudgetExceeded):
         return structural
