@@ -70,6 +70,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", help="comma-separated names (substring match)")
     ap.add_argument("--probes", default="7,16,31,32,33,48,64,97,224")
+    ap.add_argument("--torchvision", metavar="NAMES",
+                    help="also third-party models: comma-separated torchvision.models builders (random "
+                         "weights), e.g. resnet18,mobilenet_v3_small; needs torch 2.14.1 + torchvision 0.29.1")
     args = ap.parse_args()
     import torch
     from torch.export import Dim
@@ -81,13 +84,22 @@ def main() -> None:
     if args.models:
         keys = args.models.split(",")
         models = [(n, m) for n, m in models if any(k in n for k in keys)]
+    if args.torchvision:
+        import torchvision.models as tvm
+
+        models += [(f"torchvision:{n}", lambda n=n: getattr(tvm, n)(weights=None)) for n in args.torchvision.split(",")]
     rows: list[tuple] = []
     wins = {"arts": 0, "auto": 0, "plain": 0}
     print("model | arts spec | export(arts) | export(Dim.AUTO) | export(Dim)", flush=True)
     t_all = time.perf_counter()
     for name, make in models:
-        with torch.device("meta"):  # shapes only: no weights to allocate, copy or run
-            model = make().eval()
+        try:
+            with torch.device("meta"):  # shapes only: no weights to allocate, copy or run
+                model = make().eval()
+        except Exception as e:  # noqa: BLE001 - a model that cannot be built on meta: say so, go on
+            rows.append((name, f"not built on meta: {type(e).__name__}: {str(e)[:50]}", "", "", ""))
+            print(" | ".join(rows[-1]), flush=True)
+            continue
         t0 = time.perf_counter()
         try:
             spec = dynamic_shapes(model)
