@@ -122,13 +122,9 @@ def _check_python(req: Request) -> list[Any]:
             cfg = req.config.target(path, t.name) if req.config else None
             inputs = req.inputs or (cfg.input if cfg else None) or forward_shapes(module, path) or []
             where = req.wheres(cfg.where if cfg else None, where_of(module))
-            try:
+            with loader.located(path, t.name):
                 r = check_module(module, *inputs, where=where, mode=req.mode, target=f"{path}:{t.name}",
                                  file=abspath, aliases={abspath: path})
-            except InputError as e:
-                if e.where and (e.where.startswith(path) or ":" in e.where):
-                    raise
-                raise e.located(f"{path}:{t.name}") from None
             reports.append(r)
     return reports
 

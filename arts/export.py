@@ -649,7 +649,7 @@ def emit_torch_export(path: str, name: str | None = None, inputs: Sequence[str] 
     """
     import os
 
-    from arts.frontends.loader import _on_path, load_targets
+    from arts.frontends.loader import _on_path, load_targets, located
 
     if not path.endswith(".py"):
         raise InputError("--emit torch-export needs a model file (.py)", path)
@@ -658,14 +658,9 @@ def emit_torch_export(path: str, name: str | None = None, inputs: Sequence[str] 
     abspath = os.path.abspath(path)
     specs = []
     for t, module in load_targets(path, name):
-        with _on_path(os.path.dirname(abspath)):
-            try:
-                spec = dynamic_shapes(module, *(inputs or []), where=where, target=f"{path}:{t.name}",
-                                      file=abspath, aliases={abspath: path})
-            except InputError as e:
-                if e.where:
-                    raise
-                raise e.located(f"{path}:{t.name}") from None
+        with _on_path(os.path.dirname(abspath)), located(path, t.name):
+            spec = dynamic_shapes(module, *(inputs or []), where=where, target=f"{path}:{t.name}",
+                                  file=abspath, aliases={abspath: path})
         specs.append(spec)
     data = [s.to_json() for s in specs]
     text = "\n\n".join(f"# {s.target}\n{s.source()}" for s in specs)

@@ -40,7 +40,6 @@ from arts.errors import InputError
 from arts.frontends.lowering import Lowerer, TensorVal
 from arts.frontends.lowering.registry import Rule as LoweringRule, function_rule, method_rule
 from arts.frontends.lowering.values import Opaque, tensors_in
-from arts.graph.graph import add_input
 from arts.graph.report import Diagnostic, Report
 
 __all__ = ["Capture", "CaptureFailed", "GuardedReport", "analyse_aten", "capture", "region_conditions"]
@@ -363,13 +362,7 @@ class AtenLowerer(Lowerer):
                     and n is not node and _before(n, node))
             if k >= len(self.input_shapes):
                 raise InputError(f"forward has more tensor inputs than the {len(self.input_shapes)} shape(s) given")
-            name = self._fresh(str(node.target))
-            add_input(self.G, name, self.input_shapes[k])
-            self.G.nodes[name].update(self._location(node))
-            shape = tuple(self.G.graph["inputs"][name])
-            self.shapes[name] = shape
-            self.ranks[name] = len(shape)
-            return TensorVal(name)
+            return self.add_graph_input(node, str(node.target), k)
         val = node.meta.get("val")
         pshape = getattr(val, "shape", None)
         if pshape is None:

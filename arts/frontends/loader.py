@@ -306,6 +306,18 @@ def _build(t: Target, path: str, abspath: str) -> Any:
 
 
 @contextlib.contextmanager
+def located(path: str, name: str) -> Iterator[None]:
+    """Name the target ``path:name`` in an InputError raised without a location of its own (one
+    already pointing into the file, ``path:line``, is kept)."""
+    try:
+        yield
+    except InputError as e:
+        if e.where and (e.where.startswith(path) or ":" in e.where):
+            raise
+        raise e.located(f"{path}:{name}") from None
+
+
+@contextlib.contextmanager
 def _on_path(directory: str) -> Iterator[None]:
     sys.path.insert(0, directory)
     try:
@@ -356,14 +368,9 @@ def check_file(path: str, name: str | None = None, inputs: list[str] | None = No
     reports = []
     aliases = {abspath: path}
     for t, module in load_targets(path, name):
-        with _on_path(os.path.dirname(abspath)):
-            try:
-                r = check_module(module, *(inputs or []), where=where, mode=mode, target=f"{path}:{t.name}",
-                                 file=abspath, aliases=aliases)
-            except InputError as e:
-                if e.where and (e.where.startswith(path) or ":" in e.where):
-                    raise
-                raise e.located(f"{path}:{t.name}") from None
+        with _on_path(os.path.dirname(abspath)), located(path, t.name):
+            r = check_module(module, *(inputs or []), where=where, mode=mode, target=f"{path}:{t.name}",
+                             file=abspath, aliases=aliases)
         reports.append(r)
     return reports
 

@@ -68,7 +68,11 @@ class Lowerer:
         k = sum(1 for i in range(index) if i not in self.concrete)
         if k >= len(self.input_shapes):
             raise InputError(f"forward has more tensor inputs than the {len(self.input_shapes)} shape(s) given")
-        name = self._fresh(str(node.target).lstrip("*"))
+        return self.add_graph_input(node, str(node.target).lstrip("*"), k)
+
+    def add_graph_input(self, node: Any, base: str, k: int) -> TensorVal:
+        """Input ``k`` of the arts graph (shape ``input_shapes[k]``) for the placeholder ``node``."""
+        name = self._fresh(base)
         add_input(self.G, name, self.input_shapes[k])
         self.G.nodes[name].update(self._location(node))
         shape = tuple(self.G.graph["inputs"][name])
