@@ -378,6 +378,7 @@ def run_one(entry: dict) -> dict:
         res["region"] = [str(c) for c in region]
         res["blockers"] = blocker_of(report, G)
         res["translated"] = not report.unknown_nodes
+        res["capture_note"] = next((d.message for d in report.diagnostics if d.code == "captured-region"), "")[:400]
     else:
         res["path"] = "error"
         res["translated"] = False
