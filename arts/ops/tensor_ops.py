@@ -418,3 +418,35 @@ class GridSampleSpec(OpSpec):
 
 
 _ = prod
+
+
+# ---- indexing by a constant index tensor -------------------------------------------------------
+
+def _size_list(v: Any, name: str) -> tuple[int, ...]:
+    vals = _int_tuple(v, name)
+    if any(k < 1 for k in vals):
+        raise InputError(f"parameter {name} must hold positive sizes, got {list(vals)}")
+    return vals
+
+
+@_register
+class TakeSpec(OpSpec):
+    """``x[..., idx, ...]`` with one index tensor of known values (a module buffer, e.g. Swin's
+    ``relative_position_index``) at dimension ``dim``: that dimension is replaced by the index's
+    shape, and every index value ``v`` must satisfy ``-size <= v < size``."""
+
+    name = "take"
+    doc = "advanced indexing along one dimension by an index tensor of known values (x[:, idx])"
+    params = (Param("dim", 0, int_param()), Param("index_shape", None, _size_list),
+              Param("low", 0, int_param()), Param("high", 0, int_param()))
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        x = tuple(sympy.sympify(s) for s in inputs[0])
+        d = norm_dim(p["dim"], len(x), "index")
+        S, low, high = x[d], p["low"], p["high"]
+        if low > high:
+            raise InputError(f"parameter low ({low}) must not exceed high ({high})")
+        need = max(high + 1, -low)  # v >= 0 needs S > v; v < 0 needs S >= -v
+        c = ge(S, need, Text("index: the index values ({} to {}) must lie in [-{}, {}) (dimension {})", low, high,
+                             S, S, d), code="too-small")
+        return Inferred(x[:d] + tuple(sympy.Integer(k) for k in p["index_shape"]) + x[d + 1:], keep(c))

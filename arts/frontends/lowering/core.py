@@ -113,7 +113,9 @@ def _getitem(L: Lowerer, node: Any, name: str, obj: Any, idx: Any) -> Any:
                     raise NotLowered(f"slice step {parts[2]} (torch requires a positive step)")
                 spec.append(("slice", *parts))
             elif isinstance(it, (TensorVal, list)):
-                raise NotLowered("advanced (tensor or list) indexing")
+                from arts.frontends.lowering.indexing import advanced_index
+
+                return advanced_index(L, node, obj.name, items)
             else:
                 raise NotLowered(f"indexing with {L._show(it)}")
         return L.emit(node, "index", {"index": spec}, [obj.name])

@@ -1,0 +1,256 @@
+"""Rules for calls that real zoo models make (torchvision's fx leaves, indexing by a module buffer),
+each checked against torch on CPU tensors.
+
+The CI environment has no torchvision, so its two leaf functions are written out below exactly as
+torchvision 0.29 defines them (``torchvision/ops/stochastic_depth.py``,
+``torchvision/models/swin_transformer.py``), under torchvision's module and function names, and
+marked with ``torch.fx.wrap`` as torchvision marks them: arts matches a library target by that
+name, so it lowers these exactly as it lowers torchvision's own.  hypothesis draws sizes; torch runs
+the module; arts's verdict and output shapes must be torch's.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+from arts.frontends.torch_fx import analyse
+
+# Each op below is checked against torch here (each test asserts its ops appear in the lowered graph).
+TORCH_ORACLE_COVERS = {"take"}
+
+
+def stochastic_depth(input: Any, p: float, mode: str, training: bool = True) -> Any:
+    """torchvision.ops.stochastic_depth.stochastic_depth, as torchvision 0.29 writes it."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"drop probability has to be between 0 and 1, but got {p}")
+    if mode not in ["batch", "row"]:
+        raise ValueError(f"mode has to be either 'batch' or 'row', but got {mode}")
+    if not training or p == 0.0:
+        return input
+    survival_rate = 1.0 - p
+    if mode == "row":
+        size = [input.shape[0]] + [1] * (input.ndim - 1)
+    else:
+        size = [1] * input.ndim
+    noise = torch.empty(size, dtype=input.dtype, device=input.device)
+    noise = noise.bernoulli_(survival_rate)
+    if survival_rate > 0.0:
+        noise.div_(survival_rate)
+    return input * noise
+
+
+def _get_relative_position_bias(relative_position_bias_table: Any, relative_position_index: Any,
+                                window_size: list[int]) -> Any:
+    """torchvision.models.swin_transformer._get_relative_position_bias, as torchvision 0.29 writes it."""
+    N = window_size[0] * window_size[1]
+    relative_position_bias = relative_position_bias_table[relative_position_index]
+    relative_position_bias = relative_position_bias.view(N, N, -1)
+    relative_position_bias = relative_position_bias.permute(2, 0, 1).contiguous().unsqueeze(0)
+    return relative_position_bias
+
+
+stochastic_depth.__module__ = "torchvision.ops.stochastic_depth"
+_get_relative_position_bias.__module__ = "torchvision.models.swin_transformer"
+torch.fx.wrap("stochastic_depth")
+torch.fx.wrap("_get_relative_position_bias")
+
+
+def _cpu(model: nn.Module, shapes: list[tuple[int, ...]]) -> tuple[list[tuple[int, ...]], list[bool]] | None:
+    """Output shapes (and whether each output is contiguous) of a real run, or None if torch refuses."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with torch.no_grad():
+                y = model(*[torch.randn(*s) for s in shapes])
+        except (RuntimeError, ValueError, IndexError):
+            return None
+    outs = list(y) if isinstance(y, (tuple, list)) else [y]
+    if any(0 in o.shape for o in outs):
+        return None
+    return [tuple(o.shape) for o in outs], [o.is_contiguous() for o in outs]
+
+
+_CACHE: dict[int, Any] = {}
+
+
+def same_as_torch(model: nn.Module, shapes: list[str], sizes: dict[str, int], ops: tuple[str, ...] = ()) -> None:
+    """arts's verdict and output shapes at ``sizes`` equal what CPU torch does."""
+    if id(model) not in _CACHE:
+        model.eval()
+        report, G = analyse(model, *shapes)
+        assert report.status != "unknown", report.format()
+        used = {d["op"].name for _, d in G.nodes(data=True) if d.get("op") is not None}
+        assert set(ops) <= used, (ops, used)
+        _CACHE[id(model)] = (report, G)
+    report, G = _CACHE[id(model)]
+    full = {s.name: sizes[s.name] for s in report.symbols}
+    concrete = [report.shape_at(name, **full) for name in G.graph["inputs"]]
+    ours = report.accepts(**full)
+    theirs = _cpu(model, concrete)
+    assert ours == (theirs is not None), (full, ours, theirs, report.format())
+    if ours:
+        assert theirs is not None
+        mine = [report.shape_at(o, **full) for o in G.graph["outputs"]]
+        assert mine == theirs[0], (full, mine, theirs)
+
+
+SIZE = st.integers(1, 9)
+SIZES = st.fixed_dictionaries({"N": st.integers(1, 3), "C": SIZE, "H": SIZE, "W": SIZE, "L": st.integers(1, 60),
+                               "E": SIZE})
+PROPERTY = settings(max_examples=30, deadline=None, derandomize=True)
+
+
+# ---- torchvision's stochastic_depth (EfficientNet, ConvNeXt) -------------------------------------
+
+class StochasticDepthBlock(nn.Module):
+    """torchvision's ConvNeXt block end: layer scale, stochastic depth, residual add in place."""
+
+    def __init__(self, p: float, mode: str, training: bool) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+        self.p, self.mode, self.flag = p, mode, training
+
+    def forward(self, x):
+        result = stochastic_depth(self.conv(x), self.p, self.mode, self.flag)
+        result += x
+        return result
+
+
+BLOCKS = [StochasticDepthBlock(p, m, t) for p in (0.0, 0.2, 1.0) for m in ("row", "batch") for t in (False, True)]
+
+
+@PROPERTY
+@given(SIZES, st.sampled_from(BLOCKS))
+def test_stochastic_depth_keeps_the_shape(s: dict[str, int], model: nn.Module) -> None:
+    same_as_torch(model, ["N,C,H,W"], s)
+
+
+@pytest.mark.parametrize("p, mode", [(1.5, "row"), (-0.1, "batch"), (0.2, "col")])
+def test_stochastic_depth_with_bad_arguments_is_an_error_for_every_size(p: float, mode: str) -> None:
+    model = StochasticDepthBlock(p, mode, False)
+    report, _ = analyse(model, "N,3,H,W")
+    assert report.status == "error", report.format()
+    assert "stochastic_depth" in report.format()
+    with pytest.raises(ValueError):
+        model(torch.randn(1, 3, 4, 4))
+
+
+# ---- Swin's relative position bias (torchvision swin_t / swin_v2_t) -------------------------------
+
+def _relative_position_index(w: tuple[int, int]) -> Any:
+    """The buffer torchvision's ShiftedWindowAttention registers (``define_relative_position_index``)."""
+    coords = torch.stack(torch.meshgrid(torch.arange(w[0]), torch.arange(w[1]), indexing="ij"))
+    flat = torch.flatten(coords, 1)
+    rel = (flat[:, :, None] - flat[:, None, :]).permute(1, 2, 0).contiguous()
+    rel[:, :, 0] += w[0] - 1
+    rel[:, :, 1] += w[1] - 1
+    rel[:, :, 0] *= 2 * w[1] - 1
+    return rel.sum(-1).flatten()
+
+
+class RelativeBias(nn.Module):
+    """The bias added to attention scores: ``x + bias`` with bias ``(1, heads, N, N)``, ``N = w0*w1``;
+    ``v2``: the table is an MLP of a coordinates buffer (swin_v2's ``cpb_mlp``)."""
+
+    def __init__(self, w: tuple[int, int], heads: int, v2: bool) -> None:
+        super().__init__()
+        self.w, self.heads, self.v2 = list(w), heads, v2
+        rows = (2 * w[0] - 1) * (2 * w[1] - 1)
+        self.table = nn.Parameter(torch.randn(rows, heads))
+        self.cpb_mlp = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, heads))
+        self.register_buffer("coords", torch.randn(1, 2 * w[0] - 1, 2 * w[1] - 1, 2))
+        self.register_buffer("relative_position_index", _relative_position_index(w))
+
+    def forward(self, x):
+        table = self.cpb_mlp(self.coords).view(-1, self.heads) if self.v2 else self.table
+        return x + _get_relative_position_bias(table, self.relative_position_index, self.w)
+
+
+BIASES = [RelativeBias(w, h, v2) for w, h, v2 in [((2, 2), 3, False), ((3, 2), 2, False), ((2, 3), 3, True),
+                                                   ((1, 3), 1, True)]]
+
+
+@PROPERTY
+@given(SIZES, st.sampled_from(BIASES))
+def test_relative_position_bias(s: dict[str, int], model: nn.Module) -> None:
+    same_as_torch(model, ["N,C,H,W"], s, ops=("take",))
+
+
+# ---- indexing by a buffer or a list of ints -------------------------------------------------------
+
+class Gather(nn.Module):
+    """``x[index]`` forms of real models (MaxViT's ``table[self.relative_position_index.view(-1)]``),
+    with a ``view`` after it: torch's result must be contiguous where arts says so."""
+
+    def __init__(self, form: str, index: Any) -> None:
+        super().__init__()
+        self.form = form
+        self.register_buffer("index", torch.tensor(index))
+
+    def forward(self, x):
+        i = self.index
+        if self.form == "rows":
+            y = x[i.view(-1)]
+        elif self.form == "dim1":
+            y = x[:, i]
+        elif self.form == "last":
+            y = x[..., i]
+        elif self.form == "sliced":
+            y = x[1:, i]
+        elif self.form == "strided":  # the index of a strided view: its layout is not modelled (reshape)
+            return x[:, i, ::2].reshape(-1)
+        elif self.form == "list":
+            y = x[:, :, [2, 0, 0]]
+        else:
+            y = x[..., [-3, 1], :]
+        return y.view(-1)
+
+
+GATHERS = [Gather("rows", [[4, 0], [2, 7]]), Gather("dim1", [[1, 0, 3]]), Gather("last", [5, -2]),
+           Gather("sliced", [[-4, 2]]), Gather("strided", [2]), Gather("list", 0), Gather("ellipsis_list", 0)]
+
+
+@PROPERTY
+@given(SIZES, st.sampled_from(GATHERS[:1]))
+def test_rows_of_a_table_by_a_buffer(s: dict[str, int], model: nn.Module) -> None:
+    same_as_torch(model, ["L,E"], s, ops=("take",))
+
+
+@PROPERTY
+@given(SIZES, st.sampled_from(GATHERS[1:]))
+def test_one_index_among_slices(s: dict[str, int], model: nn.Module) -> None:
+    same_as_torch(model, ["N,C,H,W"], s, ops=("take",))
+
+
+class Unreadable(nn.Module):
+    def __init__(self, form: str) -> None:
+        super().__init__()
+        self.form = form
+        self.register_buffer("mask", torch.tensor([True, False, True]))
+        self.register_buffer("i", torch.tensor([0, 1]))
+
+    def forward(self, x):
+        if self.form == "mask":
+            return x[:, self.mask]
+        if self.form == "computed":
+            return x[:, x.flatten(1).argmax(1)]
+        if self.form == "two":
+            return x[self.i, self.i]
+        if self.form == "scalar":
+            return x[:, self.i[0]]
+        return x[:, 0, self.i]
+
+
+@pytest.mark.parametrize("form", ["mask", "computed", "two", "scalar", "int_beside"])
+def test_indexing_arts_cannot_show_is_unknown(form: str) -> None:
+    report, G = analyse(Unreadable(form), "N,3,H,W")
+    assert report.status == "unknown", report.format()
+    reasons = " ".join(str(G.nodes[n]["op"].params.get("reason", "")) for n in report.unknown_nodes)
+    assert "index" in reasons or "mask" in reasons, reasons
