@@ -19,6 +19,7 @@ from hypothesis import given, settings, strategies as st
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
+F = torch.nn.functional
 
 from arts.frontends.torch_fx import analyse
 
@@ -254,3 +255,82 @@ def test_indexing_arts_cannot_show_is_unknown(form: str) -> None:
     assert report.status == "unknown", report.format()
     reasons = " ".join(str(G.nodes[n]["op"].params.get("reason", "")) for n in report.unknown_nodes)
     assert "index" in reasons or "mask" in reasons, reasons
+
+
+# ---- fresh results of non-contiguous inputs: strides unknown, but dense ---------------------------
+
+def _dense(t: Any) -> bool:
+    """No gaps and no shared elements: the strides, sorted, are those of a contiguous tensor."""
+    dims = sorted((stride, sz) for stride, sz in zip(t.stride(), t.shape) if sz > 1)
+    want = 1
+    for stride, sz in dims:
+        if stride != want:
+            return False
+        want *= sz
+    return True
+
+
+FRESH = {
+    "conv": lambda x: F.conv2d(x, torch.randn(2, x.shape[1], 1, 1)),
+    "batch_norm": lambda x: F.batch_norm(x, torch.zeros(x.shape[1]), torch.ones(x.shape[1])),
+    "mul": lambda x: torch.randn(x.shape[1], 1, 1) * x,
+    "add": lambda x: x + x,
+    "cat": lambda x: torch.cat([x, x], 1),
+    "pad": lambda x: F.pad(x, [1, 1]),
+    "max_pool": lambda x: F.max_pool2d(x, 1),
+    "layer_norm": lambda x: F.layer_norm(x, x.shape[-1:]),
+    "softmax": lambda x: x.softmax(-1),
+    "interpolate": lambda x: F.interpolate(x, scale_factor=2.0),
+    "linear": lambda x: F.linear(x, torch.randn(3, x.shape[-1])),
+}
+VIEWS = {"permute": lambda x: x.permute(0, 2, 3, 1).permute(0, 3, 1, 2), "slice": lambda x: x[:, :, ::2],
+         "transpose": lambda x: x.transpose(2, 3), "expand": lambda x: x[:, :1].expand(-1, 3, -1, -1)}
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.sampled_from(sorted(FRESH)), st.sampled_from(sorted(VIEWS)), st.lists(st.integers(1, 5), min_size=4,
+                                                                                   max_size=4))
+def test_torch_allocates_fresh_results_dense(op: str, view: str, shape: list[int]) -> None:
+    """What the layout default relies on: whatever the input's strides, torch's fresh result is dense."""
+    x = VIEWS[view](torch.randn(*shape))
+    assert _dense(FRESH[op](x)), (op, view, shape)
+
+
+class InPlaceAfter(nn.Module):
+    """timm's ``x += shortcut`` after a block ending in a layer scale of a permuted tensor (ConvNeXt),
+    and a BatchNormAct's in-place activation of a non-contiguous input (MixNet)."""
+
+    def __init__(self, form: str) -> None:
+        super().__init__()
+        self.form = form
+        self.scale = nn.Parameter(torch.ones(4, 1, 1))
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        p = x.permute(0, 1, 3, 2)
+        if self.form == "scale":
+            y = self.scale * p
+            y += x.transpose(2, 3)
+            return y
+        if self.form == "bn":
+            return F.relu(self.bn(p), inplace=True)
+        if self.form == "expanded_fresh":  # a fresh tensor, expanded: in place it overlaps
+            return (self.scale * p)[:, :, :1].expand(-1, -1, 3, -1).relu_()
+        return F.relu(p[:, :, :1].expand(-1, -1, 3, -1), inplace=True)
+
+
+@PROPERTY
+@given(SIZES, st.sampled_from([InPlaceAfter("scale"), InPlaceAfter("bn")]))
+def test_in_place_after_a_fresh_result_of_a_non_contiguous_input(s: dict[str, int], model: nn.Module) -> None:
+    same_as_torch(model, ["N,4,H,W"], s)
+
+
+@pytest.mark.parametrize("form", ["expanded_fresh", "expanded"])
+def test_in_place_on_an_expanded_tensor_is_never_ok(form: str) -> None:
+    # without the confirming run, so that the layout rules themselves must refuse it
+    report, _ = analyse(InPlaceAfter(form), "N,4,H,W", confirm_run=False)
+    assert report.status in ("unknown", "error"), report.format()
+    text = report.format()
+    assert "overlaps itself" in text or "share memory" in text, text
+    with pytest.raises(RuntimeError):
+        InPlaceAfter(form)(torch.randn(1, 4, 3, 3))

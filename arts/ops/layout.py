@@ -51,8 +51,9 @@ class Layout:
     """How a tensor lies in memory.  ``kind`` is "contiguous", "strided" or "unknown".
 
     ``strides`` (strided only) are sympy expressions over the input sizes, in elements.
-    ``dense`` (strided only): a permutation of a contiguous tensor (no gaps, no overlap), the
-    case where torch's elementwise ops keep the input's strides.  ``origin`` names the node that
+    ``dense``: a permutation of a contiguous tensor (no gaps, no overlap), the case where torch's
+    elementwise ops keep the input's strides; on an unknown layout (a fresh result of a non-contiguous
+    input, strides not modelled), it still says that no two elements share memory.  ``origin`` names the node that
     made the tensor non-contiguous (``"t1 (transpose(dim0=1, dim1=2))"``); ``reason`` says why
     the layout is unknown.
     """
@@ -382,17 +383,22 @@ def conditions(*names: str) -> Callable[[Callable[[Ctx], list]], Callable[[Ctx],
 
 
 def _default(c: Ctx) -> Layout:
+    """Ops with no rule make a fresh result (convs, pools, norms, binary ops, cat, ...; in place, the
+    input itself after the no-overlap check): contiguous from contiguous inputs; otherwise its
+    strides are not modelled, but torch allocates every fresh result as a permutation of a
+    contiguous tensor, so it is dense (no element shares memory: an in-place op on it is legal)."""
     if all(lay.contiguous for lay in c.layouts):
         return CONTIGUOUS
-    return unknown(c.here, f"the layout {c.op.name} gives a non-contiguous input is not modelled")
+    return Layout("unknown", dense=True, origin=c.here,
+                  reason=f"the layout {c.op.name} gives a non-contiguous input is not modelled")
 
 
 def _restride(c: Ctx, f: Callable[[tuple, tuple], tuple], dense_kept: bool = True) -> Layout:
     """Output strides as a function of the input's: for views that only move strides around."""
     shape, lay = c.inp()
     st = strides_of(shape, lay)
-    if st is None:
-        return lay
+    if st is None:  # strides unknown: a permutation keeps a dense tensor dense, a slice or expand not
+        return lay if dense_kept or not lay.dense else Layout("unknown", origin=lay.origin, reason=lay.reason)
     new = f(shape, st)
     return make(c.out, new, lay.origin or c.here, dense=(lay.contiguous or lay.dense) and dense_kept)
 
@@ -454,11 +460,12 @@ def _elementwise(c: Ctx) -> Layout:
         return CONTIGUOUS
     if isinstance(fn, str) and "memory_format" in fn:  # .to(memory_format=torch.channels_last) ...
         return unknown(c.here, f"{fn} is a memory format arts does not model")
-    if c.p.get("inplace") or fn in SAME_TENSOR:
-        return lay
+    if c.p.get("inplace") or fn in SAME_TENSOR or (isinstance(fn, str) and fn.endswith("_")
+                                                   and not fn.endswith("__")):
+        return lay  # x.relu_() returns x itself
     if isinstance(fn, str) and fn not in KEEPS_DENSE_STRIDES:
         return _default(c)
-    if lay.contiguous or (lay.kind == "strided" and lay.dense):
+    if lay.contiguous or lay.dense:  # a dense input's strides are kept (unknown ones stay unknown, dense)
         return lay
     return unknown(lay.origin or c.here, f"the layout {c.op.name} gives a non-dense input is not modelled")
 
