@@ -11,6 +11,7 @@ the module; arts's verdict and output shapes must be torch's.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -24,11 +25,11 @@ F = torch.nn.functional
 from arts.frontends.torch_fx import analyse
 
 # Each op below is checked against torch here (each test asserts its ops appear in the lowered graph).
-TORCH_ORACLE_COVERS = {"take"}
+TORCH_ORACLE_COVERS = {"take", "window_attention"}
 
 
 def stochastic_depth(input: Any, p: float, mode: str, training: bool = True) -> Any:
-    """torchvision.ops.stochastic_depth.stochastic_depth, as torchvision 0.29 writes it."""
+    """torchvision.ops.stochastic_depth.stochastic_depth: the same checks and torch calls."""
     if p < 0.0 or p > 1.0:
         raise ValueError(f"drop probability has to be between 0 and 1, but got {p}")
     if mode not in ["batch", "row"]:
@@ -49,7 +50,7 @@ def stochastic_depth(input: Any, p: float, mode: str, training: bool = True) -> 
 
 def _get_relative_position_bias(relative_position_bias_table: Any, relative_position_index: Any,
                                 window_size: list[int]) -> Any:
-    """torchvision.models.swin_transformer._get_relative_position_bias, as torchvision 0.29 writes it."""
+    """torchvision.models.swin_transformer._get_relative_position_bias: the same torch calls."""
     N = window_size[0] * window_size[1]
     relative_position_bias = relative_position_bias_table[relative_position_index]
     relative_position_bias = relative_position_bias.view(N, N, -1)
@@ -57,7 +58,66 @@ def _get_relative_position_bias(relative_position_bias_table: Any, relative_posi
     return relative_position_bias
 
 
+def _patch_merging_pad(x: Any) -> Any:
+    """torchvision.models.swin_transformer._patch_merging_pad: pad H, W to even, merge 2x2 patches."""
+    H, W, _ = x.shape[-3:]
+    x = F.pad(x, (0, 0, 0, W % 2, 0, H % 2))
+    return torch.cat([x[..., i::2, j::2, :] for i, j in ((0, 0), (1, 0), (0, 1), (1, 1))], -1)
+
+
+def shifted_window_attention(input: Any, qkv_weight: Any, proj_weight: Any, relative_position_bias: Any,
+                             window_size: list[int], num_heads: int, shift_size: list[int],
+                             attention_dropout: float = 0.0, dropout: float = 0.0, qkv_bias: Any = None,
+                             proj_bias: Any = None, logit_scale: Any = None, training: bool = True) -> Any:
+    """torchvision.models.swin_transformer.shifted_window_attention: the same sequence of torch calls
+    (pad to whole windows, roll, window view, attention with bias and shift mask, reverse, crop)."""
+    B, H, W, C = input.shape
+    w0, w1 = window_size
+    x = F.pad(input, (0, 0, 0, (w1 - W % w1) % w1, 0, (w0 - H % w0) % w0))
+    _, pH, pW, _ = x.shape
+    shift = [0 if w0 >= pH else shift_size[0], 0 if w1 >= pW else shift_size[1]]
+    if sum(shift) > 0:
+        x = torch.roll(x, shifts=(-shift[0], -shift[1]), dims=(1, 2))
+    nW = (pH // w0) * (pW // w1)
+    x = x.view(B, pH // w0, w0, pW // w1, w1, C).permute(0, 1, 3, 2, 4, 5).reshape(B * nW, w0 * w1, C)
+    if logit_scale is not None and qkv_bias is not None:
+        qkv_bias = qkv_bias.clone()
+        n = qkv_bias.numel() // 3
+        qkv_bias[n:2 * n].zero_()
+    qkv = F.linear(x, qkv_weight, qkv_bias)
+    qkv = qkv.reshape(x.size(0), x.size(1), 3, num_heads, C // num_heads).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv[0], qkv[1], qkv[2]
+    if logit_scale is not None:
+        attn = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
+        attn = attn * torch.clamp(logit_scale, max=math.log(100.0)).exp()
+    else:
+        attn = (q * (C // num_heads) ** -0.5).matmul(k.transpose(-2, -1))
+    attn = attn + relative_position_bias
+    if sum(shift) > 0:
+        mask = x.new_zeros((pH, pW))
+        count = 0
+        for h in ((0, -w0), (-w0, -shift[0]), (-shift[0], None)):
+            for w in ((0, -w1), (-w1, -shift[1]), (-shift[1], None)):
+                mask[h[0]:h[1], w[0]:w[1]] = count
+                count += 1
+        mask = mask.view(pH // w0, w0, pW // w1, w1).permute(0, 2, 1, 3).reshape(nW, w0 * w1)
+        mask = mask.unsqueeze(1) - mask.unsqueeze(2)
+        mask = mask.masked_fill(mask != 0, -100.0).masked_fill(mask == 0, 0.0)
+        attn = attn.view(x.size(0) // nW, nW, num_heads, x.size(1), x.size(1)) + mask.unsqueeze(1).unsqueeze(0)
+        attn = attn.view(-1, num_heads, x.size(1), x.size(1))
+    attn = F.dropout(F.softmax(attn, dim=-1), p=attention_dropout, training=training)
+    x = attn.matmul(v).transpose(1, 2).reshape(x.size(0), x.size(1), C)
+    x = F.dropout(F.linear(x, proj_weight, proj_bias), p=dropout, training=training)
+    x = x.view(B, pH // w0, pW // w1, w0, w1, C).permute(0, 1, 3, 2, 4, 5).reshape(B, pH, pW, C)
+    if sum(shift) > 0:
+        x = torch.roll(x, shifts=(shift[0], shift[1]), dims=(1, 2))
+    return x[:, :H, :W, :].contiguous()
+
+
 stochastic_depth.__module__ = "torchvision.ops.stochastic_depth"
+_patch_merging_pad.__module__ = shifted_window_attention.__module__ = "torchvision.models.swin_transformer"
+torch.fx.wrap("_patch_merging_pad")
+torch.fx.wrap("shifted_window_attention")
 _get_relative_position_bias.__module__ = "torchvision.models.swin_transformer"
 torch.fx.wrap("stochastic_depth")
 torch.fx.wrap("_get_relative_position_bias")
@@ -293,7 +353,10 @@ VIEWS = {"permute": lambda x: x.permute(0, 2, 3, 1).permute(0, 3, 1, 2), "slice"
 def test_torch_allocates_fresh_results_dense(op: str, view: str, shape: list[int]) -> None:
     """What the layout default relies on: whatever the input's strides, torch's fresh result is dense."""
     x = VIEWS[view](torch.randn(*shape))
-    assert _dense(FRESH[op](x)), (op, view, shape)
+    y = FRESH[op](x)
+    assert _dense(y), (op, view, shape)
+    if op == "layer_norm":  # arts's layout rule for layer_norm: always contiguous
+        assert y.is_contiguous(), (view, shape, y.stride())
 
 
 class InPlaceAfter(nn.Module):
@@ -334,3 +397,46 @@ def test_in_place_on_an_expanded_tensor_is_never_ok(form: str) -> None:
     assert "overlaps itself" in text or "share memory" in text, text
     with pytest.raises(RuntimeError):
         InPlaceAfter(form)(torch.randn(1, 4, 3, 3))
+
+
+# ---- Swin's window attention and patch merging (torchvision swin_t / swin_v2_t) -------------------
+
+class SwinBlock(nn.Module):
+    """torchvision's ShiftedWindowAttention (v2: cosine attention with a logit scale and a bias
+    table from an MLP), then its patch merging: ``(B, H, W, C)`` to ``(B, ceil(H/2), ceil(W/2), 2C)``."""
+
+    def __init__(self, dim: int, heads: int, w: tuple[int, int], shift: tuple[int, int], v2: bool) -> None:
+        super().__init__()
+        self.heads, self.w, self.shift, self.v2 = heads, list(w), list(shift), v2
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.bias = RelativeBias(w, heads, v2)
+        self.logit_scale = nn.Parameter(torch.log(10 * torch.ones((heads, 1, 1))))
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+
+    def forward(self, x):
+        table = self.bias.cpb_mlp(self.bias.coords).view(-1, self.heads) if self.v2 else self.bias.table
+        rel = _get_relative_position_bias(table, self.bias.relative_position_index, self.w)
+        y = shifted_window_attention(x, self.qkv.weight, self.proj.weight, rel, self.w, self.heads, self.shift,
+                                     qkv_bias=self.qkv.bias, proj_bias=self.proj.bias,
+                                     logit_scale=self.logit_scale if self.v2 else None, training=self.training)
+        return self.reduction(_patch_merging_pad(x + y))
+
+
+SWIN = [SwinBlock(4, 2, (2, 2), (1, 1), False), SwinBlock(6, 3, (3, 2), (0, 0), False),
+        SwinBlock(4, 1, (2, 3), (1, 1), True), SwinBlock(4, 2, (3, 3), (1, 2), True)]
+
+
+@PROPERTY
+@given(SIZES, st.sampled_from(SWIN), st.sampled_from([4, 6]))
+def test_shifted_window_attention_and_patch_merging(s: dict[str, int], model: nn.Module, dim: int) -> None:
+    same_as_torch(model, [f"N,H,W,{dim}"], s, ops=("window_attention", "take"))
+
+
+def test_window_attention_needs_matching_weights() -> None:
+    model = SwinBlock(6, 4, (2, 2), (0, 0), False)  # 6 channels, 4 heads: torch's reshape fails
+    report, _ = analyse(model, "N,H,W,6")
+    assert report.status == "error", report.format()
+    assert "heads" in report.format()
+    with pytest.raises(RuntimeError):
+        model(torch.randn(1, 4, 4, 6))

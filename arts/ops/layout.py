@@ -421,6 +421,13 @@ def _contiguous(c: Ctx) -> Layout:
     return CONTIGUOUS
 
 
+@rule("layer_norm")
+def _layer_norm(c: Ctx) -> Layout:
+    """torch's layer_norm makes its input contiguous and allocates a contiguous result (native_layer_norm;
+    checked on permuted, sliced and expanded inputs in tests/test_frontend_library_rules.py)."""
+    return CONTIGUOUS
+
+
 @rule("identity")
 def _same_layout(c: Ctx) -> Layout:
     return c.layouts[0]
@@ -639,6 +646,16 @@ def _view_stride_condition(c: Ctx) -> list:
     k = cond(f, msg, code="view-stride", expected="a shape expressible over the input's strides",
              found=Text("sizes ({}) with strides ({})", ", ".join(map(str, shape)), ", ".join(map(str, st))))
     return [k] if k is not None else []
+
+
+@conditions("window_attention")
+def _windows_need_contiguous(c: Ctx) -> list:
+    """torchvision's Swin attention views its padded input into windows; the pad keeps a
+    non-contiguous input's strides (a zero pad clones them), so only a contiguous input is modelled."""
+    if c.layouts[0].contiguous:
+        return []
+    raise Unsupported(f"shifted_window_attention of a non-contiguous input (after {c.layouts[0].origin}): "
+                      f"whether its window view is legal is not modelled")
 
 
 @conditions("relu", "relu6", "leaky_relu", "elu", "selu", "silu", "hardswish", "hardsigmoid", "hardtanh", "mish",
