@@ -440,3 +440,41 @@ def test_window_attention_needs_matching_weights() -> None:
     assert "heads" in report.format()
     with pytest.raises(RuntimeError):
         model(torch.randn(1, 4, 4, 6))
+
+
+# ---- weights computed from parameters (timm's ScaledStdConv2d, NFNet / NF-ResNet) -----------------
+
+class ScaledStdConv(nn.Conv2d):
+    """timm's weight standardisation: batch_norm over the reshaped weight, gain from a parameter."""
+
+    def __init__(self, cin: int, cout: int, k: int, stride: int) -> None:
+        super().__init__(cin, cout, k, stride=stride)
+        self.gain = nn.Parameter(torch.ones(cout, 1, 1, 1))
+        self.scale = self.weight[0].numel() ** -0.5
+
+    def forward(self, x):
+        weight = F.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None,
+                              weight=(self.gain * self.scale).view(-1), training=True, momentum=0.0,
+                              eps=1e-6).reshape_as(self.weight)
+        return F.conv2d(x, weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+STD_CONVS = [nn.Sequential(ScaledStdConv(3, 4, 3, 1), ScaledStdConv(4, 2, 2, 2)), ScaledStdConv(3, 2, 1, 1)]
+
+
+@PROPERTY
+@given(SIZES, st.sampled_from(STD_CONVS))
+def test_conv_with_a_weight_computed_from_parameters(s: dict[str, int], model: nn.Module) -> None:
+    same_as_torch(model, ["N,C,H,W"], s, ops=("batch_norm", "conv2d"))
+
+
+class InputWeight(nn.Module):
+    def forward(self, x):
+        return F.conv2d(x, x[:1, :, :2, :2])  # a weight of fixed rank whose sizes come from the input
+
+
+def test_a_weight_computed_from_the_input_is_not_a_parameter() -> None:
+    report, G = analyse(InputWeight(), "N,3,H,W")
+    assert report.status == "unknown", report.format()
+    assert "function of parameters" in " ".join(str(G.nodes[n]["op"].params.get("reason")) for n in
+                                                report.unknown_nodes)
