@@ -25,7 +25,7 @@ F = torch.nn.functional
 from arts.frontends.torch_fx import analyse
 
 # Each op below is checked against torch here (each test asserts its ops appear in the lowered graph).
-TORCH_ORACLE_COVERS = {"take", "window_attention"}
+TORCH_ORACLE_COVERS = {"sized_repeat", "take", "window_attention"}
 
 
 def stochastic_depth(input: Any, p: float, mode: str, training: bool = True) -> Any:
@@ -478,3 +478,34 @@ def test_a_weight_computed_from_the_input_is_not_a_parameter() -> None:
     assert report.status == "unknown", report.format()
     assert "function of parameters" in " ".join(str(G.nodes[n]["op"].params.get("reason")) for n in
                                                 report.unknown_nodes)
+
+
+# ---- sizes in Python: arange(start, end), repeat by sizes, math.ceil, parts[-1], ~mask ------------
+
+class SizeForms(nn.Module):
+    """timm XCiT's positional encoding (``arange(1, H + 1)...repeat(1, 1, W)``), VOLO's
+    ``math.ceil(H / stride)``, Res2Net's ``torch.split(x, width, 1)[-1]``, EdgeNeXt's ``~mask``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 7, 1)
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        y = torch.arange(1, H + 1).to(torch.float32).unsqueeze(1).repeat(1, 1, W)
+        z = torch.arange(1, W + 1).to(torch.float32).repeat(B, H, 1)
+        evens = torch.arange(0, C, 2)
+        steps = torch.arange(start=H, end=2 * W + 1, step=3)
+        h = x.new_zeros(math.ceil(H / 3), math.floor(W / 2) + 1)
+        c = self.conv(x)
+        last = torch.split(c, 3, 1)[-1] + c.chunk(4, 1)[-1][:, :1] + c.unbind(1)[-2].unsqueeze(1)
+        return x + y.unsqueeze(1) + z.unsqueeze(1), evens, steps, h, ~(last > 0)
+
+
+@PROPERTY
+@given(SIZES)
+def test_size_forms(s: dict[str, int]) -> None:
+    same_as_torch(SIZE_FORMS, ["N,C,H,W"], s, ops=("sized_repeat", "create"))
+
+
+SIZE_FORMS = SizeForms()

@@ -513,3 +513,28 @@ class WindowAttentionSpec(OpSpec):
                                   Text("shifted_window_attention: the {} size {} must be 1 or the scores' {}",
                                        what, b, a), code="broadcast", expected=Text("{} or 1", a), found=b))
         return Inferred(x, keep(*conds))
+
+
+# ---- repeat by sizes computed from tensors -------------------------------------------------------
+
+@_register
+class SizedRepeatSpec(OpSpec):
+    """``x.repeat(1, 1, W)`` with repeats computed from other tensors' sizes (timm XCiT's positional
+    encoding): argument 0 is repeated, later arguments are read for sizes.  A repeat of 0 (an empty
+    tensor in torch) is a ``too-small`` error, as every size in arts is positive."""
+
+    name = "sized_repeat"
+    doc = "Tensor.repeat with repeats that may be computed from other tensors' sizes"
+    arity = (1, None)
+    params = (Param("repeats", None, _expr_list()),)
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        x = tuple(sympy.sympify(s) for s in inputs[0])
+        r = [resolve(k, inputs, self.name) for k in p["repeats"]]
+        if len(r) < len(x):
+            raise StaticShapeError(f"repeat: {len(r)} repeats for a tensor of rank {len(x)} (at least the rank "
+                                   f"is needed)", code="rank-mismatch", expected=f"≥ {len(x)} repeats",
+                                   found=f"{len(r)}")
+        conds = [ge(k, 1, f"repeat: repeat {i} must be positive", code="too-small") for i, k in enumerate(r)]
+        new = len(r) - len(x)
+        return Inferred(tuple(r[:new]) + tuple(s * k for s, k in zip(x, r[new:])), keep(*conds))

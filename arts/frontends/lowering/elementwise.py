@@ -180,9 +180,11 @@ def _binary(L: Lowerer, node: Any, name: str, a: Any, b: Any = None, *rest: Any,
     raise NotLowered(f"{name} of {L._show(a)} and {L._show(b)}")
 
 
-@lowers("operator.neg", "operator.pos")
+@lowers("operator.neg", "operator.pos", "operator.invert")
 def _negate(L: Lowerer, node: Any, name: str, a: Any) -> Any:
-    if is_size(a):
+    if is_size(a) or isinstance(a, bool):
+        if name == "invert":
+            raise NotLowered("~ of a size or a bool")
         return -a if name == "neg" else a
     return L.emit(node, "pointwise", {"fn": name}, [L.tensor(a, "the input")])
 
