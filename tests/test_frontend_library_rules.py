@@ -1,11 +1,12 @@
 """Rules for calls that real zoo models make (torchvision's fx leaves, indexing by a module buffer),
 each checked against torch on CPU tensors.
 
-The CI environment has no torchvision, so its two leaf functions are written out below exactly as
-torchvision 0.29 defines them (``torchvision/ops/stochastic_depth.py``,
-``torchvision/models/swin_transformer.py``), under torchvision's module and function names, and
-marked with ``torch.fx.wrap`` as torchvision marks them: arts matches a library target by that
-name, so it lowers these exactly as it lowers torchvision's own.  hypothesis draws sizes; torch runs
+The CI environment has no torchvision, so its four leaf functions are written out below with the
+same checks and torch calls as torchvision 0.29 (``torchvision/ops/stochastic_depth.py``,
+``torchvision/models/swin_transformer.py``; in the zoo environment they gave torchvision's results
+exactly), under torchvision's module and function names, and marked with ``torch.fx.wrap`` as
+torchvision marks them: arts matches a library target by that name, so it lowers these exactly as
+it lowers torchvision's own.  hypothesis draws sizes; torch runs
 the module; arts's verdict and output shapes must be torch's.
 """
 
