@@ -343,12 +343,15 @@ FRESH = {
     "softmax": lambda x: x.softmax(-1),
     "interpolate": lambda x: F.interpolate(x, scale_factor=2.0),
     "linear": lambda x: F.linear(x, torch.randn(3, x.shape[-1])),
+    "linear_bias": lambda x: F.linear(x, torch.randn(3, x.shape[-1]), torch.randn(3)),
 }
 VIEWS = {"permute": lambda x: x.permute(0, 2, 3, 1).permute(0, 3, 1, 2), "slice": lambda x: x[:, :, ::2],
-         "transpose": lambda x: x.transpose(2, 3), "expand": lambda x: x[:, :1].expand(-1, 3, -1, -1)}
+         "transpose": lambda x: x.transpose(2, 3), "expand": lambda x: x[:, :1].expand(-1, 3, -1, -1),
+         "transpose_last": lambda x: x.transpose(0, 3), "channels_last": lambda x: x.contiguous(
+             memory_format=torch.channels_last), "sliced_last": lambda x: x[..., ::2]}
 
 
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(st.sampled_from(sorted(FRESH)), st.sampled_from(sorted(VIEWS)), st.lists(st.integers(1, 5), min_size=4,
                                                                                    max_size=4))
 def test_torch_allocates_fresh_results_dense(op: str, view: str, shape: list[int]) -> None:
@@ -356,7 +359,7 @@ def test_torch_allocates_fresh_results_dense(op: str, view: str, shape: list[int
     x = VIEWS[view](torch.randn(*shape))
     y = FRESH[op](x)
     assert _dense(y), (op, view, shape)
-    if op == "layer_norm":  # arts's layout rule for layer_norm: always contiguous
+    if op in ("layer_norm", "linear", "linear_bias"):  # arts's layout rule for these: always contiguous
         assert y.is_contiguous(), (view, shape, y.stride())
 
 

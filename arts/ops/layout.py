@@ -421,10 +421,12 @@ def _contiguous(c: Ctx) -> Layout:
     return CONTIGUOUS
 
 
-@rule("layer_norm")
-def _layer_norm(c: Ctx) -> Layout:
-    """torch's layer_norm makes its input contiguous and allocates a contiguous result (native_layer_norm;
-    checked on permuted, sliced and expanded inputs in tests/test_frontend_library_rules.py)."""
+@rule("layer_norm", "linear")
+def _fresh_contiguous(c: Ctx) -> Layout:
+    """torch's layer_norm makes its input contiguous and allocates a contiguous result
+    (native_layer_norm); linear is an ``mm`` of the (reshaped) input into a fresh contiguous
+    buffer, viewed back to the batch shape (checked on permuted, sliced, expanded and
+    channels-last inputs in tests/test_frontend_library_rules.py)."""
     return CONTIGUOUS
 
 
