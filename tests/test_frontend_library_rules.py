@@ -513,3 +513,20 @@ def test_size_forms(s: dict[str, int]) -> None:
 
 
 SIZE_FORMS = SizeForms()
+
+
+class WrittenIndex(nn.Module):
+    """An index buffer that forward changes before it is used: its stored values are not the ones read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("index", torch.tensor([0, 1]))
+
+    def forward(self, x):
+        self.index.view(-1).add_(x.size(0) - 1)  # traced: it depends on a size
+        return x[:, self.index]
+
+
+def test_an_index_buffer_written_in_forward_is_not_read() -> None:
+    report, G = analyse(WrittenIndex(), "N,C,H,W", confirm_run=False)
+    assert report.status == "unknown", report.format()

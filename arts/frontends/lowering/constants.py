@@ -34,13 +34,9 @@ def constant_value(L: Lowerer, arg: Any, _depth: int = 0) -> Any:
         return None
     value: Any = None
     if arg.op == "get_attr":
-        obj: Any = L.root
-        try:
-            for part in str(arg.target).split("."):
-                obj = getattr(obj, part)
-        except AttributeError:
+        value = _attribute(L, arg)
+        if isinstance(value, torch.Tensor) and (value.device.type == "meta" or _written(L, arg, value)):
             return None
-        value = obj
     elif arg.op == "call_method" and str(arg.target) in PURE_METHODS and arg.args:
         base = constant_value(L, arg.args[0], _depth + 1)
         rest = [_plain(a) for a in arg.args[1:]]
@@ -58,6 +54,54 @@ def constant_value(L: Lowerer, arg: Any, _depth: int = 0) -> Any:
 
 
 _NO = object()
+
+
+def _attribute(L: Lowerer, node: Any) -> Any:
+    obj: Any = L.root
+    try:
+        for part in str(node.target).split("."):
+            obj = getattr(obj, part)
+    except AttributeError:
+        return None
+    return obj
+
+
+def _written(L: Lowerer, attr: Any, value: Any) -> bool:
+    """Whether ``forward`` may write into the memory of the buffer ``attr`` reads (an in-place method,
+    ``x[i] = v`` or ``out=`` on it or on a view of it, reached from any ``get_attr`` of a tensor
+    sharing its storage -- fx stores ``self.buf.view(-1)`` as such a constant): then its value at
+    the read is not the one stored in the module, and arts does not read it."""
+    import operator
+
+    import torch
+
+    graph = attr.graph
+    ptr = value.untyped_storage().data_ptr()
+
+    def shares(n: Any) -> bool:
+        v = _attribute(L, n)
+        return isinstance(v, torch.Tensor) and v.device.type != "meta" and v.untyped_storage().data_ptr() == ptr
+
+    seen = [n for n in graph.nodes if n.op == "get_attr" and (n.target == attr.target or shares(n))]
+    todo = list(seen)
+    while todo:  # every value that may share the buffer's memory
+        n = todo.pop()
+        for u in n.users:
+            if u in seen:
+                continue
+            if u.op == "call_method" or (u.op == "call_function" and u.target is operator.getitem):
+                seen.append(u)
+                todo.append(u)
+    for n in graph.nodes:
+        first = n.args[0] if n.args else None
+        if n.op == "call_method" and first in seen and str(n.target).endswith("_") \
+                and not str(n.target).endswith("__"):
+            return True
+        if n.op == "call_function" and n.target is operator.setitem and first in seen:
+            return True
+        if n.op in ("call_function", "call_method") and n.kwargs.get("out") in seen:
+            return True
+    return False
 
 
 def _plain(v: Any) -> Any:
