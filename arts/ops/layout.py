@@ -51,8 +51,9 @@ class Layout:
     """How a tensor lies in memory.  ``kind`` is "contiguous", "strided" or "unknown".
 
     ``strides`` (strided only) are sympy expressions over the input sizes, in elements.
-    ``dense`` (strided only): a permutation of a contiguous tensor (no gaps, no overlap), the
-    case where torch's elementwise ops keep the input's strides.  ``origin`` names the node that
+    ``dense``: a permutation of a contiguous tensor (no gaps, no overlap), the case where torch's
+    elementwise ops keep the input's strides; on an unknown layout (a fresh result of a non-contiguous
+    input, strides not modelled), it still says that no two elements share memory.  ``origin`` names the node that
     made the tensor non-contiguous (``"t1 (transpose(dim0=1, dim1=2))"``); ``reason`` says why
     the layout is unknown.
     """
@@ -382,17 +383,22 @@ def conditions(*names: str) -> Callable[[Callable[[Ctx], list]], Callable[[Ctx],
 
 
 def _default(c: Ctx) -> Layout:
+    """Ops with no rule make a fresh result (convs, pools, norms, binary ops, cat, ...; in place, the
+    input itself after the no-overlap check): contiguous from contiguous inputs; otherwise its
+    strides are not modelled, but torch allocates every fresh result as a permutation of a
+    contiguous tensor, so it is dense (no element shares memory: an in-place op on it is legal)."""
     if all(lay.contiguous for lay in c.layouts):
         return CONTIGUOUS
-    return unknown(c.here, f"the layout {c.op.name} gives a non-contiguous input is not modelled")
+    return Layout("unknown", dense=True, origin=c.here,
+                  reason=f"the layout {c.op.name} gives a non-contiguous input is not modelled")
 
 
 def _restride(c: Ctx, f: Callable[[tuple, tuple], tuple], dense_kept: bool = True) -> Layout:
     """Output strides as a function of the input's: for views that only move strides around."""
     shape, lay = c.inp()
     st = strides_of(shape, lay)
-    if st is None:
-        return lay
+    if st is None:  # strides unknown: a permutation keeps a dense tensor dense, a slice or expand not
+        return lay if dense_kept or not lay.dense else Layout("unknown", origin=lay.origin, reason=lay.reason)
     new = f(shape, st)
     return make(c.out, new, lay.origin or c.here, dense=(lay.contiguous or lay.dense) and dense_kept)
 
@@ -412,6 +418,15 @@ def _unmodelled(c: Ctx) -> Layout:
 
 @rule("contiguous")
 def _contiguous(c: Ctx) -> Layout:
+    return CONTIGUOUS
+
+
+@rule("layer_norm", "linear")
+def _fresh_contiguous(c: Ctx) -> Layout:
+    """torch's layer_norm makes its input contiguous and allocates a contiguous result
+    (native_layer_norm); linear is an ``mm`` of the (reshaped) input into a fresh contiguous
+    buffer, viewed back to the batch shape (checked on permuted, sliced, expanded and
+    channels-last inputs in tests/test_frontend_library_rules.py)."""
     return CONTIGUOUS
 
 
@@ -454,11 +469,12 @@ def _elementwise(c: Ctx) -> Layout:
         return CONTIGUOUS
     if isinstance(fn, str) and "memory_format" in fn:  # .to(memory_format=torch.channels_last) ...
         return unknown(c.here, f"{fn} is a memory format arts does not model")
-    if c.p.get("inplace") or fn in SAME_TENSOR:
-        return lay
+    if c.p.get("inplace") or fn in SAME_TENSOR or (isinstance(fn, str) and fn.endswith("_")
+                                                   and not fn.endswith("__")):
+        return lay  # x.relu_() returns x itself
     if isinstance(fn, str) and fn not in KEEPS_DENSE_STRIDES:
         return _default(c)
-    if lay.contiguous or (lay.kind == "strided" and lay.dense):
+    if lay.contiguous or lay.dense:  # a dense input's strides are kept (unknown ones stay unknown, dense)
         return lay
     return unknown(lay.origin or c.here, f"the layout {c.op.name} gives a non-dense input is not modelled")
 
@@ -632,6 +648,16 @@ def _view_stride_condition(c: Ctx) -> list:
     k = cond(f, msg, code="view-stride", expected="a shape expressible over the input's strides",
              found=Text("sizes ({}) with strides ({})", ", ".join(map(str, shape)), ", ".join(map(str, st))))
     return [k] if k is not None else []
+
+
+@conditions("window_attention")
+def _windows_need_contiguous(c: Ctx) -> list:
+    """torchvision's Swin attention views its padded input into windows; the pad keeps a
+    non-contiguous input's strides (a zero pad clones them), so only a contiguous input is modelled."""
+    if c.layouts[0].contiguous:
+        return []
+    raise Unsupported(f"shifted_window_attention of a non-contiguous input (after {c.layouts[0].origin}): "
+                      f"whether its window view is legal is not modelled")
 
 
 @conditions("relu", "relu6", "leaky_relu", "elu", "selu", "silu", "hardswish", "hardsigmoid", "hardtanh", "mish",

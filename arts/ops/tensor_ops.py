@@ -418,3 +418,123 @@ class GridSampleSpec(OpSpec):
 
 
 _ = prod
+
+
+# ---- indexing by a constant index tensor -------------------------------------------------------
+
+def _size_list(v: Any, name: str) -> tuple[int, ...]:
+    vals = _int_tuple(v, name)
+    if any(k < 1 for k in vals):
+        raise InputError(f"parameter {name} must hold positive sizes, got {list(vals)}")
+    return vals
+
+
+@_register
+class TakeSpec(OpSpec):
+    """``x[..., idx, ...]`` with one index tensor of known values (a module buffer, e.g. Swin's
+    ``relative_position_index``) at dimension ``dim``: that dimension is replaced by the index's
+    shape, and every index value ``v`` must satisfy ``-size <= v < size``."""
+
+    name = "take"
+    doc = "advanced indexing along one dimension by an index tensor of known values (x[:, idx])"
+    params = (Param("dim", 0, int_param()), Param("index_shape", None, _size_list),
+              Param("low", 0, int_param()), Param("high", 0, int_param()))
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        x = tuple(sympy.sympify(s) for s in inputs[0])
+        d = norm_dim(p["dim"], len(x), "index")
+        S, low, high = x[d], p["low"], p["high"]
+        if low > high:
+            raise InputError(f"parameter low ({low}) must not exceed high ({high})")
+        need = max(high + 1, -low)  # v >= 0 needs S > v; v < 0 needs S >= -v
+        c = ge(S, need, Text("index: the index values ({} to {}) must lie in [-{}, {}) (dimension {})", low, high,
+                             S, S, d), code="too-small")
+        return Inferred(x[:d] + tuple(sympy.Integer(k) for k in p["index_shape"]) + x[d + 1:], keep(c))
+
+
+# ---- torchvision's Swin window attention --------------------------------------------------------
+
+def _opt_shape(v: Any, name: str) -> tuple[int, ...] | None:
+    return None if v is None else _int_tuple(v, name)
+
+
+@_register
+class WindowAttentionSpec(OpSpec):
+    """torchvision's ``shifted_window_attention(x, qkv_weight, proj_weight, bias, window_size, ...)``
+    on ``x = (B, H, W, C)``: pads H, W up to multiples of the window, attends within each of the
+    ``nW = ceil(H/w0) * ceil(W/w1)`` windows of ``N = w0*w1`` tokens, and crops back: the output is
+    ``(B, H, W, C)``.  ``C`` must be the qkv weight's input size; the relative position bias
+    (input 1) must broadcast to the scores ``(B*nW, heads, N, N)`` without enlarging them; the
+    weights must agree with each other and with ``num_heads`` (``3*heads*(C//heads)`` qkv features,
+    ``C`` divisible by the heads, a projection from ``C`` to ``C``).  A shift changes no shape."""
+
+    name = "window_attention"
+    doc = "torchvision.models.swin_transformer.shifted_window_attention"
+    arity = (2, 2)
+    params = (Param("in_features", None, int_param(1)), Param("qkv_features", None, int_param(1)),
+              Param("proj_in", None, int_param(1)), Param("proj_out", None, int_param(1)),
+              Param("num_heads", None, int_param(1)), Param("window_size", None, tuple_param(2, 1)),
+              Param("qkv_bias", None, _opt_shape), Param("proj_bias", None, _opt_shape),
+              Param("logit_scale", None, _opt_shape))
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        x = tuple(sympy.sympify(s) for s in inputs[0])
+        bias = tuple(sympy.sympify(s) for s in inputs[1])
+        if len(x) != 4:
+            raise rank_error("shifted_window_attention", "a 4-d (B, H, W, C)", x)
+        B, H, W, C = x
+        c, heads, (w0, w1) = p["in_features"], p["num_heads"], p["window_size"]
+
+        def static(ok: bool, msg: str) -> None:
+            if not ok:
+                raise StaticShapeError(f"shifted_window_attention: {msg}", code="shape-mismatch")
+
+        qb, pb = p["qkv_bias"], p["proj_bias"]
+        static(qb is None or prod(qb) == p["qkv_features"], f"qkv bias of {qb} for {p['qkv_features']} features")
+        static(p["qkv_features"] == 3 * heads * (c // heads),
+               f"{p['qkv_features']} qkv features cannot be split into 3 x {heads} heads x {c // heads}")
+        static(c % heads == 0, f"{c} channels are not divisible by {heads} heads")
+        static(p["proj_in"] == c, f"the projection takes {p['proj_in']} features, the attention gives {c}")
+        static(pb is None or prod(pb) == p["proj_out"], f"projection bias of {pb} for {p['proj_out']} features")
+        static(p["proj_out"] == c, f"the projection gives {p['proj_out']} channels, the windows hold {c}")
+        n = w0 * w1
+        windows = B * (sympy.floor((H + w0 - 1) / w0)) * sympy.floor((W + w1 - 1) / w1)
+        scores = (windows, sympy.Integer(heads), sympy.Integer(n), sympy.Integer(n))
+        conds = [eq(C, c, f"shifted_window_attention expects {c} channels (dimension 3)", code="channel-mismatch")]
+        for what, shape in (("relative position bias", bias), ("logit scale", p["logit_scale"])):
+            if shape is None:
+                continue
+            if len(shape) > 4:
+                raise StaticShapeError(f"shifted_window_attention: a {what} of rank {len(shape)} enlarges the "
+                                       f"attention scores", code="broadcast")
+            for b, a in zip(reversed(tuple(shape)), reversed(scores)):
+                b = sympy.sympify(b)
+                conds.append(cond(sympy.Or(sympy.Eq(b, 1), sympy.Eq(b, a)),
+                                  Text("shifted_window_attention: the {} size {} must be 1 or the scores' {}",
+                                       what, b, a), code="broadcast", expected=Text("{} or 1", a), found=b))
+        return Inferred(x, keep(*conds))
+
+
+# ---- repeat by sizes computed from tensors -------------------------------------------------------
+
+@_register
+class SizedRepeatSpec(OpSpec):
+    """``x.repeat(1, 1, W)`` with repeats computed from other tensors' sizes (timm XCiT's positional
+    encoding): argument 0 is repeated, later arguments are read for sizes.  A repeat of 0 (an empty
+    tensor in torch) is a ``too-small`` error, as every size in arts is positive."""
+
+    name = "sized_repeat"
+    doc = "Tensor.repeat with repeats that may be computed from other tensors' sizes"
+    arity = (1, None)
+    params = (Param("repeats", None, _expr_list()),)
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        x = tuple(sympy.sympify(s) for s in inputs[0])
+        r = [resolve(k, inputs, self.name) for k in p["repeats"]]
+        if len(r) < len(x):
+            raise StaticShapeError(f"repeat: {len(r)} repeats for a tensor of rank {len(x)} (at least the rank "
+                                   f"is needed)", code="rank-mismatch", expected=f"≥ {len(x)} repeats",
+                                   found=f"{len(r)}")
+        conds = [ge(k, 1, f"repeat: repeat {i} must be positive", code="too-small") for i, k in enumerate(r)]
+        new = len(r) - len(x)
+        return Inferred(tuple(r[:new]) + tuple(s * k for s, k in zip(x, r[new:])), keep(*conds))

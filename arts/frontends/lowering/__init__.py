@@ -7,7 +7,9 @@
   :mod:`.shape`, :mod:`.conv` (conv, pool, pad, resize, unfold, grid_sample), :mod:`.norm`, :mod:`.linear`,
   :mod:`.creation` (zeros, new_empty, arange), :mod:`.attention` (sdpa, MultiheadAttention, transformer
   layers, RNN/LSTM/GRU, embedding),
-  :mod:`.modules` (``torch.nn`` layers with a catalogue op).
+  :mod:`.modules` (``torch.nn`` layers with a catalogue op), :mod:`.libraries` (torchvision functions
+  that fx keeps as leaves), :mod:`.indexing` (``x[idx]`` by an index of known values, read by
+  :mod:`.constants`).
 
 Adding an op: write the rule in its family's module under ``@lowers("torch.foo", "Tensor.foo")``,
 and a property test against torch in ``tests/test_frontend_lowering.py``.
@@ -20,6 +22,7 @@ from arts.frontends.lowering import conv as _conv  # noqa: F401
 from arts.frontends.lowering import creation as _creation  # noqa: F401
 from arts.frontends.lowering import core as _core  # noqa: F401
 from arts.frontends.lowering import elementwise as _elementwise  # noqa: F401
+from arts.frontends.lowering import libraries as _libraries  # noqa: F401
 from arts.frontends.lowering import linear as _linear  # noqa: F401
 from arts.frontends.lowering import norm as _norm  # noqa: F401
 from arts.frontends.lowering import shape as _shape  # noqa: F401

@@ -115,12 +115,27 @@ for _k in ("max", "avg"):
 
 
 def _const_shape(L: Lowerer, v: Any, what: str) -> tuple[int, ...]:
+    """The shape of a module parameter, or of a tensor computed from parameters alone (timm's
+    weight standardisation: ``F.batch_norm(self.weight.reshape(1, O, -1), ...).reshape_as(self.weight)``):
+    fixed ints whatever the input, each op on the way already checked when its shape was inferred."""
     if isinstance(v, TensorVal):
         s = L.shapes.get(v.name)
-        if s is not None and all(sympy.sympify(x).is_Integer for x in s) and L.G.nodes[v.name].get("op") is not None \
-                and L.G.nodes[v.name]["op"].name == "constant":
+        if s is not None and all(sympy.sympify(x).is_Integer for x in s) and _of_parameters(L, v.name):
             return tuple(int(x) for x in s)
-    raise NotLowered(f"{what} is not a module parameter of known shape")
+    raise NotLowered(f"{what} is not a module parameter (or a function of parameters) of known shape")
+
+
+def _of_parameters(L: Lowerer, name: str) -> bool:
+    import networkx as nx
+
+    op = L.G.nodes[name].get("op")
+    if op is None:  # a graph input
+        return False
+    if op.name == "constant":
+        return True
+    nodes = nx.ancestors(L.G, name) | {name}
+    return all(L.G.nodes[n].get("op") is not None and L.G.nodes[n]["op"].name not in ("unsupported", "size_assert")
+               for n in nodes) and any(L.G.nodes[n]["op"].name == "constant" for n in nodes)
 
 
 def _conv_fn(n: int, transposed: bool) -> Handler:

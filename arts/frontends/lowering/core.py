@@ -59,6 +59,41 @@ def _unpack_count(node: Any, L: Lowerer) -> int | None:
     return None
 
 
+def _part_count(L: Lowerer, obj: SplitVal) -> int | None:
+    """How many parts ``split``/``chunk``/``unbind`` gives (for ``parts[-1]``): fixed by a tuple of
+    sizes, else only when the dimension's size is a known int (timm Res2Net's channel split)."""
+    if obj.kind == "split" and isinstance(obj.size, tuple):
+        return len(obj.size)
+    r = L.ranks.get(obj.tensor)
+    shape = L.shapes.get(obj.tensor)
+    if r is None or shape is None or not -r <= obj.dim < r:
+        return None
+    S = sympy.sympify(shape[obj.dim % r])
+    if not S.is_Integer or int(S) < 1:
+        return None
+    n = int(S)
+    if obj.kind == "unbind":
+        return n
+    if obj.kind == "split":
+        return -(-n // obj.size) if isinstance(obj.size, int) and obj.size > 0 else None
+    if isinstance(obj.size, int) and obj.size > 0:  # chunk: torch.chunk's parts of ceil(n / chunks) each
+        each = -(-n // obj.size)
+        return -(-n // each)
+    return None
+
+
+@lowers("math.ceil", "math.floor")
+def _ceil_floor(L: Lowerer, node: Any, name: str, x: Any) -> Any:
+    """``math.ceil(H / self.stride)`` (timm VOLO): the exact integer of a quotient of sizes."""
+    if isinstance(x, bool) or not isinstance(x, (int, float, sympy.Expr)):
+        raise NotLowered(f"math.{name} of {L._show(x)}")
+    if isinstance(x, float):
+        import math
+
+        return math.ceil(x) if name == "ceil" else math.floor(x)
+    return as_int((sympy.ceiling if name == "ceil" else sympy.floor)(x))
+
+
 @lowers("operator.getitem")
 def _getitem(L: Lowerer, node: Any, name: str, obj: Any, idx: Any) -> Any:
     if isinstance(obj, ShapeVal):
@@ -71,10 +106,12 @@ def _getitem(L: Lowerer, node: Any, name: str, obj: Any, idx: Any) -> Any:
         if not isinstance(idx, int) or isinstance(idx, bool):
             raise NotLowered(f"{obj.kind} result indexed by {L._show(idx)}")
         if idx < 0:
-            if obj.kind == "split" and isinstance(obj.size, tuple):
-                idx += len(obj.size)
-            else:
-                raise NotLowered(f"negative index into the parts of {obj.kind}")
+            count = _part_count(L, obj)
+            if count is None:
+                raise NotLowered(f"negative index into the parts of {obj.kind} of a dimension of unknown size")
+            idx += count
+            if idx < 0:
+                raise NotLowered(f"index {idx - count} into the {count} parts of {obj.kind}")
         last = _unpack_count(node, L) == idx + 1
         if obj.kind == "unbind":
             return L.emit(node, "unbind_part", {"dim": obj.dim, "index": idx, "last": last}, [obj.tensor])
@@ -113,7 +150,9 @@ def _getitem(L: Lowerer, node: Any, name: str, obj: Any, idx: Any) -> Any:
                     raise NotLowered(f"slice step {parts[2]} (torch requires a positive step)")
                 spec.append(("slice", *parts))
             elif isinstance(it, (TensorVal, list)):
-                raise NotLowered("advanced (tensor or list) indexing")
+                from arts.frontends.lowering.indexing import advanced_index
+
+                return advanced_index(L, node, obj.name, items)
             else:
                 raise NotLowered(f"indexing with {L._show(it)}")
         return L.emit(node, "index", {"index": spec}, [obj.name])

@@ -1,5 +1,5 @@
 """New tensors: ``torch.zeros/ones/empty/full/rand/randn(sizes)``, ``x.new_empty(sizes)``,
-``torch.arange(n)``; sizes may be computed from other tensors (DropPath's
+``torch.arange(n)``, ``torch.arange(start, end[, step])``; sizes may be computed from other tensors (DropPath's
 ``x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1))``)."""
 
 from __future__ import annotations
@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from arts.frontends.lowering.registry import lowers
-from arts.frontends.lowering.values import NotLowered, ShapeVal, is_size
+import sympy
+
+from arts.frontends.lowering.values import NotLowered, ShapeVal, as_int, is_size
 
 if TYPE_CHECKING:
     from arts.frontends.lowering.lowerer import Lowerer
@@ -55,6 +57,17 @@ def _new_full(L: Lowerer, node: Any, name: str, x: Any, size: Any, fill_value: A
 def _arange(L: Lowerer, node: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     for k in _IGNORED:
         kwargs.pop(k, None)
-    if kwargs or len(args) != 1 or not is_size(args[0]):
-        raise NotLowered("arange other than arange(n) with an integer n")
-    return L.emit_sized(node, "create", None, "shape", [L.size(args[0], "arange end")], {"fn": name})
+    for i, k in enumerate(("start", "end", "step")):
+        if k in kwargs and len(args) == i:
+            args = args + (kwargs.pop(k),)
+    if kwargs or not 1 <= len(args) <= 3 or not all(is_size(a) and not isinstance(a, bool) for a in args):
+        raise NotLowered("arange other than arange([start,] end[, step]) with integer sizes")
+    if len(args) == 1:
+        return L.emit_sized(node, "create", None, "shape", [L.size(args[0], "arange end")], {"fn": name})
+    start, end = L.size(args[0], "arange start"), L.size(args[1], "arange end")
+    step = args[2] if len(args) == 3 else 1
+    if not isinstance(step, int) or step < 1:
+        raise NotLowered(f"arange with step {L._show(step)} (only a constant positive step is modelled)")
+    # ceil((end - start) / step) elements; none (an empty tensor) is too small in arts
+    length = as_int(sympy.ceiling(sympy.sympify(end - start) / step))
+    return L.emit_sized(node, "create", None, "shape", [L.size(length, "arange length")], {"fn": name})

@@ -55,6 +55,8 @@ def _unary(L: Lowerer, node: Any, name: str, x: Any, *args: Any, **kwargs: Any) 
         return L.emit(node, "pointwise", {"fn": f"{base}(memory_format={fmt})"}, [t])
     if fmt == "torch.contiguous_format":  # layout-resetting (arts.ops.layout)
         return L.emit(node, "contiguous", {}, [t])
+    if name == base and _inplace_flag(node, x, args, kwargs):
+        name = base + "_"  # F.relu(x, inplace=True) is x.relu_()
     if name != base and not name.endswith("__"):
         # in place (x.relu_()): torch refuses an input that overlaps itself (expanded), so the
         # layout rules must see the trailing underscore (arts.ops.layout, in-place overlap)
@@ -70,6 +72,22 @@ def _unary(L: Lowerer, node: Any, name: str, x: Any, *args: Any, **kwargs: Any) 
     if extra:
         raise NotLowered(f"{name} with tensor arguments")
     return L.emit(node, "pointwise", {"fn": base}, [t])
+
+
+def _inplace_flag(node: Any, x: Any, args: tuple, kwargs: dict[str, Any]) -> bool:
+    """The ``inplace=`` argument of a functional activation (``F.relu(x, inplace=True)``, also
+    positional: ``F.leaky_relu(x, 0.1, True)``)."""
+    flag = kwargs.get("inplace", False)
+    if "inplace" not in kwargs and args and node.op == "call_function":
+        import inspect
+
+        try:
+            flag = inspect.signature(node.target).bind(x, *args, **kwargs).arguments.get("inplace", False)
+        except (TypeError, ValueError):  # a builtin without a signature, or arguments it does not take
+            flag = False
+    if not isinstance(flag, bool):
+        raise NotLowered(f"a computed inplace flag {flag!r}")
+    return flag
 
 
 def _scalar_op(name: str, a: Any, b: Any) -> Any:
@@ -162,9 +180,11 @@ def _binary(L: Lowerer, node: Any, name: str, a: Any, b: Any = None, *rest: Any,
     raise NotLowered(f"{name} of {L._show(a)} and {L._show(b)}")
 
 
-@lowers("operator.neg", "operator.pos")
+@lowers("operator.neg", "operator.pos", "operator.invert")
 def _negate(L: Lowerer, node: Any, name: str, a: Any) -> Any:
-    if is_size(a):
+    if is_size(a) or isinstance(a, bool):
+        if name == "invert":
+            raise NotLowered("~ of a size or a bool")
         return -a if name == "neg" else a
     return L.emit(node, "pointwise", {"fn": name}, [L.tensor(a, "the input")])
 

@@ -7,7 +7,10 @@ that no torch import happens until a model is lowered::
     def _cat(L, node, name, tensors, dim=0): ...
 
 Target forms: ``torch.X`` / ``F.X`` (``torch.nn.functional``) / ``operator.X`` / ``builtins.X`` /
-any importable dotted path -- a ``call_function`` target, matched by identity; ``Tensor.X`` -- a
+any importable dotted path -- a ``call_function`` target, matched by identity; a path into another
+library (``torchvision.ops.stochastic_depth.stochastic_depth``, a function that library marks with
+``torch.fx.wrap``) -- matched by the target's ``__module__`` and ``__qualname__``, so that arts never
+imports that library itself (a model that calls it has imported it); ``Tensor.X`` -- a
 ``call_method`` named ``X``; ``nn.X`` (or a dotted class path) -- a ``call_module`` whose module
 is exactly that class.  A target that the installed torch lacks is skipped.
 
@@ -43,6 +46,9 @@ _FUNCTIONS: dict[Any, Rule] | None = None
 _MODULES: dict[type, Rule] | None = None
 
 _PREFIXES = {"F": "torch.nn.functional", "nn": "torch.nn"}
+#: Roots of the targets resolved by import; any other root is matched by name (see the docstring).
+_IMPORTED_ROOTS = ("torch", "operator", "builtins", "math", "F", "nn")
+_BY_NAME: dict[str, Rule] = {}
 
 
 def lowers(*targets: str, name: str | None = None, passes: bool = False) -> Callable[[Handler], Handler]:
@@ -52,6 +58,8 @@ def lowers(*targets: str, name: str | None = None, passes: bool = False) -> Call
             rule = Rule(fn, name or t.rsplit(".", 1)[-1], passes)
             if t.startswith("Tensor."):
                 _METHODS[t[len("Tensor."):]] = rule
+            elif t.split(".", 1)[0] not in _IMPORTED_ROOTS:
+                _BY_NAME.setdefault(t, rule)
             else:
                 _PENDING.append((t, rule))
         global _FUNCTIONS, _MODULES
@@ -101,9 +109,14 @@ def function_rule(target: Any) -> Rule | None:
         _build()
     assert _FUNCTIONS is not None
     try:
-        return _FUNCTIONS.get(target)
+        rule = _FUNCTIONS.get(target)
     except TypeError:
-        return None
+        rule = None
+    if rule is None and _BY_NAME:
+        mod, qual = getattr(target, "__module__", None), getattr(target, "__qualname__", None)
+        if isinstance(mod, str) and isinstance(qual, str):
+            rule = _BY_NAME.get(f"{mod}.{qual}")
+    return rule
 
 
 def method_rule(name: str) -> Rule | None:

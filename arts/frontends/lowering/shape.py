@@ -237,5 +237,8 @@ def _repeat(L: Lowerer, node: Any, name: str, x: Any, *repeats: Any, **kwargs: A
         repeats = (kwargs.pop("repeats"),)
     if len(repeats) == 1 and isinstance(repeats[0], (list, tuple)):
         repeats = tuple(repeats[0])
-    r = ints(tuple(repeats), "repeats")
-    return L.emit(node, "repeat", {"repeats": list(r)}, [L.tensor(x, "the input")])
+    t = L.tensor(x, "the input")
+    entries = L.sizes(list(repeats), "repeats")
+    if all(isinstance(e, int) for e in entries):
+        return L.emit(node, "repeat", {"repeats": ints(tuple(entries), "repeats")}, [t])
+    return L.emit_sized(node, "sized_repeat", t, "repeats", entries, {})
