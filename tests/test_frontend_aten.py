@@ -199,3 +199,30 @@ def test_forward_that_always_raises_is_never_ok():
     report = check_module(Broken(), "N,3,H,W")
     assert report.status == "unknown"
     assert any(d.code == "unsupported" for d in report.diagnostics)
+
+
+class TakesOptionsAndKwargs(nn.Module):
+    """A forward shaped like Hugging Face's: one tensor, optional flags, ``**kwargs``."""
+
+    def __init__(self, branch_on_size: bool) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=2)
+        self.branch_on_size = branch_on_size
+
+    def forward(self, pixel_values, output_hidden_states=None, return_dict=None, **kwargs):
+        if self.branch_on_size and pixel_values.shape[-1] % 2 == 1:  # fx cannot trace this
+            pixel_values = pixel_values[..., :-1]
+        y = self.conv(pixel_values)
+        return (y, y) if output_hidden_states else y
+
+
+@pytest.mark.parametrize("branch_on_size", [False, True])
+def test_optional_flags_and_kwargs_stay_at_their_defaults(branch_on_size):
+    """Only the tensor input gets a shape; the flags keep their defaults and ``**kwargs`` is empty,
+    on the fx path (no branch) and on the ATen path (a branch on the width)."""
+    m = TakesOptionsAndKwargs(branch_on_size).eval()
+    report, G = analyse(m, "N,3,H,W")
+    assert list(G.graph["inputs"]) == ["pixel_values"]
+    assert any(d.code == "captured-region" for d in report.diagnostics) == branch_on_size
+    answers = _check_against_torch(m, report)
+    assert answers[(4, 4)] is True and answers[(8, 2)] is False

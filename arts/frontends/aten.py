@@ -350,10 +350,12 @@ _BIG = 2 ** 62  # export writes an open slice end as sys.maxsize
 class AtenLowerer(Lowerer):
     """Lower an exported program's ATen graph (see the module docstring)."""
 
-    def __init__(self, program: Any, input_shapes: Sequence[Any], **kw: Any) -> None:
+    def __init__(self, program: Any, input_shapes: Sequence[Any], *, input_names: Sequence[str] = (),
+                 **kw: Any) -> None:
         super().__init__(_NoRoot(), program.graph, input_shapes, **kw)
         self.program = program
         self.user_inputs = _user_input_names(program)
+        self.input_names = list(input_names)  # forward's own parameter names (export says args_0, ...)
 
     # placeholders: the user's inputs are arts inputs; parameters, buffers and constants are constants
     def placeholder(self, node: Any, index: int) -> Any:
@@ -362,7 +364,8 @@ class AtenLowerer(Lowerer):
                     and n is not node and _before(n, node))
             if k >= len(self.input_shapes):
                 raise InputError(f"forward has more tensor inputs than the {len(self.input_shapes)} shape(s) given")
-            return self.add_graph_input(node, str(node.target), k)
+            base = self.input_names[k] if k < len(self.input_names) else str(node.target)
+            return self.add_graph_input(node, base, k)
         val = node.meta.get("val")
         pshape = getattr(val, "shape", None)
         if pshape is None:
@@ -782,7 +785,10 @@ def analyse_aten(module: Any, shapes: list[tuple], name: str, where: Any, mode: 
     cap = capture(module, shapes)
     if cap.unmapped:
         raise CaptureFailed("guards over sizes that are not input sizes: " + "; ".join(cap.unmapped[:3]))
-    lowerer = AtenLowerer(cap.program, shapes, file=file, aliases=aliases)
+    from arts.frontends.torch_fx import _forward_params
+
+    names = [p.name for p in _forward_params(module) if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    lowerer = AtenLowerer(cap.program, shapes, file=file, aliases=aliases, input_names=names[:len(shapes)])
     G = lowerer.run()
     if file:
         from arts.frontends.locations import display_path
