@@ -107,11 +107,12 @@ class PoolsWhenLarge(nn.Module):
         return self.conv(x)
 
 
-class ExpandsToNewSize(nn.Module):
-    """Uses an op the catalogue has no rule for (``expand`` to a new size), behind a size branch."""
+class ClassToken(nn.Module):
+    """A class token expanded to the batch size and prepended (ViT), behind a size branch."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.embed = nn.Conv2d(3, 3, 4, stride=4)
         self.token = nn.Parameter(torch.zeros(1, 1, 3))
 
     def forward(self, x):
@@ -119,7 +120,16 @@ class ExpandsToNewSize(nn.Module):
         if x.shape[-1] % 2 == 0:
             x = x * 2
         t = self.token.expand(n, -1, -1)
-        return x.flatten(2).transpose(1, 2)[:, :1] + t
+        return torch.cat([t, self.embed(x).flatten(2).transpose(1, 2)], dim=1)
+
+
+class NoRuleOp(nn.Module):
+    """Uses an op the catalogue has no rule for (a real FFT), behind a size branch."""
+
+    def forward(self, x):
+        if x.shape[-1] % 2 == 0:
+            x = x * 2
+        return torch.fft.rfft2(x).abs()
 
 
 def test_fx_cannot_trace_these():
@@ -175,14 +185,22 @@ def test_branch_that_changes_the_graph():
 
 
 def test_an_op_without_a_rule_is_unknown_with_its_line():
-    m = ExpandsToNewSize().eval()
+    m = NoRuleOp().eval()
     report = check_module(m, "N,3,H,W")
     assert report.status == "unknown"
     unsupported = [d for d in report.diagnostics if d.code == "unsupported"]
-    assert unsupported and "aten.expand" in unsupported[0].message
-    assert unsupported[0].line is not None and "expand" in (unsupported[0].source or "")
+    assert unsupported and "aten.fft_rfft2" in unsupported[0].message
+    assert unsupported[0].line is not None and "rfft2" in (unsupported[0].source or "")
     with pytest.raises(ValueError):
         report.accepts(N=2, H=8, W=8)
+
+
+def test_class_token_expanded_to_the_batch():
+    m = ClassToken().eval()
+    report, _ = analyse(m, "N,3,H,W")
+    assert not report.unknown_nodes
+    answers = _check_against_torch(m, report)
+    assert answers[(4, 4)] is True and answers[(8, 2)] is False
 
 
 def test_forward_that_always_raises_is_never_ok():
@@ -225,4 +243,28 @@ def test_optional_flags_and_kwargs_stay_at_their_defaults(branch_on_size):
     assert list(G.graph["inputs"]) == ["pixel_values"]
     assert any(d.code == "captured-region" for d in report.diagnostics) == branch_on_size
     answers = _check_against_torch(m, report)
+    assert answers[(4, 4)] is True and answers[(8, 2)] is False
+
+
+class StandardisedConv(nn.Module):
+    """BiT's weight standardisation (``F.batch_norm`` of the weight, no parameters) and a batch norm
+    without affine parameters or running statistics, behind a size branch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.norm = nn.BatchNorm2d(4, affine=False, track_running_stats=False)
+
+    def forward(self, x):
+        if x.shape[-1] % 2 == 0:
+            x = x * 2
+        w = F.batch_norm(self.conv.weight.reshape(1, 4, -1), None, None, training=True, momentum=0.0)
+        return self.norm(F.conv2d(x, w.reshape_as(self.conv.weight)))
+
+
+def test_batch_norm_without_parameters():
+    m = StandardisedConv().eval()
+    report, _ = analyse(m, "N,3,H,W")
+    assert not report.unknown_nodes
+    answers = _check_against_torch(m, report, SQUARES + PAIRS + [(4, 3), (3, 4)])
     assert answers[(4, 4)] is True and answers[(8, 2)] is False

@@ -527,7 +527,11 @@ def _batch_norm_op(L: AtenLowerer, node: Any, x: Any, weight: Any, running_mean:
             c = int(pshape[0])
             break
     if c is None:
-        return L.unsupported(node, f"{L.call_text(node)}: no parameter gives the number of channels", [t.name])
+        # no weight and no running statistics (affine=False, track_running_stats=False, or weight
+        # standardisation as BiT does it): nothing fixes the channels; the shape is the input's
+        if not isinstance(training, bool):
+            return L.unsupported(node, f"{L.call_text(node)}: a computed training flag", [t.name])
+        return L.emit(node, "batch_norm", {"num_features": None, "training": training}, [t.name])
     n = 1 if r <= 3 else r - 2
     params: dict[str, Any] = {"num_features": c, "affine": weight is not None,
                               "track_running_stats": running_mean is not None}
@@ -711,27 +715,9 @@ _RULES["upsample_bicubic2d"] = _upsample("bicubic", True)
 
 @rule("expand")
 def _expand(L: AtenLowerer, node: Any) -> Any:
-    """``expand`` to the input's own sizes (``-1`` or the same size) keeps the shape; any other
-    target has no catalogue rule."""
-    x = L.val(node.args[0])
-    sizes = L.val(node.args[1])
-    if isinstance(x, TensorVal) and isinstance(sizes, (list, tuple)) and L.ranks.get(x.name) == len(sizes):
-        same = True
-        for d, s in enumerate(sizes):
-            if s == -1:
-                continue
-            try:
-                own = L.size_of(x.name, d)
-            except Exception:  # noqa: BLE001
-                same = False
-                break
-            if sympy.simplify(sympy.sympify(own) - sympy.sympify(s)) != 0:
-                same = False
-                break
-        if same:
-            return L.emit(node, "pointwise", {"fn": "expand"}, [x.name])
-    return L.unsupported(node, f"{L.call_text(node)}: no catalogue rule for expand to new sizes",
-                         _tensor_args(L, node))
+    """``aten.expand(x, sizes)``: the fx front end's ``Tensor.expand`` (sizes may be computed from
+    other tensors' sizes, ``-1`` keeps a dimension)."""
+    return L.via(node, "expand", [node.args[0], node.args[1]])
 
 
 # ---- the report ----------------------------------------------------------------------------------

@@ -117,10 +117,11 @@ for _k in ("max", "avg"):
 def _const_shape(L: Lowerer, v: Any, what: str) -> tuple[int, ...]:
     if isinstance(v, TensorVal):
         s = L.shapes.get(v.name)
-        if s is not None and all(sympy.sympify(x).is_Integer for x in s) and L.G.nodes[v.name].get("op") is not None \
-                and L.G.nodes[v.name]["op"].name == "constant":
+        # a parameter, or a tensor computed from parameters (BiT's standardised weights): a shape
+        # of integers is the same at every input size (the computation's own checks are its nodes')
+        if s is not None and all(sympy.sympify(x).is_Integer for x in s):
             return tuple(int(x) for x in s)
-    raise NotLowered(f"{what} is not a module parameter of known shape")
+    raise NotLowered(f"{what} is not a tensor of known, fixed shape")
 
 
 def _conv_fn(n: int, transposed: bool) -> Handler:
