@@ -7,7 +7,9 @@ the export's ``ShapeEnv`` as a **guard**.  The ATen graph it returns is the mode
 region where all guards hold, and nowhere else is it known to be.  So:
 
 1. **Capture** at an example size (:func:`capture`): each size symbol of the inputs is a dynamic
-   dimension (``Dim.AUTO``); the example tries a few sizes until ``forward`` runs.
+   dimension (``Dim.AUTO``); the example tries a few sizes until ``forward`` runs (after a
+   failed export, a size is first screened by a static run on fake tensors, far cheaper than an
+   export: a ViT that accepts only 224x224 costs one export, not four).
 2. **Region**: the guards, the symbols' value ranges (sizes 0 and 1 are specialised by export:
    every dynamic size is >= 2 there) and the deferred runtime asserts, translated to the arts
    input symbols (:func:`region_conditions`).  Guards that hold on the whole declared domain are
@@ -120,12 +122,21 @@ def capture(module: Any, shapes: Sequence[tuple], budget_s: float = 60.0) -> Cap
             if isinstance(x, sympy.Expr) and not x.is_Integer and not isinstance(x, sympy.Symbol):
                 raise CaptureFailed(f"an input size {x} that is not a plain symbol")
     errors: list[str] = []
+    export_failed_where_runs = 0
     start = time.monotonic()
     for k in range(len(_EXAMPLES)):
         if time.monotonic() - start > budget_s:
             break
         vals = _example_values(symbols, k)
-        args = tuple(torch.randn(*[vals[x] if isinstance(x, sympy.Symbol) else int(x) for x in s]) for s in shapes)
+        sizes = [[vals[x] if isinstance(x, sympy.Symbol) else int(x) for x in s] for s in shapes]
+        if errors:  # the first example failed: screen the others by a quick static run first
+            why = _fails_static(module, sizes)
+            if why is not None:
+                errors.append(why)
+                continue
+            if export_failed_where_runs >= 2:
+                break  # forward runs, export fails: not a matter of the size (each try costs an export)
+        args = tuple(torch.randn(*z) for z in sizes)
         dyn = tuple({d: Dim.AUTO for d, x in enumerate(s) if isinstance(x, sympy.Symbol)} for s in shapes)
         try:
             with warnings.catch_warnings():
@@ -133,10 +144,32 @@ def capture(module: Any, shapes: Sequence[tuple], budget_s: float = 60.0) -> Cap
                 ep = export(_eager(module), args, dynamic_shapes=(dyn,), strict=False)
         except Exception as e:  # noqa: BLE001 - forward failed at this example size: try the next one
             errors.append(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200])
+            export_failed_where_runs += len(errors) > 1
             continue
         conds, guards, unmapped = region_conditions(ep, shapes)
         return Capture(ep, {s.name: v for s, v in vals.items()}, conds, guards, unmapped)
     raise CaptureFailed("torch.export failed at every example size" + (f" (first: {errors[0]})" if errors else ""))
+
+
+def _fails_static(module: Any, sizes: Sequence[Sequence[int]]) -> str | None:
+    """Why ``forward`` fails at these concrete sizes, run on fake tensors (no data, static sizes:
+    a fraction of an export's cost), or ``None`` if it runs or fake tensors cannot tell.  Only
+    picks the example size to export at; the export's guards alone decide the region."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            with FakeTensorMode(allow_non_fake_inputs=True):
+                _eager(module)(*(torch.empty(z) for z in sizes))
+    except (torch._subclasses.fake_tensor.DataDependentOutputException,
+            torch._subclasses.fake_tensor.DynamicOutputShapeException,
+            torch._subclasses.fake_tensor.UnsupportedOperatorException, NotImplementedError):
+        return None  # fake tensors cannot run this: let the export try
+    except Exception as e:  # noqa: BLE001 - forward raised at these sizes
+        return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200]
+    return None
 
 
 # ---- torch's sympy -> the arts solver's sympy -----------------------------------------------------
