@@ -268,3 +268,35 @@ def test_batch_norm_without_parameters():
     assert not report.unknown_nodes
     answers = _check_against_torch(m, report, SQUARES + PAIRS + [(4, 3), (3, 4)])
     assert answers[(4, 4)] is True and answers[(8, 2)] is False
+
+
+def test_capture_is_bounded_in_time_and_keeps_the_callers_timer():
+    """A forward that keeps the export busy past the budget ends the capture (unknown, never a
+    hang); an interval timer set by the caller survives with its handler."""
+    import signal
+    import time
+
+    from arts.frontends.aten import CaptureFailed, capture
+    from arts.solver.symbols import parse_shape
+
+    class Slow(nn.Module):
+        def forward(self, x):
+            if x.shape[-1] % 2 == 0:
+                time.sleep(30)
+            return x
+
+    def outer(signum, frame):  # noqa: ARG001
+        raise AssertionError("the caller's timer fired early")
+
+    old = signal.signal(signal.SIGALRM, outer)
+    signal.setitimer(signal.ITIMER_REAL, 100)
+    try:
+        start = time.monotonic()
+        with pytest.raises(CaptureFailed, match="did not finish within"):
+            capture(Slow(), [parse_shape("N,3,H,W")], budget_s=1.0)
+        assert time.monotonic() - start < 20
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 50 < left <= 100 and signal.getsignal(signal.SIGALRM) is outer
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)

@@ -29,9 +29,10 @@ region smaller), so nothing outside a branch that was actually seen is ever clai
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,8 @@ __all__ = ["Capture", "CaptureFailed", "GuardedReport", "analyse_aten", "capture
 _EXAMPLES: tuple[tuple[int, ...], ...] = ((224, 192), (256, 224), (64, 48), (224, 224), (256, 256), (64, 64),
                                           (96, 96), (512, 512), (32, 32))
 _BATCH = 2
+CAPTURE_BUDGET_S = 20.0  # seconds for all the exports of one capture together
+SCREEN = True  # screen example sizes by a static run after a failed export (off: benchmarks/bench_aten.py's "before")
 
 
 class CaptureFailed(Exception):
@@ -109,8 +112,21 @@ def _eager(module: Any) -> Any:
     return Eager().train(module.training)
 
 
-def capture(module: Any, shapes: Sequence[tuple], budget_s: float = 60.0) -> Capture:
-    """Export ``module`` non-strict with every symbolic input size dynamic; see the module docstring."""
+def capture(module: Any, shapes: Sequence[tuple], budget_s: float | None = None) -> Capture:
+    """Export ``module`` non-strict with every symbolic input size dynamic; see the module docstring.
+    ``budget_s`` (default :data:`CAPTURE_BUDGET_S`) bounds all the tries together: past it the
+    capture fails (the report is ``unknown``) rather than keep a user waiting on torch's symbolic
+    shape simplification, which for some models (window partitions on padded sizes) runs for
+    minutes."""
+    budget = CAPTURE_BUDGET_S if budget_s is None else budget_s
+    try:
+        with _time_limit(budget):
+            return _capture(module, shapes, budget)
+    except _OutOfTime:
+        raise CaptureFailed(f"torch.export did not finish within {budget:.0f} s") from None
+
+
+def _capture(module: Any, shapes: Sequence[tuple], budget_s: float) -> Capture:
     import time
 
     import torch
@@ -129,7 +145,7 @@ def capture(module: Any, shapes: Sequence[tuple], budget_s: float = 60.0) -> Cap
             break
         vals = _example_values(symbols, k)
         sizes = [[vals[x] if isinstance(x, sympy.Symbol) else int(x) for x in s] for s in shapes]
-        if errors:  # the first example failed: screen the others by a quick static run first
+        if errors and SCREEN:  # the first example failed: screen the others by a quick static run first
             why = _fails_static(module, sizes)
             if why is not None:
                 errors.append(why)
@@ -149,6 +165,47 @@ def capture(module: Any, shapes: Sequence[tuple], budget_s: float = 60.0) -> Cap
         conds, guards, unmapped = region_conditions(ep, shapes)
         return Capture(ep, {s.name: v for s, v in vals.items()}, conds, guards, unmapped)
     raise CaptureFailed("torch.export failed at every example size" + (f" (first: {errors[0]})" if errors else ""))
+
+
+class _OutOfTime(BaseException):
+    """The capture's time limit passed (a BaseException: torch's ``except Exception`` fallbacks
+    inside the export must not swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`_OutOfTime` in the main thread after ``seconds`` (a no-op elsewhere).  An
+    interval timer the caller has set (a benchmark's own budget) is kept: whichever ends first
+    fires, and the caller's timer and handler are restored afterwards with the time left."""
+    import signal
+    import threading
+    import time
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    old_handler = signal.getsignal(signal.SIGALRM)
+    old_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    now = time.monotonic()
+    theirs = now + old_left if old_left > 0 else None
+    mine = now + seconds
+    fired: list[bool] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        if theirs is not None and time.monotonic() >= theirs - 1e-3 and callable(old_handler):
+            fired.append(True)
+            old_handler(signum, frame)
+        raise _OutOfTime()
+
+    signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, max(1e-3, min(mine, theirs or mine) - now))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_handler)
+        if theirs is not None and not fired:
+            signal.setitimer(signal.ITIMER_REAL, max(1e-3, theirs - time.monotonic()))
 
 
 def _fails_static(module: Any, sizes: Sequence[Sequence[int]]) -> str | None:
