@@ -1,28 +1,29 @@
 """Time of the ATen capture path against one ``torch.export`` with dynamic H and W, in one run.
 
-    /work/venv-zoo/bin/python benchmarks/bench_aten.py [--models hf/ResNet,hf/ConvNext,smp/FPN,hf/ViT]
-                                                       [--before]
+    /work/venv-zoo/bin/python benchmarks/bench_aten.py [--models hf/ResNet,smp/FPN,hf/ViT] [--before]
 
 Models that ``torch.fx`` cannot trace are checked by exporting them (non-strict, dynamic sizes)
 and lowering the ATen graph inside its guards (:mod:`arts.frontends.aten`).  For each model (built
-as ``benchmarks/bench_zoo.py`` builds it, random weights, needs the zoo environment) this prints:
+as ``benchmarks/bench_zoo.py`` builds it, random weights; needs the zoo environment) this prints:
 
 * ``export_s`` -- the baseline: one ``torch.export`` (non-strict, ``Dim.AUTO`` on H and W) at
   2x3x224x224, as bench_zoo times it;
 * ``arts_s`` -- ``analyse(model, "N,3,H,W")`` end to end (the fx attempt, the capture, the
   lowering, the check), split into ``capture_s`` (the exports tried) and ``post_s`` (the rest);
 * with ``--before``: ``before_s``, the same with example sizes tried by full exports only (no
-  static screening; what the capture did before), and the ratio ``before/arts``.
+  static screening, no time limit: what the capture did before), and the ratio ``before/arts``.
 
-arts runs first on each model (it pays any cold cache), the baseline second.  A warm-up export of
-a one-layer model runs before everything, so no model pays torch's one-time start-up.  The ratio
+Each measurement runs in a fresh process (no cache warmed by another measurement), after a
+warm-up export of a one-layer model there, so none pays torch's one-time start-up.  The ratio
 ``arts/export`` and its median are printed; nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -46,8 +47,7 @@ def _export_s(model, spatial: int, chans: int) -> float:
     return time.perf_counter() - t
 
 
-def _arts_s(model, shape: str) -> tuple[float, float, str]:
-    """(total seconds, seconds in capture, the report's path and status)."""
+def _arts_s(model, shape: str) -> dict:
     from arts.frontends import aten
     from arts.frontends.torch_fx import analyse
 
@@ -70,47 +70,61 @@ def _arts_s(model, shape: str) -> tuple[float, float, str]:
         what = f"{type(e).__name__}"
     finally:
         aten.capture = inner
-    return time.perf_counter() - t, spent[0], what
+    total = time.perf_counter() - t
+    return {"s": total, "capture_s": spent[0], "path": what}
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="hf/ResNet,hf/ConvNext,smp/FPN,hf/ViT")
-    ap.add_argument("--before", action="store_true", help="also time the capture without static screening")
-    a = ap.parse_args(argv)
+def measure(model_id: str, mode: str) -> dict:
+    """One measurement in this process: ``export``, ``arts`` or ``before``."""
     warnings.simplefilter("ignore")
     import torch
 
     import bench_zoo
     from arts.frontends import aten
 
-    by_id = {e["id"]: e for e in bench_zoo.zoo()}
-    _export_s(torch.nn.Conv2d(3, 3, 3), 2, 3)  # torch's one-time start-up, paid by nobody below
+    e = {x["id"]: x for x in bench_zoo.zoo()}[model_id]
+    _export_s(torch.nn.Conv2d(3, 3, 3), 2, 3)  # torch's one-time start-up
+    torch.manual_seed(0)
+    items = e["shape"].split(",")
+    model = bench_zoo.build(e).eval()
+    if mode == "export":
+        return {"s": _export_s(model, len(items) - 2, int(items[1]))}
+    if mode == "before":
+        aten.SCREEN = False
+        aten.CAPTURE_BUDGET_S = 1e6
+    return _arts_s(model, e["shape"])
+
+
+def _run(model_id: str, mode: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--one", model_id, mode], capture_output=True, text=True)
+    for line in reversed(out.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return {"s": float("nan"), "path": f"failed: {out.stderr.strip().splitlines()[-1:]}"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="hf/ResNet,smp/FPN,hf/ViT")
+    ap.add_argument("--before", action="store_true", help="also time the capture as it was before screening")
+    ap.add_argument("--one", nargs=2, metavar=("MODEL", "MODE"), help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.one:
+        print(json.dumps(measure(*a.one)))
+        return 0
     head = (f"{'model':<16} {'path':<14} {'export_s':>8} {'arts_s':>7} {'capture_s':>9} {'post_s':>6} "
             f"{'arts/export':>11}")
-    if a.before:
-        head += f" {'before_s':>8} {'before/arts':>11}"
-    print(head)
+    print(head + (f" {'before_s':>8} {'before/arts':>11}" if a.before else ""))
     ratios, gains = [], []
     for i in a.models.split(","):
-        e = by_id[i]
-        torch.manual_seed(0)
-        shape = e["shape"]
-        items = shape.split(",")
-        model = bench_zoo.build(e).eval()
-        total, cap, what = _arts_s(model, shape)
-        line = f"{i:<16} {what:<14} "
-        base = _export_s(bench_zoo.build(e).eval(), len(items) - 2, int(items[1]))
-        ratios.append(total / base)
-        line += f"{base:8.2f} {total:7.2f} {cap:9.2f} {total - cap:6.2f} {total / base:11.2f}"
+        arts, base = _run(i, "arts"), _run(i, "export")
+        ratios.append(arts["s"] / base["s"])
+        line = (f"{i:<16} {arts['path']:<14} {base['s']:8.2f} {arts['s']:7.2f} {arts.get('capture_s', 0):9.2f} "
+                f"{arts['s'] - arts.get('capture_s', 0):6.2f} {arts['s'] / base['s']:11.2f}")
         if a.before:
-            aten.SCREEN = False
-            try:
-                before, _, _ = _arts_s(bench_zoo.build(e).eval(), shape)
-            finally:
-                aten.SCREEN = True
-            gains.append(before / total)
-            line += f" {before:8.2f} {before / total:11.2f}"
+            before = _run(i, "before")
+            gains.append(before["s"] / arts["s"])
+            line += f" {before['s']:8.2f} {before['s'] / arts['s']:11.2f}"
         print(line, flush=True)
     print(f"median arts/export: {statistics.median(ratios):.2f}")
     if gains:

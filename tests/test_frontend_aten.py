@@ -300,3 +300,24 @@ def test_capture_is_bounded_in_time_and_keeps_the_callers_timer():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def test_out_of_time_after_fx_raised_is_unknown_not_an_input_error(monkeypatch):
+    """fx makes forward raise (its own artefact, like Hugging Face's ``kwargs.pop`` on a proxy);
+    the export runs out of time: the verdict is unknown with both reasons, not "bad input"."""
+    import time
+
+    from arts.frontends import aten
+
+    class RaisesUnderFx(nn.Module):
+        def forward(self, x):
+            if hasattr(x, "node"):  # an fx proxy
+                raise RuntimeError("fx proxies are not welcome")
+            time.sleep(30)
+            return x
+
+    monkeypatch.setattr(aten, "CAPTURE_BUDGET_S", 1.0)
+    report = check_module(RaisesUnderFx(), "N,3,H,W")
+    assert report.status == "unknown"
+    text = " ".join(d.message for d in report.diagnostics)
+    assert "did not finish within 1 s" in text and "fx proxies are not welcome" in text

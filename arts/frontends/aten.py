@@ -45,7 +45,8 @@ from arts.frontends.lowering.registry import Rule as LoweringRule, function_rule
 from arts.frontends.lowering.values import Opaque, tensors_in
 from arts.graph.report import Diagnostic, Report
 
-__all__ = ["Capture", "CaptureFailed", "GuardedReport", "analyse_aten", "capture", "region_conditions"]
+__all__ = ["Capture", "CaptureFailed", "CaptureTimedOut", "GuardedReport", "analyse_aten", "capture",
+           "region_conditions"]
 
 # example sizes tried for the dynamic dimensions, in order: non-square first (so H and W are not
 # duck-sized to one symbol), then squares for models that need them
@@ -58,6 +59,14 @@ SCREEN = True  # screen example sizes by a static run after a failed export (off
 
 class CaptureFailed(Exception):
     """``torch.export`` could not capture ``forward`` at any example size."""
+
+    undecided = False  # True: nothing was learnt about forward (out of time), so no verdict follows
+
+
+class CaptureTimedOut(CaptureFailed):
+    """The capture ran past its time limit."""
+
+    undecided = True
 
 
 @dataclass
@@ -123,7 +132,7 @@ def capture(module: Any, shapes: Sequence[tuple], budget_s: float | None = None)
         with _time_limit(budget):
             return _capture(module, shapes, budget)
     except _OutOfTime:
-        raise CaptureFailed(f"torch.export did not finish within {budget:.0f} s") from None
+        raise CaptureTimedOut(f"torch.export did not finish within {budget:.0f} s") from None
 
 
 def _capture(module: Any, shapes: Sequence[tuple], budget_s: float) -> Capture:
