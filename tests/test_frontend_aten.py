@@ -321,3 +321,31 @@ def test_out_of_time_after_fx_raised_is_unknown_not_an_input_error(monkeypatch):
     assert report.status == "unknown"
     text = " ".join(d.message for d in report.diagnostics)
     assert "did not finish within 1 s" in text and "fx proxies are not welcome" in text
+
+
+class SizeFunctionsAndCreation(nn.Module):
+    """``max`` on sizes (``torch.sym_max`` in the ATen graph), ``torch.zeros``/``arange`` of
+    computed sizes, ``1 - y`` (``aten.rsub``), antialiased resampling; behind a size branch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3)
+
+    def forward(self, x):
+        if x.shape[-1] % 2 == 0:
+            x = x * 2
+        x = self.conv(x)
+        n, w = x.shape[0], x.shape[-1]
+        y = torch.cat([x, torch.zeros(n, 3, x.shape[2], max(8, w) - w + 1)], dim=-1)
+        z = F.interpolate(y, size=(6, 5), mode="bicubic", antialias=True)
+        return (1 - z) + torch.arange(z.shape[-1]), y
+
+
+def test_size_functions_creation_and_rsub():
+    m = SizeFunctionsAndCreation().eval()
+    report, _ = analyse(m, "N,3,H,W")
+    assert not report.unknown_nodes, [d.message for d in report.diagnostics if d.code == "unsupported"]
+    answers = _check_against_torch(m, report)
+    assert answers[(4, 4)] is True and answers[(8, 2)] is False
+    out = [o for o in report.shapes if o.startswith("cat")]
+    assert out and str(report.shapes[out[0]][-1]) in ("Max(8, W - 2) + 1", "Max(W - 2, 8) + 1")

@@ -431,7 +431,8 @@ _SAME = {n: n for n in (
     "hardsigmoid", "hardtanh", "sigmoid", "tanh", "softplus", "exp", "log", "log2", "log1p", "expm1", "sqrt",
     "rsqrt", "abs", "neg", "sin", "cos", "erf", "sign", "floor", "ceil", "round", "reciprocal", "square",
     "contiguous", "clone", "detach", "roll", "flip", "cumsum", "logit", "nan_to_num", "logical_not", "celu",
-    "softshrink", "hardshrink", "zeros_like", "ones_like", "empty_like", "full_like", "rand_like",
+    "softshrink", "hardshrink", "zeros", "ones", "empty", "full", "rand", "randn", "arange", "new_empty",
+    "new_zeros", "new_ones", "new_full", "zeros_like", "ones_like", "empty_like", "full_like", "rand_like",
     "randn_like", "relu_", "hardtanh_", "silu_", "gelu_", "leaky_relu_", "sigmoid_", "tanh_", "clamp_",
     "add_", "mul_", "sub_", "div_", "hardswish_", "hardsigmoid_", "elu_", "mish_", "exp_", "copy_")}
 _SAME.update({"_softmax": "softmax", "_log_softmax": "log_softmax", "_unsafe_view": "reshape",
@@ -494,6 +495,12 @@ class AtenLowerer(Lowerer):
     def call_function(self, node: Any) -> Any:
         name = _packet(node.target)
         if name is None:
+            size_fn = _size_function(node.target)
+            if size_fn is not None:
+                vals = [self.val(a) for a in node.args]
+                if vals and not node.kwargs and all(isinstance(v, (int, sympy.Expr)) and not isinstance(v, bool)
+                                                    for v in vals):
+                    return size_fn(*vals)
             return super().call_function(node)  # operator.* on sizes, getitem
         if name in _NOOPS:
             return None
@@ -517,6 +524,22 @@ class AtenLowerer(Lowerer):
     def via(self, node: Any, name: str, args: Sequence[Any], kwargs: dict[str, Any] | None = None) -> Any:
         """Lower ``node`` as the functional op ``name`` called with ``args`` (fx nodes or constants)."""
         return self._call(_Call(node, args, kwargs), name, self.call_text(node))
+
+
+def _size_function(target: Any) -> Any:
+    """The sympy meaning of torch's functions on sizes (``max(7, H)`` in a forward becomes
+    ``torch.sym_max`` in the ATen graph), or ``None``."""
+    import math
+
+    import torch
+
+    def exact(fn: Any) -> Any:
+        return lambda *a: fn(*a) if all(isinstance(v, int) for v in a) else getattr(sympy, fn.__name__.title())(*a)
+
+    table = {torch.sym_max: exact(max), torch.sym_min: exact(min), torch.sym_float: lambda a: a,
+             math.floor: lambda a: math.floor(a) if isinstance(a, int) else sympy.floor(a),
+             math.ceil: lambda a: math.ceil(a) if isinstance(a, int) else sympy.ceiling(a)}
+    return table.get(target)
 
 
 def _rule_named(name: str) -> LoweringRule | None:
@@ -810,6 +833,18 @@ for _d, _m in ((1, "linear"), (2, "bilinear"), (3, "trilinear")):
     _RULES[f"upsample_nearest{_d}d"] = _upsample("nearest", False)
     _RULES[f"_upsample_nearest_exact{_d}d"] = _upsample("nearest-exact", False)
 _RULES["upsample_bicubic2d"] = _upsample("bicubic", True)
+# antialiased resampling (timm's position-embedding resize): the same output sizes
+_RULES["_upsample_bicubic2d_aa"] = _upsample("bicubic", True)
+_RULES["_upsample_bilinear2d_aa"] = _upsample("bilinear", True)
+
+
+@rule("rsub")
+def _rsub(L: AtenLowerer, node: Any) -> Any:
+    """``rsub(x, other) = other - x``: x's shape for a scalar ``other``, else broadcast."""
+    x, other = node.args[0], node.args[1]
+    if isinstance(L.val(other), TensorVal):
+        return L.via(node, "sub", [other, x])
+    return L.via(node, "neg", [x])
 
 
 @rule("expand")
