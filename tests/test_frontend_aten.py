@@ -349,3 +349,12 @@ def test_size_functions_creation_and_rsub():
     assert answers[(4, 4)] is True and answers[(8, 2)] is False
     out = [o for o in report.shapes if o.startswith("cat")]
     assert out and str(report.shapes[out[0]][-1]) in ("Max(8, W - 2) + 1", "Max(W - 2, 8) + 1")
+
+
+def test_static_screen_tells_failing_sizes_and_leaves_buffers_alone():
+    from arts.frontends.aten import _fails_static
+
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)).train()
+    assert _fails_static(m, [[2, 3, 8, 8]]) is None
+    assert "Kernel size" in (_fails_static(m, [[2, 3, 2, 2]]) or "")
+    assert int(m[1].num_batches_tracked) == 0 and torch.equal(m[1].running_mean, torch.zeros(4))

@@ -224,11 +224,19 @@ def _fails_static(module: Any, sizes: Sequence[Sequence[int]]) -> str | None:
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
 
+    # a forward may update real buffers on the way (BatchNorm's num_batches_tracked in training):
+    # the screen must leave the user's module as it was
+    saved = [(b, b.detach().clone()) for b in module.buffers()]
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
-            with FakeTensorMode(allow_non_fake_inputs=True):
-                _eager(module)(*(torch.empty(z) for z in sizes))
+            try:
+                with FakeTensorMode(allow_non_fake_inputs=True):
+                    _eager(module)(*(torch.empty(z) for z in sizes))
+            finally:
+                for b, v in saved:
+                    if not isinstance(b, torch._subclasses.fake_tensor.FakeTensor):
+                        b.copy_(v)
     except (torch._subclasses.fake_tensor.DataDependentOutputException,
             torch._subclasses.fake_tensor.DynamicOutputShapeException,
             torch._subclasses.fake_tensor.UnsupportedOperatorException, NotImplementedError):
