@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import operator
+import os
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -53,7 +54,9 @@ __all__ = ["Capture", "CaptureFailed", "CaptureTimedOut", "GuardedReport", "anal
 _EXAMPLES: tuple[tuple[int, ...], ...] = ((224, 192), (256, 224), (64, 48), (224, 224), (256, 256), (64, 64),
                                           (96, 96), (512, 512), (32, 32))
 _BATCH = 2
-CAPTURE_BUDGET_S = 20.0  # seconds for all the exports of one capture together
+# seconds for all the exports of one capture together (ARTS_CAPTURE_BUDGET_S overrides: a loaded
+# machine, a big model)
+CAPTURE_BUDGET_S = float(os.environ.get("ARTS_CAPTURE_BUDGET_S", "20"))
 SCREEN = True  # screen example sizes by a static run after a failed export (off: benchmarks/bench_aten.py's "before")
 
 
@@ -356,8 +359,6 @@ _OP_INTERNAL = ("_prims_common", "_subclasses", "_meta_registrations", "_refs", 
 
 
 def _op_internal(g: Any) -> bool:
-    import os
-
     import torch
 
     sloc = getattr(g, "sloc", None)
@@ -381,8 +382,6 @@ def _shape_env(ep: Any) -> Any:
 def _guard_site(g: Any) -> str:
     """Where a guard was raised, with paths under the working directory made relative (reports
     must not depend on where the checkout lies)."""
-    import os
-
     sloc = getattr(g, "sloc", None)
     if sloc is None:
         return ""
