@@ -658,9 +658,9 @@ def _batch_norm_op(L: AtenLowerer, node: Any, x: Any, weight: Any, running_mean:
     if c is None:
         # no weight and no running statistics (affine=False, track_running_stats=False, or weight
         # standardisation as BiT does it): nothing fixes the channels; the shape is the input's
-        if not isinstance(training, bool):
-            return L.unsupported(node, f"{L.call_text(node)}: a computed training flag", [t.name])
-        return L.emit(node, "batch_norm", {"num_features": None, "training": training}, [t.name])
+        if training is not True:  # evaluation needs running statistics: torch refuses it without
+            return L.unsupported(node, f"{L.call_text(node)}: evaluation without running statistics", [t.name])
+        return L.emit(node, "batch_norm", {"num_features": None, "training": True}, [t.name])
     n = 1 if r <= 3 else r - 2
     params: dict[str, Any] = {"num_features": c, "affine": weight is not None,
                               "track_running_stats": running_mean is not None}
