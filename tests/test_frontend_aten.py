@@ -107,11 +107,12 @@ class PoolsWhenLarge(nn.Module):
         return self.conv(x)
 
 
-class ExpandsToNewSize(nn.Module):
-    """Uses an op the catalogue has no rule for (``expand`` to a new size), behind a size branch."""
+class ClassToken(nn.Module):
+    """A class token expanded to the batch size and prepended (ViT), behind a size branch."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.embed = nn.Conv2d(3, 3, 4, stride=4)
         self.token = nn.Parameter(torch.zeros(1, 1, 3))
 
     def forward(self, x):
@@ -119,7 +120,16 @@ class ExpandsToNewSize(nn.Module):
         if x.shape[-1] % 2 == 0:
             x = x * 2
         t = self.token.expand(n, -1, -1)
-        return x.flatten(2).transpose(1, 2)[:, :1] + t
+        return torch.cat([t, self.embed(x).flatten(2).transpose(1, 2)], dim=1)
+
+
+class NoRuleOp(nn.Module):
+    """Uses an op the catalogue has no rule for (a real FFT), behind a size branch."""
+
+    def forward(self, x):
+        if x.shape[-1] % 2 == 0:
+            x = x * 2
+        return torch.fft.rfft2(x).abs()
 
 
 def test_fx_cannot_trace_these():
@@ -175,14 +185,22 @@ def test_branch_that_changes_the_graph():
 
 
 def test_an_op_without_a_rule_is_unknown_with_its_line():
-    m = ExpandsToNewSize().eval()
+    m = NoRuleOp().eval()
     report = check_module(m, "N,3,H,W")
     assert report.status == "unknown"
     unsupported = [d for d in report.diagnostics if d.code == "unsupported"]
-    assert unsupported and "aten.expand" in unsupported[0].message
-    assert unsupported[0].line is not None and "expand" in (unsupported[0].source or "")
+    assert unsupported and "aten.fft_rfft2" in unsupported[0].message
+    assert unsupported[0].line is not None and "rfft2" in (unsupported[0].source or "")
     with pytest.raises(ValueError):
         report.accepts(N=2, H=8, W=8)
+
+
+def test_class_token_expanded_to_the_batch():
+    m = ClassToken().eval()
+    report, _ = analyse(m, "N,3,H,W")
+    assert not report.unknown_nodes
+    answers = _check_against_torch(m, report)
+    assert answers[(4, 4)] is True and answers[(8, 2)] is False
 
 
 def test_forward_that_always_raises_is_never_ok():
@@ -199,3 +217,144 @@ def test_forward_that_always_raises_is_never_ok():
     report = check_module(Broken(), "N,3,H,W")
     assert report.status == "unknown"
     assert any(d.code == "unsupported" for d in report.diagnostics)
+
+
+class TakesOptionsAndKwargs(nn.Module):
+    """A forward shaped like Hugging Face's: one tensor, optional flags, ``**kwargs``."""
+
+    def __init__(self, branch_on_size: bool) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=2)
+        self.branch_on_size = branch_on_size
+
+    def forward(self, pixel_values, output_hidden_states=None, return_dict=None, **kwargs):
+        if self.branch_on_size and pixel_values.shape[-1] % 2 == 1:  # fx cannot trace this
+            pixel_values = pixel_values[..., :-1]
+        y = self.conv(pixel_values)
+        return (y, y) if output_hidden_states else y
+
+
+@pytest.mark.parametrize("branch_on_size", [False, True])
+def test_optional_flags_and_kwargs_stay_at_their_defaults(branch_on_size):
+    """Only the tensor input gets a shape; the flags keep their defaults and ``**kwargs`` is empty,
+    on the fx path (no branch) and on the ATen path (a branch on the width)."""
+    m = TakesOptionsAndKwargs(branch_on_size).eval()
+    report, G = analyse(m, "N,3,H,W")
+    assert list(G.graph["inputs"]) == ["pixel_values"]
+    assert any(d.code == "captured-region" for d in report.diagnostics) == branch_on_size
+    answers = _check_against_torch(m, report)
+    assert answers[(4, 4)] is True and answers[(8, 2)] is False
+
+
+class StandardisedConv(nn.Module):
+    """BiT's weight standardisation (``F.batch_norm`` of the weight, no parameters) and a batch norm
+    without affine parameters or running statistics, behind a size branch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.norm = nn.BatchNorm2d(4, affine=False, track_running_stats=False)
+
+    def forward(self, x):
+        if x.shape[-1] % 2 == 0:
+            x = x * 2
+        w = F.batch_norm(self.conv.weight.reshape(1, 4, -1), None, None, training=True, momentum=0.0)
+        return self.norm(F.conv2d(x, w.reshape_as(self.conv.weight)))
+
+
+def test_batch_norm_without_parameters():
+    m = StandardisedConv().eval()
+    report, _ = analyse(m, "N,3,H,W")
+    assert not report.unknown_nodes
+    answers = _check_against_torch(m, report, SQUARES + PAIRS + [(4, 3), (3, 4)])
+    assert answers[(4, 4)] is True and answers[(8, 2)] is False
+
+
+def test_capture_is_bounded_in_time_and_keeps_the_callers_timer():
+    """A forward that keeps the export busy past the budget ends the capture (unknown, never a
+    hang); an interval timer set by the caller survives with its handler."""
+    import signal
+    import time
+
+    from arts.frontends.aten import CaptureFailed, capture
+    from arts.solver.symbols import parse_shape
+
+    class Slow(nn.Module):
+        def forward(self, x):
+            if x.shape[-1] % 2 == 0:
+                time.sleep(30)
+            return x
+
+    def outer(signum, frame):  # noqa: ARG001
+        raise AssertionError("the caller's timer fired early")
+
+    old = signal.signal(signal.SIGALRM, outer)
+    signal.setitimer(signal.ITIMER_REAL, 100)
+    try:
+        start = time.monotonic()
+        with pytest.raises(CaptureFailed, match="did not finish within"):
+            capture(Slow(), [parse_shape("N,3,H,W")], budget_s=1.0)
+        assert time.monotonic() - start < 20
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 50 < left <= 100 and signal.getsignal(signal.SIGALRM) is outer
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_out_of_time_after_fx_raised_is_unknown_not_an_input_error(monkeypatch):
+    """fx makes forward raise (its own artefact, like Hugging Face's ``kwargs.pop`` on a proxy);
+    the export runs out of time: the verdict is unknown with both reasons, not "bad input"."""
+    import time
+
+    from arts.frontends import aten
+
+    class RaisesUnderFx(nn.Module):
+        def forward(self, x):
+            if hasattr(x, "node"):  # an fx proxy
+                raise RuntimeError("fx proxies are not welcome")
+            time.sleep(30)
+            return x
+
+    monkeypatch.setattr(aten, "CAPTURE_BUDGET_S", 1.0)
+    report = check_module(RaisesUnderFx(), "N,3,H,W")
+    assert report.status == "unknown"
+    text = " ".join(d.message for d in report.diagnostics)
+    assert "did not finish within 1 s" in text and "fx proxies are not welcome" in text
+
+
+class SizeFunctionsAndCreation(nn.Module):
+    """``max`` on sizes (``torch.sym_max`` in the ATen graph), ``torch.zeros``/``arange`` of
+    computed sizes, ``1 - y`` (``aten.rsub``), antialiased resampling; behind a size branch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3)
+
+    def forward(self, x):
+        if x.shape[-1] % 2 == 0:
+            x = x * 2
+        x = self.conv(x)
+        n, w = x.shape[0], x.shape[-1]
+        y = torch.cat([x, torch.zeros(n, 3, x.shape[2], max(8, w) - w + 1)], dim=-1)
+        z = F.interpolate(y, size=(6, 5), mode="bicubic", antialias=True)
+        return (1 - z) + torch.arange(z.shape[-1]), y
+
+
+def test_size_functions_creation_and_rsub():
+    m = SizeFunctionsAndCreation().eval()
+    report, _ = analyse(m, "N,3,H,W")
+    assert not report.unknown_nodes, [d.message for d in report.diagnostics if d.code == "unsupported"]
+    answers = _check_against_torch(m, report)
+    assert answers[(4, 4)] is True and answers[(8, 2)] is False
+    out = [o for o in report.shapes if o.startswith("cat")]
+    assert out and str(report.shapes[out[0]][-1]) in ("Max(8, W - 2) + 1", "Max(W - 2, 8) + 1")
+
+
+def test_static_screen_tells_failing_sizes_and_leaves_buffers_alone():
+    from arts.frontends.aten import _fails_static
+
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)).train()
+    assert _fails_static(m, [[2, 3, 8, 8]]) is None
+    assert "Kernel size" in (_fails_static(m, [[2, 3, 2, 2]]) or "")
+    assert int(m[1].num_batches_tracked) == 0 and torch.equal(m[1].running_mean, torch.zeros(4))

@@ -7,7 +7,9 @@ the export's ``ShapeEnv`` as a **guard**.  The ATen graph it returns is the mode
 region where all guards hold, and nowhere else is it known to be.  So:
 
 1. **Capture** at an example size (:func:`capture`): each size symbol of the inputs is a dynamic
-   dimension (``Dim.AUTO``); the example tries a few sizes until ``forward`` runs.
+   dimension (``Dim.AUTO``); the example tries a few sizes until ``forward`` runs (after a
+   failed export, a size is first screened by a static run on fake tensors, far cheaper than an
+   export: a ViT that accepts only 224x224 costs one export, not four).
 2. **Region**: the guards, the symbols' value ranges (sizes 0 and 1 are specialised by export:
    every dynamic size is >= 2 there) and the deferred runtime asserts, translated to the arts
    input symbols (:func:`region_conditions`).  Guards that hold on the whole declared domain are
@@ -27,9 +29,11 @@ region smaller), so nothing outside a branch that was actually seen is ever clai
 
 from __future__ import annotations
 
+import contextlib
 import operator
+import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,17 +46,30 @@ from arts.frontends.lowering.registry import Rule as LoweringRule, function_rule
 from arts.frontends.lowering.values import Opaque, tensors_in
 from arts.graph.report import Diagnostic, Report
 
-__all__ = ["Capture", "CaptureFailed", "GuardedReport", "analyse_aten", "capture", "region_conditions"]
+__all__ = ["Capture", "CaptureFailed", "CaptureTimedOut", "GuardedReport", "analyse_aten", "capture",
+           "region_conditions"]
 
 # example sizes tried for the dynamic dimensions, in order: non-square first (so H and W are not
 # duck-sized to one symbol), then squares for models that need them
 _EXAMPLES: tuple[tuple[int, ...], ...] = ((224, 192), (256, 224), (64, 48), (224, 224), (256, 256), (64, 64),
                                           (96, 96), (512, 512), (32, 32))
 _BATCH = 2
+# seconds for all the exports of one capture together (ARTS_CAPTURE_BUDGET_S overrides: a loaded
+# machine, a big model)
+CAPTURE_BUDGET_S = float(os.environ.get("ARTS_CAPTURE_BUDGET_S", "20"))
+SCREEN = True  # screen example sizes by a static run after a failed export (off: benchmarks/bench_aten.py's "before")
 
 
 class CaptureFailed(Exception):
     """``torch.export`` could not capture ``forward`` at any example size."""
+
+    undecided = False  # True: nothing was learnt about forward (out of time), so no verdict follows
+
+
+class CaptureTimedOut(CaptureFailed):
+    """The capture ran past its time limit."""
+
+    undecided = True
 
 
 @dataclass
@@ -107,8 +124,21 @@ def _eager(module: Any) -> Any:
     return Eager().train(module.training)
 
 
-def capture(module: Any, shapes: Sequence[tuple], budget_s: float = 60.0) -> Capture:
-    """Export ``module`` non-strict with every symbolic input size dynamic; see the module docstring."""
+def capture(module: Any, shapes: Sequence[tuple], budget_s: float | None = None) -> Capture:
+    """Export ``module`` non-strict with every symbolic input size dynamic; see the module docstring.
+    ``budget_s`` (default :data:`CAPTURE_BUDGET_S`) bounds all the tries together: past it the
+    capture fails (the report is ``unknown``) rather than keep a user waiting on torch's symbolic
+    shape simplification, which for some models (window partitions on padded sizes) runs for
+    minutes."""
+    budget = CAPTURE_BUDGET_S if budget_s is None else budget_s
+    try:
+        with _time_limit(budget):
+            return _capture(module, shapes, budget)
+    except _OutOfTime:
+        raise CaptureTimedOut(f"torch.export did not finish within {budget:.0f} s") from None
+
+
+def _capture(module: Any, shapes: Sequence[tuple], budget_s: float) -> Capture:
     import time
 
     import torch
@@ -120,12 +150,21 @@ def capture(module: Any, shapes: Sequence[tuple], budget_s: float = 60.0) -> Cap
             if isinstance(x, sympy.Expr) and not x.is_Integer and not isinstance(x, sympy.Symbol):
                 raise CaptureFailed(f"an input size {x} that is not a plain symbol")
     errors: list[str] = []
+    export_failed_where_runs = 0
     start = time.monotonic()
     for k in range(len(_EXAMPLES)):
         if time.monotonic() - start > budget_s:
             break
         vals = _example_values(symbols, k)
-        args = tuple(torch.randn(*[vals[x] if isinstance(x, sympy.Symbol) else int(x) for x in s]) for s in shapes)
+        sizes = [[vals[x] if isinstance(x, sympy.Symbol) else int(x) for x in s] for s in shapes]
+        if errors and SCREEN:  # the first example failed: screen the others by a quick static run first
+            why = _fails_static(module, sizes)
+            if why is not None:
+                errors.append(why)
+                continue
+            if export_failed_where_runs >= 2:
+                break  # forward runs, export fails: not a matter of the size (each try costs an export)
+        args = tuple(torch.randn(*z) for z in sizes)
         dyn = tuple({d: Dim.AUTO for d, x in enumerate(s) if isinstance(x, sympy.Symbol)} for s in shapes)
         try:
             with warnings.catch_warnings():
@@ -133,10 +172,81 @@ def capture(module: Any, shapes: Sequence[tuple], budget_s: float = 60.0) -> Cap
                 ep = export(_eager(module), args, dynamic_shapes=(dyn,), strict=False)
         except Exception as e:  # noqa: BLE001 - forward failed at this example size: try the next one
             errors.append(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200])
+            export_failed_where_runs += len(errors) > 1
             continue
         conds, guards, unmapped = region_conditions(ep, shapes)
         return Capture(ep, {s.name: v for s, v in vals.items()}, conds, guards, unmapped)
     raise CaptureFailed("torch.export failed at every example size" + (f" (first: {errors[0]})" if errors else ""))
+
+
+class _OutOfTime(BaseException):
+    """The capture's time limit passed (a BaseException: torch's ``except Exception`` fallbacks
+    inside the export must not swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`_OutOfTime` in the main thread after ``seconds`` (a no-op elsewhere).  An
+    interval timer the caller has set (a benchmark's own budget) is kept: whichever ends first
+    fires, and the caller's timer and handler are restored afterwards with the time left."""
+    import signal
+    import threading
+    import time
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    old_handler = signal.getsignal(signal.SIGALRM)
+    old_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    now = time.monotonic()
+    theirs = now + old_left if old_left > 0 else None
+    mine = now + seconds
+    fired: list[bool] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        if theirs is not None and time.monotonic() >= theirs - 1e-3 and callable(old_handler):
+            fired.append(True)
+            old_handler(signum, frame)
+        raise _OutOfTime()
+
+    signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, max(1e-3, min(mine, theirs or mine) - now))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_handler)
+        if theirs is not None and not fired:
+            signal.setitimer(signal.ITIMER_REAL, max(1e-3, theirs - time.monotonic()))
+
+
+def _fails_static(module: Any, sizes: Sequence[Sequence[int]]) -> str | None:
+    """Why ``forward`` fails at these concrete sizes, run on fake tensors (no data, static sizes:
+    a fraction of an export's cost), or ``None`` if it runs or fake tensors cannot tell.  Only
+    picks the example size to export at; the export's guards alone decide the region."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    # a forward may update real buffers on the way (BatchNorm's num_batches_tracked in training):
+    # the screen must leave the user's module as it was
+    saved = [(b, b.detach().clone()) for b in module.buffers()]
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            try:
+                with FakeTensorMode(allow_non_fake_inputs=True):
+                    _eager(module)(*(torch.empty(z) for z in sizes))
+            finally:
+                for b, v in saved:
+                    if not isinstance(b, torch._subclasses.fake_tensor.FakeTensor):
+                        b.copy_(v)
+    except (torch._subclasses.fake_tensor.DataDependentOutputException,
+            torch._subclasses.fake_tensor.DynamicOutputShapeException,
+            torch._subclasses.fake_tensor.UnsupportedOperatorException, NotImplementedError):
+        return None  # fake tensors cannot run this: let the export try
+    except Exception as e:  # noqa: BLE001 - forward raised at these sizes
+        return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:200]
+    return None
 
 
 # ---- torch's sympy -> the arts solver's sympy -----------------------------------------------------
@@ -249,8 +359,6 @@ _OP_INTERNAL = ("_prims_common", "_subclasses", "_meta_registrations", "_refs", 
 
 
 def _op_internal(g: Any) -> bool:
-    import os
-
     import torch
 
     sloc = getattr(g, "sloc", None)
@@ -274,8 +382,6 @@ def _shape_env(ep: Any) -> Any:
 def _guard_site(g: Any) -> str:
     """Where a guard was raised, with paths under the working directory made relative (reports
     must not depend on where the checkout lies)."""
-    import os
-
     sloc = getattr(g, "sloc", None)
     if sloc is None:
         return ""
@@ -332,7 +438,8 @@ _SAME = {n: n for n in (
     "hardsigmoid", "hardtanh", "sigmoid", "tanh", "softplus", "exp", "log", "log2", "log1p", "expm1", "sqrt",
     "rsqrt", "abs", "neg", "sin", "cos", "erf", "sign", "floor", "ceil", "round", "reciprocal", "square",
     "contiguous", "clone", "detach", "roll", "flip", "cumsum", "logit", "nan_to_num", "logical_not", "celu",
-    "softshrink", "hardshrink", "zeros_like", "ones_like", "empty_like", "full_like", "rand_like",
+    "softshrink", "hardshrink", "zeros", "ones", "empty", "full", "rand", "randn", "arange", "new_empty",
+    "new_zeros", "new_ones", "new_full", "zeros_like", "ones_like", "empty_like", "full_like", "rand_like",
     "randn_like", "relu_", "hardtanh_", "silu_", "gelu_", "leaky_relu_", "sigmoid_", "tanh_", "clamp_",
     "add_", "mul_", "sub_", "div_", "hardswish_", "hardsigmoid_", "elu_", "mish_", "exp_", "copy_")}
 _SAME.update({"_softmax": "softmax", "_log_softmax": "log_softmax", "_unsafe_view": "reshape",
@@ -350,10 +457,12 @@ _BIG = 2 ** 62  # export writes an open slice end as sys.maxsize
 class AtenLowerer(Lowerer):
     """Lower an exported program's ATen graph (see the module docstring)."""
 
-    def __init__(self, program: Any, input_shapes: Sequence[Any], **kw: Any) -> None:
+    def __init__(self, program: Any, input_shapes: Sequence[Any], *, input_names: Sequence[str] = (),
+                 **kw: Any) -> None:
         super().__init__(_NoRoot(), program.graph, input_shapes, **kw)
         self.program = program
         self.user_inputs = _user_input_names(program)
+        self.input_names = list(input_names)  # forward's own parameter names (export says args_0, ...)
 
     # placeholders: the user's inputs are arts inputs; parameters, buffers and constants are constants
     def placeholder(self, node: Any, index: int) -> Any:
@@ -362,7 +471,8 @@ class AtenLowerer(Lowerer):
                     and n is not node and _before(n, node))
             if k >= len(self.input_shapes):
                 raise InputError(f"forward has more tensor inputs than the {len(self.input_shapes)} shape(s) given")
-            return self.add_graph_input(node, str(node.target), k)
+            base = self.input_names[k] if k < len(self.input_names) else str(node.target)
+            return self.add_graph_input(node, base, k)
         val = node.meta.get("val")
         pshape = getattr(val, "shape", None)
         if pshape is None:
@@ -392,6 +502,12 @@ class AtenLowerer(Lowerer):
     def call_function(self, node: Any) -> Any:
         name = _packet(node.target)
         if name is None:
+            size_fn = _size_function(node.target)
+            if size_fn is not None:
+                vals = [self.val(a) for a in node.args]
+                if vals and not node.kwargs and all(isinstance(v, (int, sympy.Expr)) and not isinstance(v, bool)
+                                                    for v in vals):
+                    return size_fn(*vals)
             return super().call_function(node)  # operator.* on sizes, getitem
         if name in _NOOPS:
             return None
@@ -415,6 +531,22 @@ class AtenLowerer(Lowerer):
     def via(self, node: Any, name: str, args: Sequence[Any], kwargs: dict[str, Any] | None = None) -> Any:
         """Lower ``node`` as the functional op ``name`` called with ``args`` (fx nodes or constants)."""
         return self._call(_Call(node, args, kwargs), name, self.call_text(node))
+
+
+def _size_function(target: Any) -> Any:
+    """The sympy meaning of torch's functions on sizes (``max(7, H)`` in a forward becomes
+    ``torch.sym_max`` in the ATen graph), or ``None``."""
+    import math
+
+    import torch
+
+    def exact(fn: Any) -> Any:
+        return lambda *a: fn(*a) if all(isinstance(v, int) for v in a) else getattr(sympy, fn.__name__.title())(*a)
+
+    table = {torch.sym_max: exact(max), torch.sym_min: exact(min), torch.sym_float: lambda a: a,
+             math.floor: lambda a: math.floor(a) if isinstance(a, int) else sympy.floor(a),
+             math.ceil: lambda a: math.ceil(a) if isinstance(a, int) else sympy.ceiling(a)}
+    return table.get(target)
 
 
 def _rule_named(name: str) -> LoweringRule | None:
@@ -524,7 +656,11 @@ def _batch_norm_op(L: AtenLowerer, node: Any, x: Any, weight: Any, running_mean:
             c = int(pshape[0])
             break
     if c is None:
-        return L.unsupported(node, f"{L.call_text(node)}: no parameter gives the number of channels", [t.name])
+        # no weight and no running statistics (affine=False, track_running_stats=False, or weight
+        # standardisation as BiT does it): nothing fixes the channels; the shape is the input's
+        if training is not True:  # evaluation needs running statistics: torch refuses it without
+            return L.unsupported(node, f"{L.call_text(node)}: evaluation without running statistics", [t.name])
+        return L.emit(node, "batch_norm", {"num_features": None, "training": True}, [t.name])
     n = 1 if r <= 3 else r - 2
     params: dict[str, Any] = {"num_features": c, "affine": weight is not None,
                               "track_running_stats": running_mean is not None}
@@ -704,31 +840,25 @@ for _d, _m in ((1, "linear"), (2, "bilinear"), (3, "trilinear")):
     _RULES[f"upsample_nearest{_d}d"] = _upsample("nearest", False)
     _RULES[f"_upsample_nearest_exact{_d}d"] = _upsample("nearest-exact", False)
 _RULES["upsample_bicubic2d"] = _upsample("bicubic", True)
+# antialiased resampling (timm's position-embedding resize): the same output sizes
+_RULES["_upsample_bicubic2d_aa"] = _upsample("bicubic", True)
+_RULES["_upsample_bilinear2d_aa"] = _upsample("bilinear", True)
+
+
+@rule("rsub")
+def _rsub(L: AtenLowerer, node: Any) -> Any:
+    """``rsub(x, other) = other - x``: x's shape for a scalar ``other``, else broadcast."""
+    x, other = node.args[0], node.args[1]
+    if isinstance(L.val(other), TensorVal):
+        return L.via(node, "sub", [other, x])
+    return L.via(node, "neg", [x])
 
 
 @rule("expand")
 def _expand(L: AtenLowerer, node: Any) -> Any:
-    """``expand`` to the input's own sizes (``-1`` or the same size) keeps the shape; any other
-    target has no catalogue rule."""
-    x = L.val(node.args[0])
-    sizes = L.val(node.args[1])
-    if isinstance(x, TensorVal) and isinstance(sizes, (list, tuple)) and L.ranks.get(x.name) == len(sizes):
-        same = True
-        for d, s in enumerate(sizes):
-            if s == -1:
-                continue
-            try:
-                own = L.size_of(x.name, d)
-            except Exception:  # noqa: BLE001
-                same = False
-                break
-            if sympy.simplify(sympy.sympify(own) - sympy.sympify(s)) != 0:
-                same = False
-                break
-        if same:
-            return L.emit(node, "pointwise", {"fn": "expand"}, [x.name])
-    return L.unsupported(node, f"{L.call_text(node)}: no catalogue rule for expand to new sizes",
-                         _tensor_args(L, node))
+    """``aten.expand(x, sizes)``: the fx front end's ``Tensor.expand`` (sizes may be computed from
+    other tensors' sizes, ``-1`` keeps a dimension)."""
+    return L.via(node, "expand", [node.args[0], node.args[1]])
 
 
 # ---- the report ----------------------------------------------------------------------------------
@@ -782,7 +912,10 @@ def analyse_aten(module: Any, shapes: list[tuple], name: str, where: Any, mode: 
     cap = capture(module, shapes)
     if cap.unmapped:
         raise CaptureFailed("guards over sizes that are not input sizes: " + "; ".join(cap.unmapped[:3]))
-    lowerer = AtenLowerer(cap.program, shapes, file=file, aliases=aliases)
+    from arts.frontends.torch_fx import _forward_params
+
+    names = [p.name for p in _forward_params(module) if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    lowerer = AtenLowerer(cap.program, shapes, file=file, aliases=aliases, input_names=names[:len(shapes)])
     G = lowerer.run()
     if file:
         from arts.frontends.locations import display_path

@@ -405,7 +405,7 @@ def _untraceable(module: Any, shapes: list[tuple], e: TraceFailure, name: str, w
 
         return analyse_aten(module, shapes, name, where, mode, file, aliases, e.reason, notes)
     except Exception as why:  # noqa: BLE001 - the ATen path failing leaves the fx answer: unknown
-        if aten_only:
+        if aten_only and not getattr(why, "undecided", False):  # out of time: unknown, not an input error
             return None
         e = TraceFailure(f"{e.reason}; torch.export: {str(why).splitlines()[0] if str(why) else type(why).__name__}",
                          e.site)

@@ -65,6 +65,8 @@ class Lowerer:
     def placeholder(self, node: Any, index: int) -> Any:
         if index in self.concrete:
             return self.concrete[index]
+        if str(node.target).startswith("**"):
+            return {}  # ``**kwargs``: forward is called with the tensor inputs only, no extra keywords
         k = sum(1 for i in range(index) if i not in self.concrete)
         if k >= len(self.input_shapes):
             raise InputError(f"forward has more tensor inputs than the {len(self.input_shapes)} shape(s) given")
