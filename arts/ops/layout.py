@@ -415,6 +415,16 @@ def _contiguous(c: Ctx) -> Layout:
     return CONTIGUOUS
 
 
+@rule("linear")
+def _linear(c: Ctx) -> Layout:
+    """``F.linear`` always returns a fresh row-major tensor, whatever its input's layout: torch's
+    ``at::linear`` computes it by ``addmm``, by a view of a contiguous input, or by ``matmul``
+    against the 2-d ``weight.t()``, which folds the input (``reshape``) into one ``mm`` or runs a
+    ``bmm`` whose result is reshaped (``_unsafe_view``) -- never the transposed-product view that
+    ``matmul`` returns for a batched right operand."""
+    return CONTIGUOUS
+
+
 @rule("identity")
 def _same_layout(c: Ctx) -> Layout:
     return c.layouts[0]
