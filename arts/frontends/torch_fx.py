@@ -589,7 +589,18 @@ def _through_branches(module: Any, shapes: list[tuple], e: TraceFailure, name: s
                                                                              else "")
         text = (f"{head}; it is the model only where {shown}: decided there, unknown elsewhere" if report.region
                 else f"{head}; arts cannot tell where those branches go the traced way: unknown")
-        report.diagnostics.insert(len(notes), Diagnostic("warning", "captured-region", None, text))
+        sites = []
+        for n in G.nodes:
+            op = G.nodes[n].get("op")
+            if op is not None and op.name == "branch_guard" and not op.params.get("raises"):
+                f, line = G.nodes[n].get("file"), G.nodes[n].get("line")
+                site = f"{f}:{line}" if f and line is not None else n
+                if site not in sites:
+                    sites.append(site)
+        report.diagnostics.insert(len(notes), Diagnostic(
+            "warning", "captured-region", None, text,
+            notes=[f"branches on sizes at: {', '.join(sites[:8])}" + (" ..." if len(sites) > 8 else "")]
+            if sites else []))
         if report.status == "ok":
             report.status = "unknown"
     else:
