@@ -290,3 +290,16 @@ def test_property_answers_inside_the_region_are_torchs(k, cut, stride, pool, poi
         except ValueError:
             continue
         assert says == runs(m, 2, 3, h, w), (k, cut, stride, pool, h, w)
+
+
+def _raises_through_finally(v):
+    try:
+        if v:
+            return 1
+        raise ValueError("no")
+    finally:
+        _ = 0
+
+
+def test_a_finally_block_lets_the_raise_through():
+    assert _decided_at_branch(_raises_through_finally) is True

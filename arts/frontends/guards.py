@@ -71,12 +71,19 @@ _SCAN_LIMIT = 400  # instructions scanned for the raise
 
 
 def _covered(code: Any, offset: int) -> bool:
-    """Whether an exception raised at ``offset`` of ``code`` would reach a handler in that frame."""
+    """Whether an exception raised at ``offset`` of ``code`` may be stopped by a handler of that
+    frame.  A handler that re-raises on every path (a ``finally:`` block that neither returns nor
+    loops) lets it through, so it does not count."""
     try:
         entries = dis.Bytecode(code).exception_entries
     except AttributeError:  # Python < 3.11: no exception table to read; assume a handler
         return True
-    return any(e.start <= offset < e.end for e in entries)
+    covering = [e for e in entries if e.start <= offset < e.end]
+    if not covering:
+        return False
+    insts = list(dis.get_instructions(code))
+    at = {ins.offset: k for k, ins in enumerate(insts)}
+    return any(not _all_paths_raise(insts, at, e.target, handler=True) for e in covering)
 
 
 def untaken_branch_raises(frame: Any, taken: bool, stop: Any = None) -> bool:
@@ -112,9 +119,12 @@ def untaken_branch_raises(frame: Any, taken: bool, stop: Any = None) -> bool:
     return f is not None  # reached the trace's entry (else the stack is not what it seems)
 
 
-def _all_paths_raise(insts: list[Any], at: dict[int, int], start: int) -> list[int] | None:
+def _all_paths_raise(insts: list[Any], at: dict[int, int], start: int, handler: bool = False) -> list[int] | None:
     """The offsets of the ``raise`` instructions that every path from ``start`` ends in, or None if
-    some path may leave otherwise (a return, a loop, a handler, a jump backwards...)."""
+    some path may leave otherwise (a return, a loop, a handler, a jump backwards...).  With
+    ``handler``, ``start`` is an exception handler: it may open (``PUSH_EXC_INFO``) and close the
+    exception state, and a re-raise (``RERAISE``) counts as raising; matching the exception
+    (``except X:``) or a ``with`` exit (which may suppress it) does not."""
     todo, seen, raises, steps = [start], set(), [], 0
     while todo:
         off = todo.pop()
@@ -134,7 +144,12 @@ def _all_paths_raise(insts: list[Any], at: dict[int, int], start: int) -> list[i
                     return None
                 raises.append(ins.offset)
                 break
-            if name in _JUMPS_IF or name in ("JUMP_IF_FALSE_OR_POP", "JUMP_IF_TRUE_OR_POP"):
+            if handler and name == "RERAISE":
+                raises.append(ins.offset)
+                break
+            if handler and name in ("PUSH_EXC_INFO", "POP_EXCEPT"):
+                continue
+            if "JUMP" in name and "_IF_" in name:  # conditional: both ways (forward only)
                 if not isinstance(ins.argval, int) or ins.argval <= ins.offset:
                     return None
                 todo.append(ins.argval)  # and fall through
