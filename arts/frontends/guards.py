@@ -75,7 +75,7 @@ def _covered(code: Any, offset: int) -> bool:
     frame.  A handler that re-raises on every path (a ``finally:`` block that neither returns nor
     loops) lets it through, so it does not count."""
     try:
-        entries = dis.Bytecode(code).exception_entries
+        entries = dis.Bytecode(code).exception_entries  # type: ignore[attr-defined]
     except AttributeError:  # Python < 3.11: no exception table to read; assume a handler
         return True
     covering = [e for e in entries if e.start <= offset < e.end]
@@ -166,7 +166,7 @@ def _all_paths_raise(insts: list[Any], at: dict[int, int], start: int, handler: 
 
 def _user_frame() -> Any:
     """The innermost frame outside torch.fx and this module (the code that branched)."""
-    f = sys._getframe(1)
+    f: Any = sys._getframe(1)
     here = __file__
     while f is not None:
         name = f.f_code.co_filename
@@ -206,7 +206,7 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             return self.tracer._fixed(self, int)  # type: ignore[attr-defined]
 
         def __getattr__(self, k: str) -> Any:
-            return GuardedAttribute(self, k)
+            return GuardedAttribute(self, k)  # type: ignore[arg-type]
 
     class GuardedProxy(_Decisions, fx.Proxy):  # type: ignore[misc]
         pass

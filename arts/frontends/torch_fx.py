@@ -186,11 +186,12 @@ def trace(module: Any, n_inputs: int | None = None, file: str | None = None) -> 
 
 
 def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None) -> tuple[Any, int, dict[str, Any],
-                                                                                     dict[str, int], int]:
+                                                                                     dict[str, int], int, Any]:
     """Trace ``module.forward`` with torch.fx through its branches on sizes
     (:mod:`arts.frontends.guards`): at an example size where ``forward`` runs on meta tensors,
     every decision on a size is taken as the model takes it there and recorded as a
-    ``branch_guard``.  Returns (fx graph, tensor inputs, concrete args, example sizes, guards)."""
+    ``branch_guard``.  Returns (fx graph, tensor inputs, concrete args, example sizes, guards, the
+    module traced: ``module``, or an entry module calling it when its forward is decorated)."""
     import torch
     from torch import fx
 
