@@ -119,6 +119,7 @@ def _stack_text(stop: Any) -> str:
 
 
 def _tracer_class() -> Any:
+    import torch
     from torch import fx
 
     class _LenProxy(fx.Proxy):
@@ -133,9 +134,42 @@ def _tracer_class() -> Any:
         branch instead -- a graph that is not the model, so the trace counts as failed."""
 
         refused: str | None = None
+        _params: dict[int, str] = {}
+        _buffers: dict[int, str] = {}
 
         def proxy(self, node: Any) -> Any:
             return _LenProxy(node, self)
+
+        # fx finds the name of a parameter by a linear search of root.named_parameters() on every
+        # access (quadratic in the parameters: seconds on a DenseNet); the same first name, by id
+        def trace(self, root: Any, concrete_args: Any = None) -> Any:
+            if isinstance(root, torch.nn.Module):
+                self._params, self._buffers = {}, {}
+                for n, p in root.named_parameters():
+                    self._params.setdefault(id(p), n)
+                for n, b in root.named_buffers():
+                    self._buffers.setdefault(id(b), n)
+            return super().trace(root, concrete_args)
+
+        def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict[str, Any]) -> Any:
+            if isinstance(attr_val, torch.nn.Parameter):
+                n = self._params.get(id(attr_val))
+            elif isinstance(attr_val, torch.Tensor) and self.proxy_buffer_attributes:
+                n = self._buffers.get(id(attr_val))
+            else:
+                n = None
+            if n is None:
+                return super().getattr(attr, attr_val, parameter_proxy_cache)
+            if n not in parameter_proxy_cache:
+                parameter_proxy_cache[n] = self.create_proxy("get_attr", n, (), {})
+            return parameter_proxy_cache[n]
+
+        def create_arg(self, a: Any) -> Any:
+            if isinstance(a, torch.Tensor) and not isinstance(a, fx.Proxy):
+                n = self._params.get(id(a)) if isinstance(a, torch.nn.Parameter) else self._buffers.get(id(a))
+                if n is not None:
+                    return self.create_node("get_attr", n, (), {})
+            return super().create_arg(a)
 
         def to_bool(self, obj: Any) -> bool:
             self.refused = "control flow on a traced value"
