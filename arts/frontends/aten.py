@@ -884,13 +884,6 @@ class GuardedReport(Report):
                                  "torch takes a branch there that arts did not see")
         return super().accepts(**sizes)
 
-    @property
-    def domain(self) -> str:
-        text = super().domain
-        if self.region:
-            text += " (inside the captured region only)"
-        return text
-
 
 def _guarded(report: Report, region: list[sympy.Basic], user_declared: Any) -> GuardedReport:
     g = GuardedReport(**{f: getattr(report, f) for f in report.__dataclass_fields__})

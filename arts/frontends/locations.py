@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import linecache
+import functools
 import os
 import re
 import sys
@@ -45,6 +46,7 @@ def _internal_dirs() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(d + os.sep for d in pkgs), tuple(d + os.sep for d in std)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_internal(path: str) -> bool:
     """Frames of torch, arts, the standard library, or synthetic code (``<string>``).
 

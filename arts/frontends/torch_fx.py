@@ -91,6 +91,8 @@ def _plan(module: Any, n_given: int | None) -> tuple[int, dict[str, Any]]:
             raise InputError(f"forward takes {len(pos)} input(s) ({names}); got {n} input shape(s)")
     concrete = {p.name: p.default for p in pos[n:]}
     concrete.update({p.name: p.default for p in params if p.kind == p.KEYWORD_ONLY and p.default is not p.empty})
+    # ``**kwargs`` is traced empty: arts checks forward called with its tensor inputs only
+    concrete.update({"**" + p.name: {} for p in params if p.kind == p.VAR_KEYWORD})
     missing_kw = [p.name for p in params if p.kind == p.KEYWORD_ONLY and p.default is p.empty]
     if missing_kw:
         raise InputError(f"forward has required keyword-only parameter(s) {', '.join(missing_kw)}")
@@ -117,10 +119,65 @@ def _stack_text(stop: Any) -> str:
 
 
 def _tracer_class() -> Any:
+    import torch
     from torch import fx
 
+    class _LenProxy(fx.Proxy):
+        def __len__(self) -> int:
+            self.tracer.refused = "len() of a traced value"  # type: ignore[attr-defined]
+            return super().__len__()
+
     class _Tracer(fx.Tracer):
-        """fx's tracer, recording where each node was created (see :func:`_stack_text`)."""
+        """fx's tracer, recording where each node was created (see :func:`_stack_text`), and
+        whether it ever refused to decide on a traced value: fx refuses by raising (``TraceError``
+        is a ``ValueError``), and a model's own ``except`` may catch that and trace a fallback
+        branch instead -- a graph that is not the model, so the trace counts as failed."""
+
+        refused: str | None = None
+        _params: dict[int, str] = {}
+        _buffers: dict[int, str] = {}
+
+        def proxy(self, node: Any) -> Any:
+            return _LenProxy(node, self)
+
+        # fx finds the name of a parameter by a linear search of root.named_parameters() on every
+        # access (quadratic in the parameters: seconds on a DenseNet); the same first name, by id
+        def trace(self, root: Any, concrete_args: Any = None) -> Any:
+            if isinstance(root, torch.nn.Module):
+                self._params, self._buffers = {}, {}
+                for n, p in root.named_parameters():
+                    self._params.setdefault(id(p), n)
+                for n, b in root.named_buffers():
+                    self._buffers.setdefault(id(b), n)
+            return super().trace(root, concrete_args)
+
+        def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict[str, Any]) -> Any:
+            if isinstance(attr_val, torch.nn.Parameter):
+                n = self._params.get(id(attr_val))
+            elif isinstance(attr_val, torch.Tensor) and self.proxy_buffer_attributes:
+                n = self._buffers.get(id(attr_val))
+            else:
+                n = None
+            if n is None:
+                return super().getattr(attr, attr_val, parameter_proxy_cache)
+            if n not in parameter_proxy_cache:
+                parameter_proxy_cache[n] = self.create_proxy("get_attr", n, (), {})
+            return parameter_proxy_cache[n]
+
+        def create_arg(self, a: Any) -> Any:
+            if isinstance(a, torch.Tensor) and not isinstance(a, fx.Proxy):
+                n = self._params.get(id(a)) if isinstance(a, torch.nn.Parameter) else self._buffers.get(id(a))
+                if n is not None:
+                    return self.create_node("get_attr", n, (), {})
+            return super().create_arg(a)
+
+        def to_bool(self, obj: Any) -> bool:
+            self.refused = "control flow on a traced value"
+            return super().to_bool(obj)
+
+        def iter(self, obj: Any) -> Any:
+            self.refused = "iteration over a traced value"
+            return super().iter(obj)
 
         def create_node(self, *args: Any, **kwargs: Any) -> Any:
             node = super().create_node(*args, **kwargs)
@@ -151,10 +208,103 @@ def trace(module: Any, n_inputs: int | None = None, file: str | None = None) -> 
         raise TraceFailure(f"torch.fx cannot trace this: {e}", frame_site(e.__traceback__, file)) from None
     except Exception as e:  # noqa: BLE001 - classify: the user's code raised, or fx could not follow it
         site = frame_site(e.__traceback__, file)
+        if tracer.refused:
+            raise TraceFailure(f"torch.fx cannot trace this: {tracer.refused}", site) from None
         if _raised_in_user_code(e):
             raise ForwardRaised(e, site) from None
         raise TraceFailure(f"torch.fx cannot trace this: {type(e).__name__}: {e}", site) from None
+    if tracer.refused:
+        raise TraceFailure(f"torch.fx cannot trace this: {tracer.refused} (the model caught fx's refusal and "
+                           f"went on)", None)
     return graph, n, concrete
+
+
+def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None) -> tuple[Any, int, dict[str, Any],
+                                                                                     dict[str, int], int, Any]:
+    """Trace ``module.forward`` with torch.fx through its branches on sizes
+    (:mod:`arts.frontends.guards`): at an example size where ``forward`` runs on meta tensors,
+    every decision on a size is taken as the model takes it there and recorded as a
+    ``branch_guard``.  Returns (fx graph, tensor inputs, concrete args, example sizes, guards, the
+    module traced: ``module``, or an entry module calling it when its forward is decorated)."""
+    import torch
+    from torch import fx
+
+    from arts.frontends.aten import _EXAMPLES, _example_values
+    from arts.frontends.confirm import _on_meta
+    from arts.frontends.guards import guarded_tracer
+
+    root = _entry(module, len(shapes)) if _decorated(module) else module
+    n, concrete = _plan(root, len(shapes))
+    symbols = list(dict.fromkeys(x for sh in shapes for x in sh if isinstance(x, sympy.Symbol)))
+    for sh in shapes:
+        for x in sh:
+            if isinstance(x, sympy.Expr) and not x.is_Integer and not isinstance(x, sympy.Symbol):
+                raise TraceFailure(f"an input size {x} that is not a plain symbol", None)
+    example = None
+    for k in range(len(_EXAMPLES) + len(_ODD_EXAMPLES)):
+        vals = _example_values(symbols, k) if k < len(_EXAMPLES) else _odd_values(symbols, k - len(_EXAMPLES))
+        sizes = [[vals[x] if isinstance(x, sympy.Symbol) else int(x) for x in sh] for sh in shapes]
+        metas = [torch.empty(sz, device="meta") for sz in sizes]
+        try:
+            with _on_meta(module), torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                module(*metas)
+        except Exception:  # noqa: BLE001 - forward does not run at this size (or not on meta): next
+            continue
+        example = vals
+        break
+    if example is None:
+        raise TraceFailure("forward does not run on meta tensors at any example size", None)
+    metas = [torch.empty(sz, device="meta") for sz in sizes]
+    tracer = guarded_tracer(_tracer_class(), root, metas, concrete, _run_trace.__code__)
+    try:
+        with _on_meta(module), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graph = _run_trace(tracer, root, concrete)
+    except fx.proxy.TraceError as e:
+        raise TraceFailure(f"torch.fx cannot trace this: {e}", frame_site(e.__traceback__, file)) from None
+    except Exception as e:  # noqa: BLE001
+        raise TraceFailure(f"torch.fx cannot trace this: {type(e).__name__}: {e}",
+                           frame_site(e.__traceback__, file)) from None
+    if tracer.refused:
+        raise TraceFailure(f"torch.fx cannot trace this: {tracer.refused} (the model caught the refusal)", None)
+    return graph, n, concrete, {s.name: v for s, v in example.items()}, tracer.guards, root
+
+
+# tried after torch.export's example sizes (all even): models that need odd sizes
+_ODD_EXAMPLES = ((225, 193), (65, 49), (33, 33), (97, 97), (257, 257))
+
+
+def _odd_values(symbols: Sequence[sympy.Symbol], k: int) -> dict[sympy.Symbol, int]:
+    ex, out, i = _ODD_EXAMPLES[k], {}, 0
+    for s in symbols:
+        if s.name.startswith("N") or s.name == "B":
+            out[s] = 2
+        else:
+            out[s] = ex[i % len(ex)] + 2 * (i // len(ex))
+            i += 1
+    return out
+
+
+def _decorated(module: Any) -> bool:
+    """Whether ``forward`` is wrapped by a decorator (Hugging Face's ``can_return_tuple``...): fx
+    calls such a wrapper with the unwrapped signature's arguments, which the wrapper misreads."""
+    return getattr(type(module).forward, "__wrapped__", None) is not None
+
+
+def _entry(module: Any, n: int) -> Any:
+    """A module whose forward calls ``module`` with ``n`` tensor inputs, as a user would: the
+    decorators of ``module.forward`` then run as Python runs them (its submodules are
+    ``model.*``)."""
+    from torch import nn
+
+    names = ", ".join(f"x{i}" for i in range(n)) if n != 1 else "x"
+    ns: dict[str, Any] = {}
+    exec(f"def forward(self, {names}):\n    return self.model({names})\n", ns)  # noqa: S102 - fixed text
+    cls = type("Call", (nn.Module,), {"forward": ns["forward"], "__doc__": f"calls {type(module).__name__}"})
+    entry = cls()
+    entry.model = module
+    return entry.train(module.training)
 
 
 def _raised_in_user_code(e: BaseException) -> bool:
@@ -332,7 +482,23 @@ def analyse(module: Any, *input_shapes: Any, where: Any = None, mode: str = "eva
                     f"no input shape given: assumed {ph.target}: {text} (from {desc})",
                     file=display_path(site.file, aliases) if site else None, line=site.line if site else None,
                     source=site.source if site else None))
-        lowerer = Lowerer(module, fx_graph, shapes, file=file, aliases=aliases, concrete=concrete_idx)
+    finally:
+        module.train(was_training)
+    n_inputs = len(shapes)
+    return _check_traced(module, fx_graph, concrete_idx, shapes, name, where, mode, file, aliases, notes,
+                         (lambda: trace(module, n_inputs, file)) if confirm_run else None)
+
+
+def _check_traced(module: Any, fx_graph: Any, concrete_idx: dict[int, Any], shapes: list[tuple], name: str,
+                  where: Any, mode: str, file: str | None, aliases: dict[str, str] | None,
+                  notes: list[Diagnostic], retrace: Any, root: Any = None) -> tuple[Report, nx.DiGraph]:
+    """Lower a traced graph (traced from ``root``, by default ``module``), typecheck it and (with
+    ``retrace``, which traces again for the branch search) confirm the verdict against one real run."""
+    was_training = module.training
+    module.train(mode == "train")
+    try:
+        lowerer = Lowerer(module if root is None else root, fx_graph, shapes, file=file, aliases=aliases,
+                          concrete=concrete_idx)
         G = lowerer.run()
     finally:
         module.train(was_training)
@@ -340,13 +506,12 @@ def analyse(module: Any, *input_shapes: Any, where: Any = None, mode: str = "eva
         G.graph["file"] = display_path(file, aliases)
     G.graph["name"] = name
     report = finish(typecheck(G, where=where, mode=mode, target=name), G, notes)
-    if confirm_run:
+    if retrace is not None:
         from arts.frontends.confirm import confirm
 
-        n_inputs = len(shapes)
         module.train(mode == "train")
         try:
-            report = confirm(module, report, G, lambda: trace(module, n_inputs, file), aliases)
+            report = confirm(module, report, G, retrace, aliases)
         finally:
             module.train(was_training)
     return report, G
@@ -400,7 +565,10 @@ def _untraceable(module: Any, shapes: list[tuple], e: TraceFailure, name: str, w
                                 f"no input shape given: assumed {guess[0]} (from {guess[1]})",
                                 file=display_path(site.file, aliases) if site else None,
                                 line=site.line if site else None, source=site.source if site else None))
-    try:  # the second capture path: torch.export's ATen graph, decided inside its guards
+    guarded = _through_branches(module, shapes, e, name, where, mode, file, aliases, notes)
+    if guarded is not None:
+        return guarded
+    try:  # the third capture path: torch.export's ATen graph, decided inside its guards
         from arts.frontends.aten import analyse_aten
 
         return analyse_aten(module, shapes, name, where, mode, file, aliases, e.reason, notes)
@@ -422,6 +590,65 @@ def _untraceable(module: Any, shapes: list[tuple], e: TraceFailure, name: str, w
         G.graph["file"] = display_path(file, aliases)
     report = typecheck(G, where=where, mode=mode, target=name)
     return finish(report, G, notes), G
+
+
+def _through_branches(module: Any, shapes: list[tuple], e: TraceFailure, name: str, where: Any, mode: str,
+                      file: str | None, aliases: dict[str, str] | None,
+                      notes: list[Diagnostic]) -> tuple[Report, nx.DiGraph] | None:
+    """The second capture path: fx through the branches on sizes (:func:`trace_guarded`); the
+    report is decided inside the region of the branches taken (unknown outside), and branches
+    whose other way certainly raises are conditions of the domain.  None if it cannot trace."""
+    was_training = module.training
+    module.train(mode == "train")
+    try:
+        fx_graph, _, concrete, example, n_guards, root = trace_guarded(module, shapes, file)
+    except (TraceFailure, InputError):
+        return None
+    except Exception:  # noqa: BLE001 - any failure of this path leaves the next one
+        return None
+    finally:
+        module.train(was_training)
+    placeholders = [p for p in fx_graph.nodes if p.op == "placeholder"]
+    concrete_idx = {i: concrete[p.name] for i, p in enumerate(_forward_params(root))
+                    if p.name in concrete and i < len(placeholders)}
+    try:
+        report, G = _check_traced(module, fx_graph, concrete_idx, shapes, name, where, mode, file, aliases,
+                                  list(notes), lambda: trace_guarded(module, shapes, file)[:3], root=root)
+    except InputError:
+        return None
+    ex = ", ".join(f"{k}={v}" for k, v in example.items())
+    head = (f"torch.fx cannot trace {name} plainly ({e.reason}); traced it through {n_guards} branch(es) on "
+            f"sizes at the example {ex}")
+    if report.region or report.region_empty:
+        shown = ", ".join(plain_condition(c) for c in report.region[:6]) + (", ..." if len(report.region) > 6
+                                                                             else "")
+        text = (f"{head}; it is the model only where {shown}: decided there, unknown elsewhere" if report.region
+                else f"{head}; arts cannot tell where those branches go the traced way: unknown")
+        sites = []
+        for n in G.nodes:
+            op = G.nodes[n].get("op")
+            if op is not None and op.name == "branch_guard" and not op.params.get("raises"):
+                f, line = G.nodes[n].get("file"), G.nodes[n].get("line")
+                site = f"{f}:{line}" if f and line is not None else n
+                if site not in sites:
+                    sites.append(site)
+        report.diagnostics.insert(len(notes), Diagnostic(
+            "warning", "captured-region", None, text,
+            notes=[f"branches on sizes at: {', '.join(sites[:8])}" + (" ..." if len(sites) > 8 else "")]
+            if sites else []))
+        if report.status == "ok":
+            report.status = "unknown"
+    else:
+        report.diagnostics.insert(len(notes), Diagnostic(
+            "note", "captured-region", None, f"{head}; every branch goes the traced way on the whole domain "
+            "or raises otherwise"))
+    return report, G
+
+
+def plain_condition(c: sympy.Basic) -> str:
+    from arts.ops.tensor_ops import _Relation
+
+    return str(_Relation(c))
 
 
 def _guess_from_modules(module: Any) -> tuple[str, str, Any] | None:

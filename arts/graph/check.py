@@ -22,6 +22,7 @@ from arts.graph.report import Diagnostic, Report
 from arts.graph.typical import typical_counterexample
 from arts.messages import with_op
 from arts.ops.base import Condition, Op, StaticShapeError
+from arts.ops.guard_ops import REGION_CODE
 from arts.ops.layout import CONTIGUOUS, UNMODELLED, Layout, layout_conditions, output_layout
 from arts.solver.decide import decide
 from arts.solver.domain import Domain
@@ -127,6 +128,8 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
     static_failure = False
     seen: set = set()
     too_small: Diagnostic | None = None
+    region: list[sympy.Basic] = []  # conditions of the captured region (branches of the trace)
+    region_empty = False
     for n in order:
         d = G.nodes[n]
         if d.get("input"):
@@ -162,8 +165,21 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
             shapes[n] = _resolve(shape, live, symbols)
             layouts[n] = _layout(op, n, in_shapes, in_layouts, shapes[n], live, symbols, mode)
             continue
+        # a branch the trace took on sizes bounds the region where the graph is the model: the
+        # domain is restricted to it silently (the front end says so), never a diagnostic
+        region_conds = [c for c in inf.conditions if c.code == REGION_CODE and c.formula not in seen]
+        if region_conds:
+            seen.update(c.formula for c in region_conds)
+            joint = simplify_dim(sympy.And(*(c.formula for c in region_conds)))
+            if not decide(joint, live, symbols).is_proven:
+                inside = live.restrict(joint)
+                if inside.empty:
+                    region_empty = True
+                else:
+                    live = inside
+                    region.append(joint)
         # the sizes first, then (where the sizes fit) the memory layout: view's stride condition
-        for group in (inf.conditions, lay_conds):
+        for group in (tuple(c for c in inf.conditions if c.code != REGION_CODE), lay_conds):
             node_conds = [c for c in group if (c.mode != "train" or mode == "train") and c.formula not in seen]
             if not node_conds:
                 continue
@@ -202,7 +218,7 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
         status = "error"
     elif any(x.severity == "error" for x in diags):
         status = "error"
-    elif unknown_nodes or undecided:
+    elif unknown_nodes or undecided or region or region_empty:
         status = "unknown"
     else:
         status = "ok"
@@ -216,7 +232,8 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
         diags.append(Diagnostic("error", "empty-domain", None, "no input size is accepted", file=file))
         status = "error"
     return Report(target or G.graph.get("name") or (file or "graph"), status, diags, shapes, live, declared,
-                  tuple(symbols), example, static_failure, tuple(unknown_nodes), inputs=dict(shapes_in))
+                  tuple(symbols), example, static_failure, tuple(unknown_nodes), inputs=dict(shapes_in),
+                  region=tuple(region), region_empty=region_empty)
 
 
 def _static_example(op: Op, arg_shapes: list[tuple], live: Domain, symbols: Sequence[sympy.Symbol],

@@ -111,6 +111,11 @@ class Report:
     unknown_nodes: tuple[str, ...] = ()
     inputs: dict[str, tuple] = field(default_factory=dict)
     reading: str = "strict"
+    #: conditions bounding the region where the checked graph is the model (branches the trace
+    #: took on sizes): decided inside, unknown outside; ``region_empty``: the traced branches
+    #: hold for no size arts can tell (then nothing is decided)
+    region: tuple[sympy.Basic, ...] = ()
+    region_empty: bool = False
 
     @property
     def ok(self) -> bool:
@@ -127,6 +132,8 @@ class Report:
         text = plain(self.accepted.describe())
         if self.unknown_nodes:
             text += " (translated part only)"
+        if self.region:
+            text += " (inside the captured region only)"
         return text
 
     @property
@@ -186,9 +193,14 @@ class Report:
         if self.unknown_nodes:
             raise ValueError(f"cannot answer exactly: node(s) {', '.join(self.unknown_nodes)} could not be "
                              f"translated")
+        if self.region_empty:
+            raise ValueError("cannot answer: the branches the trace took on sizes hold for no size arts can tell")
+        point = {s.name: sizes[s.name] for s in self.symbols}
+        if not all(bool(compile_expr(c)(point)) for c in self.region) and self.declared.contains(point):
+            raise ValueError("outside the region where the traced graph is the model: forward takes a branch "
+                             "there that arts did not trace")
         if self.static_failure:
             return False
-        point = {s.name: sizes[s.name] for s in self.symbols}
         if not self.declared.contains(point):
             return False
         return all(bool(compile_expr(c)(point)) for c in self.accepted.constraints)

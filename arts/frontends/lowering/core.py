@@ -232,3 +232,98 @@ def _assert(L: Lowerer, node: Any, name: str, condition: Any, message: Any = "")
 def _noop(L: Lowerer, node: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     """fx's own check that a traced-as-constant argument is None: holds by construction."""
     return None
+
+
+def _size_formula(L: Lowerer, condition: Any, what: str) -> tuple[Any, list[str]]:
+    """(formula over placeholders, its argument tensors) for a condition over reference sizes."""
+    args: list[str] = []
+    reps = {}
+    for s in sorted(condition.free_symbols, key=lambda t: t.name):
+        if s not in L.refs:
+            raise NotLowered(f"{what} on {L._show(condition)}")
+        t, d = L.refs[s]
+        if t not in args:
+            args.append(t)
+        reps[s] = placeholder(args.index(t), d)
+    return condition.xreplace(reps), args
+
+
+@lowers("arts.frontends.guards.branch_guard", name="branch_guard")
+def _branch_guard(L: Lowerer, node: Any, name: str, condition: Any, taken: bool, raises: bool,
+                  where: str = "") -> Any:
+    """A branch ``forward`` took on sizes while traced (:mod:`arts.frontends.guards`): a
+    ``branch_guard`` node whose formula is "the branch goes the traced way".  A condition arts
+    computes to a constant must agree with the trace; if not, arts's reading of the sizes is not
+    torch's and the branch is unknown."""
+    shown = L._show(condition)
+    if isinstance(condition, sympy.Expr) and not isinstance(condition, sympy.logic.boolalg.Boolean):
+        condition = sympy.Ne(condition, 0)  # ``if h % 2:``
+    if isinstance(condition, (bool, int)) or condition in (sympy.true, sympy.false):
+        if bool(condition) == bool(taken):
+            return None
+        raise NotLowered(f"the branch at {where} on {shown}: arts computes it the other way")
+    if not isinstance(condition, sympy.logic.boolalg.Boolean):
+        if _size_free(node.args[0]):
+            return None  # on dtypes, devices, constants: the same way for every size
+        raise NotLowered(f"a branch at {where} on {shown} (only branches on sizes are modelled)")
+    file, _, line = where.rpartition(":")
+    if file and line.isdigit():
+        from arts.frontends.locations import display_path
+
+        where = f"{display_path(file, L.aliases)}:{line}"
+    formula = condition if taken else sympy.Not(condition)
+    formula, args = _size_formula(L, formula, f"a branch at {where}")
+    return L.emit(node, "branch_guard", {"formula": formula, "raises": bool(raises), "where": where}, args)
+
+
+@lowers("builtins.len", name="len")
+def _len(L: Lowerer, node: Any, name: str, obj: Any) -> Any:
+    """``len`` of a sequence arts knows (a static length), of a shape (the rank) or of a tensor (its
+    first size)."""
+    if isinstance(obj, (list, tuple)):
+        return len(obj)
+    if isinstance(obj, ShapeVal):
+        return len(L.shape_items(obj.tensor))
+    if isinstance(obj, TensorVal):
+        return L.size_of(obj.name, 0)
+    raise NotLowered(f"len() of {L._show(obj)}")
+
+
+# attributes of a tensor that no size changes (dtype promotion and devices ignore sizes)
+_SIZE_FREE_ATTRS = ("dtype", "device", "is_cuda", "layout", "requires_grad", "is_sparse", "is_quantized",
+                    "is_meta", "is_cpu")
+_SIZE_FREE_METHODS = ("is_floating_point", "is_complex", "is_contiguous_memory_format_unused")
+
+
+def _size_free(cond: Any, limit: int = 64) -> bool:
+    """Whether the fx value ``cond`` is computed, through Python operators only, from constants
+    and size-free tensor attributes (``x.dtype == torch.float16``): then it is the same at every
+    input size.  Any other node on the way (a size read, a module, a tensor op) may depend on sizes."""
+    import builtins
+    import operator
+
+    from torch import fx
+
+    todo, seen = [cond], 0
+    while todo:
+        n = todo.pop()
+        if not isinstance(n, fx.Node):
+            if isinstance(n, (list, tuple)):
+                todo.extend(n)
+            continue
+        seen += 1
+        if seen > limit:
+            return False
+        if n.op == "call_function" and n.target is builtins.getattr and len(n.args) >= 2 and \
+                n.args[1] in _SIZE_FREE_ATTRS:
+            continue
+        if n.op == "call_method" and n.target in _SIZE_FREE_METHODS:
+            continue
+        if n.op == "call_function" and (getattr(n.target, "__module__", None) in ("_operator", "operator")
+                                        or n.target in (builtins.isinstance, builtins.bool)):
+            if n.target in (operator.getitem,):
+                return False  # indexing may read a size
+            todo.extend(list(n.args) + list(n.kwargs.values()))
+            continue
+        return False
+    return True

@@ -8,7 +8,7 @@ import sympy
 
 from arts.frontends.lowering.registry import lowers
 from arts.frontends.lowering.values import (
-    NotLowered, ShapeVal, TensorVal, as_int, is_size,
+    NotLowered, Opaque, ShapeVal, TensorVal, as_int, is_size,
 )
 
 if TYPE_CHECKING:
@@ -177,6 +177,9 @@ def _binary(L: Lowerer, node: Any, name: str, a: Any, b: Any = None, *rest: Any,
         return L.emit(node, "pointwise", {"fn": base}, [b.name])
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return _scalar_op(base, a, b)
+    if (isinstance(a, Opaque) or isinstance(b, Opaque)) and not any(
+            isinstance(v, (TensorVal, ShapeVal)) for v in (a, b)):
+        return Opaque(f"{name} of {L._show(a)} and {L._show(b)}")  # a Python value arts does not follow
     raise NotLowered(f"{name} of {L._show(a)} and {L._show(b)}")
 
 

@@ -1,0 +1,352 @@
+"""Tracing through branches on sizes: torch.fx with example values, each branch a recorded guard.
+
+``torch.fx.symbolic_trace`` stops at the first Python decision on a traced value
+(segmentation-models-pytorch: ``if h % output_stride != 0: raise ...``; Hugging Face:
+``if num_channels != self.num_channels``; ``range(x.shape[1])``).  Here the trace carries, next to
+every proxy, its value at one example input (meta tensors: shapes without data, no arithmetic),
+so that such a decision can be taken the way the model takes it at that size -- and recorded:
+
+* ``bool(p)`` where ``p`` is a value computed from sizes (a Python bool or int, never a tensor:
+  a branch on tensor *data* still stops the trace) records ``branch_guard(p, taken, ...)`` in the
+  graph and returns ``taken``;
+* ``len(p)``, ``iter(p)``, ``int(p)``, ``range(p)`` (``__index__``) record the length or the
+  value they fixed, as the guard ``p == value``.
+
+A guard is either a **region** condition -- the traced program is the model only where it holds:
+decided there, ``unknown`` elsewhere (as for torch.export's guards, :mod:`arts.frontends.aten`) --
+or, when the branch not taken **certainly raises**, a condition of the domain: outside it the
+model rejects the input, at that line.  "Certainly raises" is read from the bytecode of the frame
+that branched (:func:`untaken_branch_raises`): the untaken successor of the conditional jump runs
+straight-line code (no jump, loop, return or ``with``) into a ``raise``, and no exception handler
+of that frame or of a calling frame outside torch covers it.  Anything else stays a region guard:
+the rule only ever turns "unknown" into "rejected" where the model cannot do anything but raise.
+
+Values that cannot be computed on meta (data-dependent ops) are unknown, and a branch on them
+stops the trace as before (the ATen path takes over).
+"""
+
+from __future__ import annotations
+
+import dis
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+__all__ = ["GuardFailed", "branch_guard", "guarded_tracer", "untaken_branch_raises"]
+
+
+class GuardFailed(AssertionError):
+    """A recorded branch went the other way when the traced graph was run."""
+
+
+def branch_guard(condition: Any, taken: bool, raises: bool, where: str) -> None:
+    """The marker call recorded where ``forward`` branched on ``condition`` (a size expression).
+
+    Run as part of the traced graph it checks that the branch goes the way it went when traced."""
+    if bool(condition) != taken:
+        raise GuardFailed(f"{where}: the branch on sizes goes the other way at this input")
+
+
+class _UnknownValue:
+    """The value of a proxy that could not be computed on meta tensors."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN = _UnknownValue()
+
+_JUMPS_IF = {
+    # opname: jumps when the tested value is ...
+    "POP_JUMP_FORWARD_IF_FALSE": False, "POP_JUMP_BACKWARD_IF_FALSE": False, "POP_JUMP_IF_FALSE": False,
+    "POP_JUMP_FORWARD_IF_TRUE": True, "POP_JUMP_BACKWARD_IF_TRUE": True, "POP_JUMP_IF_TRUE": True,
+}
+# instructions after which control may leave the straight line (or that open a handler)
+_LEAVES = ("JUMP", "FOR_ITER", "RETURN", "YIELD", "SEND", "RERAISE", "SETUP", "BEFORE_WITH", "PUSH_EXC_INFO",
+           "POP_EXCEPT", "CHECK_EXC_MATCH", "CHECK_EG_MATCH", "END_ASYNC_FOR", "GET_AWAITABLE", "GET_ANEXT",
+           "BEFORE_ASYNC_WITH", "WITH_EXCEPT_START")
+_SCAN_LIMIT = 400  # instructions scanned for the raise
+
+
+def _covered(code: Any, offset: int) -> bool:
+    """Whether an exception raised at ``offset`` of ``code`` may be stopped by a handler of that
+    frame.  A handler that re-raises on every path (a ``finally:`` block that neither returns nor
+    loops) lets it through, so it does not count."""
+    try:
+        entries = dis.Bytecode(code).exception_entries  # type: ignore[attr-defined]
+    except AttributeError:  # Python < 3.11: no exception table to read; assume a handler
+        return True
+    covering = [e for e in entries if e.start <= offset < e.end]
+    if not covering:
+        return False
+    insts = list(dis.get_instructions(code))
+    at = {ins.offset: k for k, ins in enumerate(insts)}
+    return any(not _all_paths_raise(insts, at, e.target, handler=True) for e in covering)
+
+
+def untaken_branch_raises(frame: Any, taken: bool, stop: Any = None) -> bool:
+    """Whether the successor *not* taken by the conditional jump that ``frame`` is executing
+    certainly raises, uncaught by ``frame`` and by every calling frame outside torch up to
+    ``stop`` (a code object: the trace's entry).  See the module docstring."""
+    from arts.frontends.locations import is_internal
+
+    code = frame.f_code
+    insts = list(dis.get_instructions(code))
+    at = {ins.offset: k for k, ins in enumerate(insts)}
+    k = at.get(frame.f_lasti)
+    if k is None:
+        return False
+    jump = insts[k]
+    if jump.opname not in _JUMPS_IF:
+        return False
+    jumps = taken == _JUMPS_IF[jump.opname]  # the jump happened at the example
+    if jumps:
+        if k + 1 >= len(insts):
+            return False
+        start = insts[k + 1].offset
+    else:
+        start = jump.argval
+    raises = _all_paths_raise(insts, at, start)
+    if not raises or any(_covered(code, r) for r in raises):
+        return False
+    f = frame.f_back
+    while f is not None and f.f_code is not stop:
+        if not is_internal(f.f_code.co_filename) and _covered(f.f_code, f.f_lasti):
+            return False
+        f = f.f_back
+    return f is not None  # reached the trace's entry (else the stack is not what it seems)
+
+
+def _all_paths_raise(insts: list[Any], at: dict[int, int], start: int, handler: bool = False) -> list[int] | None:
+    """The offsets of the ``raise`` instructions that every path from ``start`` ends in, or None if
+    some path may leave otherwise (a return, a loop, a handler, a jump backwards...).  With
+    ``handler``, ``start`` is an exception handler: it may open (``PUSH_EXC_INFO``) and close the
+    exception state, and a re-raise (``RERAISE``) counts as raising; matching the exception
+    (``except X:``) or a ``with`` exit (which may suppress it) does not."""
+    todo, seen, raises, steps = [start], set(), [], 0
+    while todo:
+        off = todo.pop()
+        if off in seen:
+            continue
+        seen.add(off)
+        k = at.get(off)
+        if k is None:
+            return None
+        for ins in insts[k:]:
+            steps += 1
+            if steps > _SCAN_LIMIT:
+                return None
+            name = ins.opname
+            if name == "RAISE_VARARGS":
+                if not ins.arg:
+                    return None
+                raises.append(ins.offset)
+                break
+            if handler and name == "RERAISE":
+                raises.append(ins.offset)
+                break
+            if handler and name in ("PUSH_EXC_INFO", "POP_EXCEPT"):
+                continue
+            if "JUMP" in name and "_IF_" in name:  # conditional: both ways (forward only)
+                if not isinstance(ins.argval, int) or ins.argval <= ins.offset:
+                    return None
+                todo.append(ins.argval)  # and fall through
+                continue
+            if name == "JUMP_FORWARD":
+                todo.append(ins.argval)
+                break
+            if any(part in name for part in _LEAVES):
+                return None
+        else:
+            return None
+    return raises
+
+
+def _user_frame() -> Any:
+    """The innermost frame outside torch.fx and this module (the code that branched)."""
+    f: Any = sys._getframe(1)
+    here = __file__
+    while f is not None:
+        name = f.f_code.co_filename
+        if name != here and "/torch/fx/" not in name.replace("\\", "/"):
+            return f
+        f = f.f_back
+    return None
+
+
+def _where(frame: Any) -> str:
+    if frame is None:
+        return "forward"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dict[str, Any], stop: Any) -> Any:
+    """An instance of a subclass of the fx tracer ``base`` that computes example values (meta
+    ``inputs`` for the tensor placeholders in order, ``concrete`` for traced-as-constant ones) and
+    records branches as guards.  The caller runs the trace with ``module``'s parameters and buffers
+    on meta (so that leaf modules and attributes give meta values) and passes ``stop``, the code
+    object of the function that calls ``tracer.trace`` (where the stack walk of
+    :func:`untaken_branch_raises` ends)."""
+    import torch
+    from torch import fx
+    from torch.fx.node import map_aggregate
+
+    class _Decisions:
+        """``len``, ``range``/``__index__`` and ``int`` on a traced value: taken at the example, guarded."""
+
+        def __len__(self) -> int:
+            return self.tracer._length(self)  # type: ignore[attr-defined]
+
+        def __index__(self) -> int:
+            return self.tracer._fixed(self, int)  # type: ignore[attr-defined]
+
+        def __int__(self) -> int:
+            return self.tracer._fixed(self, int)  # type: ignore[attr-defined]
+
+        def __getattr__(self, k: str) -> Any:
+            return GuardedAttribute(self, k)  # type: ignore[arg-type]
+
+    class GuardedProxy(_Decisions, fx.Proxy):  # type: ignore[misc]
+        pass
+
+    class GuardedAttribute(_Decisions, fx.proxy.Attribute):  # type: ignore[misc]
+        pass
+
+    class GuardedTracer(base):  # type: ignore[misc, valid-type]
+        """See :func:`guarded_tracer`."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.values: dict[Any, Any] = {}
+            self._inputs = list(inputs)
+            self._concrete = dict(concrete)
+            self._computing = 0
+            self.guards = 0
+
+        # ---- values ---------------------------------------------------------------------------
+        def proxy(self, node: Any) -> Any:
+            return GuardedProxy(node, self)
+
+        def value(self, a: Any) -> Any:
+            return map_aggregate(a, lambda x: self.values.get(x.node, UNKNOWN) if isinstance(x, fx.Proxy) else x)
+
+        def create_proxy(self, kind: str, target: Any, args: Any, kwargs: Any, *rest: Any, **kw: Any) -> Any:
+            p = super().create_proxy(kind, target, args, kwargs, *rest, **kw)
+            if isinstance(p, fx.Proxy):
+                self.values[p.node] = self._compute(kind, target, args, kwargs)
+            return p
+
+        def _compute(self, kind: str, target: Any, args: Any, kwargs: Any) -> Any:
+            if kind == "placeholder":
+                name = str(target).lstrip("*")
+                base_name = name.rsplit("_", 1)[0] if name.rsplit("_", 1)[-1].isdigit() else name
+                if name in self._concrete:
+                    return self._concrete[name]
+                if base_name in self._concrete:
+                    return self._concrete[base_name]
+                return self._inputs.pop(0) if self._inputs else UNKNOWN
+            if target is branch_guard:
+                return None
+            vargs, vkwargs = self.value(tuple(args)), self.value(dict(kwargs))
+            if _has_unknown(vargs) or _has_unknown(vkwargs):
+                return UNKNOWN
+            try:
+                self._computing += 1
+                with torch.no_grad():
+                    if kind == "call_function":
+                        return target(*vargs, **vkwargs)
+                    if kind == "call_method":
+                        return getattr(vargs[0], target)(*vargs[1:], **vkwargs)
+                    if kind == "call_module":
+                        return self.root.get_submodule(target)(*vargs, **vkwargs)
+                    if kind == "get_attr":
+                        obj: Any = self.root
+                        for part in str(target).split("."):
+                            obj = getattr(obj, part)
+                        return obj
+            except Exception:  # noqa: BLE001 - not computable on meta (data-dependent): unknown
+                return UNKNOWN
+            finally:
+                self._computing -= 1
+            return UNKNOWN
+
+        # while a value is computed, module calls and attribute reads run as plain Python (fx
+        # patches nn.Module.__call__/__getattr__ during the trace; undoing the patch per call is
+        # far slower, as every change to nn.Module's attributes flushes type caches)
+        def call_module(self, m: Any, forward: Any, args: Any, kwargs: Any) -> Any:
+            if self._computing:
+                return forward(*args, **kwargs)
+            return super().call_module(m, forward, args, kwargs)
+
+        def getattr(self, attr: str, attr_val: Any, parameter_proxy_cache: dict[str, Any]) -> Any:
+            if self._computing:
+                return attr_val
+            return super().getattr(attr, attr_val, parameter_proxy_cache)
+
+        # ---- decisions --------------------------------------------------------------------------
+        def _size_value(self, obj: Any) -> Any:
+            """The value of ``obj`` if it is a Python number computed from sizes, else None."""
+            v = self.values.get(obj.node, UNKNOWN)
+            if isinstance(v, bool) or (isinstance(v, (int, float)) and not isinstance(v, torch.Tensor)):
+                return v
+            return None
+
+        def _guard(self, cond: Any, taken: bool, frame: Any) -> None:
+            raises = frame is not None and untaken_branch_raises(frame, taken, stop)
+            self.create_proxy("call_function", branch_guard, (cond, taken, raises, _where(frame)), {})
+            self.guards += 1
+
+        def to_bool(self, obj: Any) -> bool:
+            v = self._size_value(obj)
+            if v is None:
+                return super().to_bool(obj)
+            taken = bool(v)
+            self._guard(obj, taken, _user_frame())
+            return taken
+
+        def _fixed(self, obj: Any, kind: type) -> int:
+            v = self._size_value(obj)
+            if v is None or isinstance(v, bool) or not isinstance(v, int):
+                self.refused = f"a traced value used as a Python {kind.__name__}"
+                raise fx.proxy.TraceError(f"cannot use a traced value as a Python {kind.__name__} here")
+            self._guard(obj == v, True, None)
+            return int(v)
+
+        def _length(self, obj: Any) -> int:
+            v = self.values.get(obj.node, UNKNOWN)
+            if isinstance(v, torch.Tensor):
+                if v.dim() == 0:
+                    self.refused = "len() of a 0-d tensor"
+                    raise fx.proxy.TraceError("len() of a 0-d tensor")
+                n = int(v.shape[0])
+                self._guard(obj.size(0) == n, True, None)
+                return n
+            if isinstance(v, torch.Size):
+                return len(v)  # the rank: fixed by the input shapes
+            if isinstance(v, (tuple, list)):
+                n = len(v)
+                length = self.create_proxy("call_function", len, (obj,), {})
+                self._guard(length == n, True, None)
+                return n
+            self.refused = "len() of a traced value that is not a tensor or a sequence"
+            raise fx.proxy.TraceError("len() of a traced value that is not a tensor or a sequence")
+
+        def iter(self, obj: Any) -> Iterator[Any]:
+            n = self._length(obj)
+            return iter([obj[i] for i in range(n)])
+
+    return GuardedTracer()
+
+
+def _has_unknown(v: Any) -> bool:
+    if v is UNKNOWN:
+        return True
+    if isinstance(v, (tuple, list)):
+        return any(_has_unknown(x) for x in v)
+    if isinstance(v, dict):
+        return any(_has_unknown(x) for x in v.values())
+    if isinstance(v, slice):
+        return any(_has_unknown(x) for x in (v.start, v.stop, v.step))
+    return False

@@ -1,0 +1,305 @@
+"""Tracing through branches on sizes (arts.frontends.guards): against what torch really does.
+
+Each model branches on its input sizes in plain Python, which plain torch.fx cannot trace.  The
+traced branches are either conditions of the domain (the other way raises) or bound the captured
+region (decided inside, unknown outside); every answer arts gives is compared with a real run.
+"""
+
+from __future__ import annotations
+
+import dis
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from arts.frontends.guards import untaken_branch_raises
+from arts.frontends.torch_fx import analyse, check_module
+
+
+def runs(model: nn.Module, *shape: int) -> bool:
+    try:
+        with torch.no_grad():
+            model(torch.zeros(*shape))
+        return True
+    except Exception:  # noqa: BLE001 - any failure: torch rejects the size
+        return False
+
+
+class Divisible(nn.Module):
+    """segmentation-models-pytorch's check: the other way raises (with a conditional expression
+    in the raise's message, as there)."""
+
+    def __init__(self, stride: int = 8) -> None:
+        super().__init__()
+        self.stride = stride
+        self.conv = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        if h % self.stride != 0 or w % self.stride != 0:
+            new_h = (h // self.stride + 1) * self.stride if h % self.stride != 0 else h
+            raise RuntimeError(f"pad to {new_h}")
+        return self.conv(x)
+
+
+class Truncate(nn.Module):
+    """A branch whose other way runs other code: a region guard."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 5)
+
+    def forward(self, x):
+        if x.shape[-1] > 40:
+            x = x[..., :40]
+        return self.conv(x)
+
+
+class Caught(nn.Module):
+    """The raise is caught by the model itself: not a condition of the domain."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.fallback = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        try:
+            if x.shape[-1] % 2:
+                raise ValueError("odd")
+            return self.conv(x)
+        except ValueError:
+            return self.fallback(x)
+
+
+class Loops(nn.Module):
+    """``range(x.shape[1])`` and ``len(x.shape)``: decisions fixed by sizes arts knows statically."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(1, 2, 3) for _ in range(3))
+
+    def forward(self, x):
+        assert len(x.shape) == 4
+        outs = [self.convs[i](x[:, i:i + 1]) for i in range(x.shape[1])]
+        return torch.cat(outs, 1)
+
+
+class DtypeBranch(nn.Module):
+    """A branch on the dtype: the same way at every size, no guard needed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        if x.dtype == torch.float16:
+            x = x.float()
+        if x.shape[-1] < 7:
+            raise ValueError("too small")
+        return self.conv(x)
+
+
+def _decorate(fn):
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        out = fn(self, *args, **kwargs)
+        return out if kwargs.get("return_dict", True) else (out,)
+
+    return wrapper
+
+
+class Decorated(nn.Module):
+    """A forward wrapped as Hugging Face wraps them (``*args, **kwargs``), with optional inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=2)
+
+    @_decorate
+    def forward(self, pixel_values, mask=None, **kwargs):
+        if pixel_values.shape[1] != 3:
+            raise ValueError("three channels")
+        if pixel_values.shape[-1] % 2 == 0:
+            raise ValueError("odd widths only")
+        return self.conv(pixel_values)
+
+
+def _agree(model: nn.Module, report, points) -> int:
+    answered = 0
+    for h, w in points:
+        try:
+            says = report.accepts(N=2, H=h, W=w)
+        except ValueError:
+            continue
+        answered += 1
+        assert says == runs(model, 2, 3, h, w), (h, w, says)
+    return answered
+
+
+GRID = [(h, w) for h in (1, 2, 3, 7, 8, 9, 16, 24, 31, 40, 41, 48, 64) for w in (1, 5, 8, 16, 33, 40, 41, 56, 64)]
+
+
+def test_a_branch_that_raises_otherwise_is_a_condition_of_the_domain():
+    m = Divisible()
+    report, _ = analyse(m, "N,3,H,W")
+    assert report.region == ()
+    assert report.domain == "H ≥ 8 and H ≡ 0 (mod 8) and W ≥ 8 and W ≡ 0 (mod 8)"
+    errors = [d for d in report.diagnostics if d.severity == "error"]
+    assert {d.code for d in errors} == {"assert-failed"}
+    assert errors[0].source.strip().startswith("if h % self.stride != 0")
+    assert errors[0].message == "forward raises here unless H % 8 == 0"
+    cx = errors[0].counterexample
+    assert not runs(m, cx["N"], 3, cx["H"], cx["W"])
+    assert _agree(m, report, GRID) == len(GRID)  # exact everywhere
+
+
+def test_a_branch_to_other_code_bounds_the_region():
+    m = Truncate()
+    report, _ = analyse(m, "N,3,H,W")
+    assert report.status == "error"  # inside the region, H < 5 fails: a real error, found there
+    cx = [d for d in report.diagnostics if d.severity == "error"][0].counterexample
+    assert cx["W"] > 40 and not runs(m, cx["N"], 3, cx["H"], cx["W"])
+    assert [str(c) for c in report.region] == ["W > 40"]
+    assert "inside the captured region only" in report.domain
+    warn = [d for d in report.diagnostics if d.code == "captured-region"]
+    assert warn and warn[0].severity == "warning" and "W > 40" in warn[0].message
+    with pytest.raises(ValueError, match="outside the region"):
+        report.accepts(N=2, H=8, W=8)
+    assert _agree(m, report, GRID) == sum(1 for _, w in GRID if w > 40)
+
+
+def test_a_caught_raise_is_only_a_region():
+    m = Caught()
+    report, _ = analyse(m, "N,3,H,W")
+    assert report.region  # the handler may run other code: not a condition of the domain
+    assert not [d for d in report.diagnostics if d.code == "assert-failed"]
+    assert _agree(m, report, GRID) > 0
+
+
+def test_loops_and_len_on_static_sizes_need_no_region():
+    m = Loops()
+    report, _ = analyse(m, "N,3,H,W")
+    assert report.region == () and not report.unknown_nodes
+    assert report.domain == "H ≥ 3 and W ≥ 3"
+    assert _agree(m, report, GRID) == len(GRID)
+
+
+def test_a_branch_on_the_dtype_is_the_same_at_every_size():
+    m = DtypeBranch()
+    report, _ = analyse(m, "N,3,H,W")
+    assert report.region == () and not report.unknown_nodes
+    assert report.domain == "H ≥ 3 and W ≥ 7"
+    assert _agree(m, report, GRID) == len(GRID)
+
+
+def test_a_decorated_forward_with_kwargs_is_called_as_a_user_calls_it():
+    m = Decorated()
+    report = check_module(m, "N,3,H,W")
+    assert not report.unknown_nodes and report.region == ()
+    assert report.domain == "H ≥ 3 and W ≥ 3 and W ≡ 1 (mod 2)"
+    assert _agree(m, report, GRID) == len(GRID)
+
+
+def _decided_at_branch(fn):
+    """Run ``fn`` on a value whose ``bool()`` (True) asks :func:`untaken_branch_raises` about the
+    frame that branched on it, as the tracer does."""
+    seen = {}
+
+    class Probe:
+        def __bool__(self):
+            import sys
+
+            seen["raises"] = untaken_branch_raises(sys._getframe(1), True, stop=_decided_at_branch.__code__)
+            return True
+
+    fn(Probe())
+    return seen["raises"]
+
+
+def _raises_if_false(v):
+    if v:
+        return 1
+    raise ValueError("no")
+
+
+def _returns_if_false(v):
+    if v:
+        return 1
+    return 2
+
+
+def _loops_if_false(v):
+    if v:
+        return 1
+    while True:
+        raise ValueError("no")
+
+
+def _handled(v):
+    try:
+        if v:
+            return 1
+        raise ValueError("no")
+    except ValueError:
+        return 3
+
+
+@pytest.mark.parametrize("fn, expected", [(_raises_if_false, True), (_returns_if_false, False),
+                                          (_handled, False)])
+def test_untaken_branch_raises_reads_the_bytecode(fn, expected):
+    assert _decided_at_branch(fn) is expected
+
+
+def test_the_scan_stops_at_a_loop():
+    ops = {i.opname for i in dis.get_instructions(_loops_if_false)}
+    assert _decided_at_branch(_loops_if_false) is ("JUMP_BACKWARD" not in ops and "JUMP_ABSOLUTE" not in ops)
+
+
+class Generated(nn.Module):
+    """A family drawn by hypothesis: a stride check that raises, a width branch to other code."""
+
+    def __init__(self, k: int, cut: int, stride: int, pool: bool) -> None:
+        super().__init__()
+        self.k, self.cut = k, cut
+        self.conv = nn.Conv2d(3, 4, 3, stride=stride)
+        self.pool = nn.MaxPool2d(2) if pool else nn.Identity()
+
+    def forward(self, x):
+        if x.shape[-2] % self.k:
+            raise ValueError("height")
+        if x.shape[-1] >= self.cut:
+            x = x[..., : self.cut]
+        return self.pool(self.conv(x))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 6), st.integers(4, 40), st.integers(1, 3), st.booleans(),
+       st.lists(st.tuples(st.integers(1, 48), st.integers(1, 48)), min_size=8, max_size=8))
+def test_property_answers_inside_the_region_are_torchs(k, cut, stride, pool, points):
+    m = Generated(k, cut, stride, pool).eval()
+    report, _ = analyse(m, "N,3,H,W")
+    for h, w in points:
+        try:
+            says = report.accepts(N=2, H=h, W=w)
+        except ValueError:
+            continue
+        assert says == runs(m, 2, 3, h, w), (k, cut, stride, pool, h, w)
+
+
+def _raises_through_finally(v):
+    try:
+        if v:
+            return 1
+        raise ValueError("no")
+    finally:
+        _ = 0
+
+
+def test_a_finally_block_lets_the_raise_through():
+    assert _decided_at_branch(_raises_through_finally) is True
