@@ -1,7 +1,9 @@
-"""The second capture path (torch.export's ATen graph) on small models torch.fx cannot trace.
+"""The last capture path (torch.export's ATen graph) on small models torch.fx cannot trace.
 
-Each model branches on its input's sizes, so ``torch.fx.symbolic_trace`` fails and
-:mod:`arts.frontends.aten` answers.  Every answer is compared with what torch really does at many
+Each model branches on its input's sizes, so ``torch.fx.symbolic_trace`` fails.  The fx trace
+through the branches (:mod:`arts.frontends.guards`, tested in tests/test_guards.py) would answer
+first; here it is switched off, so that :mod:`arts.frontends.aten` answers, as it does for models
+that branch on tensor data.  Every answer is compared with what torch really does at many
 sizes: wherever arts says accepted or rejected, torch agrees; outside the captured region arts
 says it cannot tell (``accepts`` raises ``ValueError``) and the status is never ``ok``.
 """
@@ -16,6 +18,14 @@ from torch import nn
 from arts.frontends.torch_fx import analyse, check_module
 
 pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture(autouse=True)
+def _aten_path_only(monkeypatch):
+    """Skip the second capture path (fx through the branches) so that the ATen path answers."""
+    import arts.frontends.torch_fx as tf
+
+    monkeypatch.setattr(tf, "_through_branches", lambda *a, **k: None)
 
 
 def _torch_runs(model: nn.Module, shape: tuple[int, ...]) -> bool:
