@@ -372,7 +372,6 @@ def run_one(entry: dict) -> dict:
     if report is not None:
         res["status"] = report.status
         res["domain"] = report.domain[:300]
-        codes = [d.code for d in report.diagnostics]
         capture = next((d.message for d in report.diagnostics if d.code == "captured-region"), "")
         res["path"] = ("aten" if "ATen graph" in capture else "fx+branches" if "branch(es) on sizes" in capture
                        else "none" if any(n == "forward" for n in report.unknown_nodes) else "fx")
