@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -45,7 +46,7 @@ import sympy
 from arts.errors import InputError, Unsupported
 from arts.solver.domain import Domain
 from arts.solver.intset import IntSet
-from arts.solver.quasiaffine import truth_set
+from arts.solver.quasiaffine import period_of, truth_set
 
 __all__ = ["DimPlan", "DynamicShapes", "dynamic_shapes", "emit_torch_export", "plan_from_report"]
 
@@ -272,6 +273,92 @@ def _export_floor(sub: Domain, shapes: dict[str, tuple], inputs: set[str]) -> tu
     return new, notes
 
 
+def _affine_period(exprs: list[sympy.Basic], x: sympy.Symbol, start: int) -> int:
+    """The least ``m`` such that every expression of ``exprs`` is affine in ``x`` on each residue
+    class mod ``m`` (``e(x + m) - e(x)`` constant); each is quasi-affine (:func:`period_of`)."""
+    from arts.solver.evaluate import compile_expr
+
+    L = 1
+    for e in exprs:
+        L = math.lcm(L, period_of(e, x)[0])
+    fns = [compile_expr(e) for e in exprs]
+    name = x.name
+    values = [[f({name: start + i}) for i in range(2 * L)] for f in fns]
+    for m in sorted(d for d in range(1, L + 1) if L % d == 0):
+        # e(x + m) - e(x) is periodic with period L, so one period of x decides it
+        if all(len({v[i + m] - v[i] for i in range(L)}) == 1 for v in values):
+            return m
+    return L  # pragma: no cover - L itself always qualifies
+
+
+def _branch_classes(sub: Domain, branches: Sequence[tuple[str, Sequence[Any]]]) -> tuple[Domain, list[str]]:
+    """Keep, for every size that reaches a ``ceil_mode`` pool, one residue class on which the pool's
+    input and output sizes are affine.
+
+    torch computes a ceil-mode pool's output as ``o = ceil((I + 2p - d(k-1) - 1) / s) + 1``, less
+    one when the last window would start in the right padding: it tests ``(o - 1)*s >= I + p``.
+    Tracing that test with a dynamic ``I`` gives torch.export a guard such as
+    ``2*((H - 4)//2) < H - 2`` (``I = H - 2``, k = 3, s = 2): true or false at every size, but a floor
+    relation that export's range analysis cannot decide over a range, so it refuses the whole spec.
+    On a residue class ``H = m*K + r`` where the floors are exact, the test is an affine comparison
+    in ``K`` and export decides it.  ``branches``: (pool node, [input and output size expressions
+    of its pooled axes]).  Returns the restricted domain and a note per size restricted.
+    """
+    by_symbol: dict[sympy.Symbol, tuple[list[sympy.Basic], list[str]]] = {}
+    for node, exprs in branches:
+        for e in exprs:
+            e = sub.substitute(sympy.sympify(e))
+            free = e.free_symbols
+            if len(free) != 1:
+                continue  # a constant (nothing to decide), or sizes tied together (left as they are)
+            (x,) = free
+            es, nodes = by_symbol.setdefault(x, ([], []))
+            es.append(e)
+            if node not in nodes:
+                nodes.append(node)
+    conds, notes, chosen = [], [], []
+    for x, (exprs, nodes) in sorted(by_symbol.items(), key=lambda kv: kv[0].name):
+        st = sub.set_of(x)
+        if st.is_empty:
+            continue
+        try:
+            m = _affine_period(exprs, x, max(st.min() or 1, 1))
+        except Unsupported:
+            continue
+        if m == 1:
+            continue
+        best: tuple[Any, ...] | None = None
+        for r in range(m):
+            piece = st & IntSet.congruent(r, m)
+            if piece.is_empty:
+                continue
+            size = len(piece.take(10 ** 6)) if piece.is_finite else math.inf
+            # the most sizes; then the multiples of m (224, 256, 512, ...); then the smallest first size
+            key = (size, r == 0, -(piece.min() or 0))
+            if best is None or key > best[0]:
+                best = (key, r)
+        if best is None:
+            continue
+        r = best[1]
+        conds.append(sympy.Eq(sympy.Mod(x - r, m), 0))
+        chosen.append((x, r, m, nodes))
+    if not conds:
+        return sub, []
+    new = sub.restrict(*conds)
+    if new.empty:  # pragma: no cover - each class was chosen inside the domain
+        return sub, []
+    for x, r, m, nodes in chosen:
+        dropped = sub.set_of(x) - new.set_of(x)
+        if dropped.is_empty:
+            continue
+        kept = "the multiples of " + str(m) if r == 0 else f"{x} ≡ {r} (mod {m})"
+        where = ", ".join(nodes[:3]) + (", ..." if len(nodes) > 3 else "")
+        notes.append(f"dropped {dropped.describe(x.name)}: torch's ceil_mode pooling ({where}) tests whether its "
+                     f"last window starts inside the input, a floor relation in {x} that torch.export cannot "
+                     f"decide over a range; it is affine on each residue class mod {m}, and the spec keeps {kept}")
+    return new, notes
+
+
 def _choose(st: IntSet, s: str) -> tuple[str, int, int, int, int | None]:
     """The largest piece of ``st`` export can state: (kind, mul, add, kmin, kmax)."""
     if st.residues:
@@ -445,9 +532,11 @@ def _box(tied: list[sympy.Symbol], pieces: dict[sympy.Symbol, tuple[str, int, in
     return box
 
 
-def plan_from_report(report: Any, inputs: dict[str, tuple], shapes: dict[str, tuple] | None = None) -> DynamicShapes:
+def plan_from_report(report: Any, inputs: dict[str, tuple], shapes: dict[str, tuple] | None = None,
+                     branches: Sequence[tuple[str, Sequence[Any]]] = ()) -> DynamicShapes:
     """Turn a check report (its accepted domain) into a :class:`DynamicShapes` for ``inputs``
-    (forward's parameter names -> symbolic shapes)."""
+    (forward's parameter names -> symbolic shapes).  ``branches``: the size expressions at
+    ``ceil_mode`` pools (see :func:`_branch_classes`)."""
     from arts.solver.domain import _show
 
     if report.static_failure or report.accepted.empty:
@@ -458,6 +547,8 @@ def plan_from_report(report: Any, inputs: dict[str, tuple], shapes: dict[str, tu
         notes.append(f"not certified: node(s) {', '.join(report.unknown_nodes)} could not be translated, so the "
                      f"spec covers the translated part only")
     sub, dropped = _export_floor(sub, shapes if shapes is not None else report.shapes, set(inputs))
+    notes.extend(dropped)
+    sub, dropped = _branch_classes(sub, branches)
     notes.extend(dropped)
     sets, residual = _narrow(sub)
     if any(st.is_empty for st in sets.values()):
@@ -616,6 +707,20 @@ def _param_names(module: Any, n: int) -> list[str]:
     return names if len(names) == n else [f"input{i + 1}" for i in range(n)]
 
 
+def _ceil_pools(G: Any, shapes: dict[str, tuple]) -> list[tuple[str, list[Any]]]:
+    """(node, [input and output sizes of its pooled axes]) for every ceil-mode pool with known sizes."""
+    out = []
+    for n, d in G.nodes(data=True):
+        if d.get("input") or not d["op"].params.get("ceil_mode") or n not in shapes:
+            continue
+        args = d.get("args") or []
+        k = len(d["op"].params.get("kernel_size") or ())
+        if not args or args[0] not in shapes or not k:
+            continue
+        out.append((n, list(shapes[args[0]][-k:]) + list(shapes[n][-k:])))
+    return out
+
+
 def dynamic_shapes(module: Any, *input_shapes: Any, where: Any = None, target: str | None = None,
                    file: str | None = None, aliases: dict[str, str] | None = None) -> DynamicShapes:
     """The ``dynamic_shapes`` value for ``torch.export.export(module, args, dynamic_shapes=...)``.
@@ -631,12 +736,12 @@ def dynamic_shapes(module: Any, *input_shapes: Any, where: Any = None, target: s
     graph_inputs = G.graph["inputs"]
     names = _param_names(module, len(graph_inputs))
     inputs = dict(zip(names, graph_inputs.values()))
-    spec = plan_from_report(report, inputs, report.shapes)
-    ceil = [n for n, d in G.nodes(data=True) if not d.get("input") and d["op"].params.get("ceil_mode")]
-    if ceil:
-        spec.notes.append(f"not modelled: torch's ceil_mode pooling ({', '.join(ceil[:3])}) branches on the size, "
-                          f"and torch.export specializes on the branch its example takes, so export may still "
-                          f"refuse this spec")
+    spec = plan_from_report(report, inputs, report.shapes, _ceil_pools(G, report.shapes))
+    unseen = [n for n, d in G.nodes(data=True)
+              if not d.get("input") and d["op"].params.get("ceil_mode") and n not in report.shapes]
+    if unseen:
+        spec.notes.append(f"not modelled: torch's ceil_mode pooling ({', '.join(unseen[:3])}) branches on the size, "
+                          f"and no size is known there, so torch.export may still refuse this spec")
     return spec
 
 

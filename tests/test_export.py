@@ -20,6 +20,7 @@ from arts.export import DynamicShapes, dynamic_shapes  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 import resnet  # noqa: E402
+import squeezenet  # noqa: E402
 import unet  # noqa: E402
 
 
@@ -81,6 +82,16 @@ def _eager_runs(m, *shapes) -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def _agrees_or_refuses(m, ep, shape) -> None:
+    """The exported program refuses ``shape``, or computes at it what eager computes."""
+    x = torch.randn(*shape)
+    if not _runs(ep, shape):
+        return
+    with torch.no_grad():
+        assert _eager_runs(m, shape), shape
+        assert torch.allclose(ep.module()(x), m(x), atol=1e-5), shape
 
 
 @pytest.fixture(scope="module")
@@ -230,33 +241,94 @@ def test_cli_emit_python_and_json():
 
 
 
+def test_ceil_mode_pool_keeps_one_residue_class():
+    """torch's ceil-mode pool tests ``(o - 1)*s >= I + p``; export emits that as a floor guard
+    (``2*(H//2) - 4 < H - 2`` here) that it cannot decide over a range.  The spec keeps the
+    even sizes, where the guard is affine; the odd ones, which eager runs, are dropped with a note."""
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(3, 2, ceil_mode=True)).eval()
+    spec = dynamic_shapes(m, "N,3,H,W")
+    assert spec.domain == "N ≥ 1 and H ≥ 6 and H ≡ 0 (mod 2) and W ≥ 6 and W ≡ 0 (mod 2)"
+    assert any("ceil_mode" in n and "H ≡ 1 (mod 2)" in n for n in spec.notes)
+    assert "2 * H_2" in spec.source()
+    ep = _export(m, spec)
+    for h, w in [(6, 6), (8, 12), (20, 6)]:
+        assert spec.admits([(1, 3, h, w)])
+        assert _runs(ep, (1, 3, h, w)) and _eager_runs(m, (1, 3, h, w))
+        x = torch.randn(2, 3, h, w)
+        with torch.no_grad():
+            assert torch.allclose(ep.module()(x), m(x))
+    # just outside: the dropped odd sizes and the 0/1 floor, which eager runs; torch.export
+    # emits no runtime check for a derived dim's multiple, so the exported program may run
+    # there too, and then it computes what eager computes
+    for h in (7, 9, 4):
+        assert not spec.admits([(1, 3, h, 8)]) and _eager_runs(m, (1, 3, h, 8))
+        _agrees_or_refuses(m, ep, (1, 3, h, 8))
+    # the restriction is needed: export refuses the interval the spec had before
+    with pytest.raises(Exception, match="Constraints violated"):
+        torch.export.export(m, spec.example_inputs(), dynamic_shapes={
+            "input": {0: torch.export.Dim("N"), 2: torch.export.Dim("H", min=6), 3: torch.export.Dim("W", min=6)}})
+
+
+def test_ceil_mode_pool_whose_branch_is_taken():
+    """With padding 1 and kernel 2 the last window does start in the padding at odd sizes: the
+    branch really varies with ``H mod 2``, and each class gives an affine output size."""
+    m = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.AvgPool2d(2, 2, padding=1, ceil_mode=True),
+                      nn.MaxPool2d(2, 2, padding=1, ceil_mode=True)).eval()
+    spec = dynamic_shapes(m, "N,3,H,W")
+    ep = _export(m, spec)
+    assert spec.sizes["input"][2].mul == 4 and any("ceil_mode" in n for n in spec.notes)
+    for h in range(1, 30):
+        shape = (1, 3, h, spec.example["W"])
+        if spec.admits([shape]):
+            assert _runs(ep, shape) and _eager_runs(m, shape), h
+        _agrees_or_refuses(m, ep, shape)
+
+
+def test_squeezenet_ceil_pools_become_a_derived_dim():
+    """SqueezeNet 1.1: a stride-2 conv and three ceil-mode pools: the multiples of 16."""
+    m = squeezenet.SqueezeNet("1_1", num_classes=5).eval()
+    spec = dynamic_shapes(m)
+    assert spec.sizes["x"][2].mul == 16 and spec.sizes["x"][3].mul == 16
+    assert any("ceil_mode" in n for n in spec.notes)
+    ep = _export(m, spec)
+    lo = 16 * spec.roots[spec.sizes["x"][2].root].min
+    for h, w in [(lo, lo), (lo + 16, 224), (224, lo + 32)]:
+        assert spec.admits([(1, 3, h, w)]) and _runs(ep, (1, 3, h, w)) and _eager_runs(m, (1, 3, h, w))
+    for h in (lo + 1, lo + 15, 225, lo - 16):
+        assert not spec.admits([(1, 3, h, lo)]) and _eager_runs(m, (1, 3, h, lo))
+        _agrees_or_refuses(m, ep, (1, 3, h, lo))
+
+
 def _stack(params):
     layers = []
-    for kind, k, s, p in params:
+    for kind, k, s, p, ceil in params:
         p = min(p, k // 2)
         if kind == "conv":
             layers.append(nn.Conv2d(2, 2, k, stride=s, padding=p))
         elif kind == "max":
-            layers.append(nn.MaxPool2d(k, stride=s, padding=p))
-        else:  # ceil_mode is left out: torch branches on the size's parity there, and export with it
-            layers.append(nn.AvgPool2d(k, stride=s, padding=p))
+            layers.append(nn.MaxPool2d(k, stride=s, padding=p, ceil_mode=ceil))
+        else:
+            layers.append(nn.AvgPool2d(k, stride=s, padding=p, ceil_mode=ceil))
     return nn.Sequential(*layers).eval()
 
 
 from hypothesis import HealthCheck, Phase, example, given, settings, strategies as st  # noqa: E402
 
-_layer = st.tuples(st.sampled_from(["conv", "max", "avg"]), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2))
+_layer = st.tuples(st.sampled_from(["conv", "max", "avg"]), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2),
+                   st.booleans())
 
 
 @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow],
           phases=[Phase.explicit, Phase.generate])
 @given(params=st.lists(_layer, min_size=1, max_size=3))
-@example(params=[("avg", 4, 1, 2), ("conv", 2, 3, 2)])  # H = 1 runs though the spec starts at 2
+@example(params=[("avg", 4, 1, 2, False), ("conv", 2, 3, 2, False)])  # H = 1 runs though the spec starts at 2
+@example(params=[("conv", 3, 2, 0, False), ("max", 3, 2, 1, True), ("avg", 2, 3, 1, True)])  # ceil-mode classes
 def test_exported_program_accepts_only_what_eager_runs(params):
-    """For random conv/pool stacks: export succeeds with the spec; at every probe size the spec
-    admits, the exported program and eager both run; wherever the exported program runs, eager
-    runs.  (Outside the spec the exported program may still run: export emits no runtime check
-    for a lower bound of 2, its own assumption for every dynamic size.)"""
+    """For random conv/pool stacks (ceil-mode pools included): export succeeds with the spec; at
+    every probe size the spec admits, the exported program and eager both run; wherever the
+    exported program runs, eager runs.  (Outside the spec the exported program may still run:
+    export emits no runtime check for a lower bound of 2, its own assumption for every dynamic
+    size, nor for a derived dim's multiple.)"""
     m = _stack(params)
     try:
         spec = dynamic_shapes(m, "N,2,H,W")
