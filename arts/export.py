@@ -389,6 +389,66 @@ def _piece(kind_mul: tuple[str, int, int, int, int | None]) -> IntSet:
     return IntSet.between(lo, hi) & (IntSet.congruent(add, mul) if mul > 1 else IntSet.everything())
 
 
+def _describe_piece(choice: tuple[str, int, int, int, int | None], name: str) -> str:
+    """A piece in words: ``8 ≤ H ≤ 1032 and H ≡ 0 (mod 4)`` rather than every member."""
+    _, mul, add, kmin, kmax = choice
+    if kmax is None or mul == 1 or kmin == kmax:
+        return _piece(choice).describe(name)
+    return f"{mul * kmin + add} ≤ {name} ≤ {mul * kmax + add} and {name} ≡ {add % mul} (mod {mul})"
+
+
+def _nondecreasing(e: sympy.Basic, corner: dict[str, int]) -> bool:
+    """Whether ``e`` is evidently nondecreasing in every size at or above ``corner`` (symbol name ->
+    smallest size): sums of such terms, positive multiples, floors and ceilings of them, and
+    products and powers of such factors that are nonnegative at the corner (so everywhere above)."""
+    from arts.solver.evaluate import compile_expr
+
+    if not e.free_symbols:
+        return True
+    if isinstance(e, sympy.Symbol):
+        return True
+    if isinstance(e, sympy.Add):
+        return all(_nondecreasing(a, corner) for a in e.args)
+    if isinstance(e, (sympy.floor, sympy.ceiling)):
+        return _nondecreasing(e.args[0], corner)
+    if isinstance(e, sympy.Pow):
+        base, n = e.args
+        factors = [base] if n.is_Integer and n > 0 else None
+    elif isinstance(e, sympy.Mul):
+        coeff, rest = e.as_coeff_Mul()
+        factors = list(sympy.Mul.make_args(rest)) if coeff.is_Rational and coeff > 0 else None
+    else:
+        return False
+    if factors is None:
+        return False
+    for f in factors:
+        if not _nondecreasing(f, corner):
+            return False
+        try:
+            if compile_expr(f)(corner) < 0:
+                return False
+        except (KeyError, ZeroDivisionError):
+            return False
+    return True
+
+
+def _upward_closed(c: sympy.Basic, corner: dict[sympy.Symbol, int]) -> bool:
+    """Whether the formula ``c`` (``a >= b``, ``a > b``, ``a <= b``, ``a < b``) holds at ``corner`` and
+    at every larger size: it holds there, and ``a - b`` (``b - a``) is nondecreasing in every size."""
+    from arts.solver.evaluate import compile_expr
+
+    if not isinstance(c, (sympy.GreaterThan, sympy.StrictGreaterThan, sympy.LessThan, sympy.StrictLessThan)):
+        return False
+    if not c.free_symbols <= set(corner):
+        return False
+    diff = c.lhs - c.rhs if isinstance(c, (sympy.GreaterThan, sympy.StrictGreaterThan)) else c.rhs - c.lhs
+    at = {t.name: v for t, v in corner.items()}
+    try:
+        return bool(compile_expr(c)(at)) and _nondecreasing(diff, at)
+    except (KeyError, ZeroDivisionError):
+        return False
+
+
 def _root_name(s: str, mul: int, taken: set[str]) -> str:
     base = s if mul == 1 else f"{s}_{mul}"
     name, i = base, 2
@@ -588,6 +648,10 @@ def plan_from_report(report: Any, inputs: dict[str, tuple], shapes: dict[str, tu
                          f"class per size")
         pieces[t] = choice
     tied = [t for t in tied if t in pieces]
+    if tied:  # formulas that hold at the pieces' smallest sizes and grow with every size need no box
+        corner = {t: pieces[t][1] * pieces[t][3] + pieces[t][2] for t in pieces}
+        residual = [c for c in residual if not _upward_closed(c, corner)]
+        tied = [t for t in tied if any(t in c.free_symbols for c in residual)]
     if tied:
         formulas = "; ".join(_show(c) for c in residual)
         try:
@@ -610,7 +674,7 @@ def plan_from_report(report: Any, inputs: dict[str, tuple], shapes: dict[str, tu
             for t in tied:
                 kind, mul, add, _, _ = pieces[t]
                 pieces[t] = (kind, mul, add, box[t][0], box[t][1])
-            covered = " and ".join(_piece(pieces[t]).describe(t.name) for t in tied)
+            covered = " and ".join(_describe_piece(pieces[t], t.name) for t in tied)
             notes.append(f"a formula ties {names} together ({formulas}), which torch.export cannot state: the spec "
                          f"covers the box {covered}, every point of which was checked")
     for t, (_, mul, add, kmin, kmax) in pieces.items():
@@ -690,7 +754,7 @@ def _describe_plan(roots: dict[sympy.Symbol, tuple[DimPlan, int, int]], static: 
             parts.append(f"{t} = {sympy.expand(expr)}")
             continue
         first[root.name] = t
-        parts.append(_piece(("dim", mul, add, root.min, root.max)).describe(t.name))
+        parts.append(_describe_piece(("dim", mul, add, root.min, root.max), t.name))
     for t, v in static.items():
         parts.append(f"{t} = {v}")
     return " and ".join(parts) if parts else "the example sizes only"

@@ -179,6 +179,27 @@ def test_formula_tying_sizes_gives_a_checked_box():
                 assert _eager_runs(m, (2, 3, h, w))
 
 
+def test_formula_that_grows_with_every_size_needs_no_box():
+    """InstanceNorm needs more than one element per channel: ``(floor((H-1)/2)+1)*(floor((W-1)/2)+1) ≥ 2``.
+    It holds at the spec's smallest sizes and grows with H and W, so it holds on the whole
+    unbounded spec (a checked box would stop at a few hundred points: W ≤ 21 here)."""
+    m = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.InstanceNorm2d(4), nn.MaxPool2d(2)).eval()
+    spec = dynamic_shapes(m, "N,3,H,W")
+    assert "floor" in spec.accepted and spec.domain == "N ≥ 1 and H ≥ 7 and W ≥ 7"
+    assert not any("formula" in n for n in spec.notes)
+    ep = _export(m, spec)
+    for h, w in [(7, 7), (7, 300), (257, 64)]:
+        assert spec.admits([(1, 3, h, w)]) and _runs(ep, (1, 3, h, w)) and _eager_runs(m, (1, 3, h, w))
+        _agrees_or_refuses(m, ep, (2, 3, h, w))
+
+
+def test_a_bounded_residue_class_is_described_by_its_ends():
+    from arts.export import _describe_piece
+
+    assert _describe_piece(("dim", 4, 0, 2, 258), "H") == "8 ≤ H ≤ 1032 and H ≡ 0 (mod 4)"
+    assert _describe_piece(("dim", 1, 0, 3, 9), "H") == "3 ≤ H ≤ 9"
+    assert _describe_piece(("dim", 16, 5, 1, None), "H") == "H ≥ 21 and H ≡ 5 (mod 16)"
+
 def test_equal_inputs_share_a_dim():
     spec = dynamic_shapes(TwoInputs(), "N,3,H,W", "N,3,H,W")
     assert spec["x"][2] is spec["y"][2] and spec["x"][0] is spec["y"][0]
