@@ -39,6 +39,7 @@ import inspect
 import json
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Sequence
 
 import sympy
@@ -53,11 +54,17 @@ __all__ = ["DimPlan", "DynamicShapes", "dynamic_shapes", "emit_torch_export", "p
 
 @dataclass(frozen=True)
 class DimPlan:
-    """One root ``Dim``: ``name`` ranging over ``min..max`` (``max`` None: unbounded)."""
+    """One root ``Dim``: ``name`` ranging over ``min..max`` (``max`` None: unbounded); ``dynamic``:
+    given as ``Dim.DYNAMIC(min, max)`` (export then keeps guards it cannot decide as runtime checks)."""
 
     name: str
     min: int
     max: int | None
+    dynamic: bool = False
+
+    def render(self) -> str:
+        rng = f"min={self.min}" + (f", max={self.max}" if self.max is not None else "")
+        return f"Dim.DYNAMIC({rng})" if self.dynamic else f"Dim({self.name!r}, {rng})"
 
     def contains(self, k: int) -> bool:
         return k >= self.min and (self.max is None or k <= self.max)
@@ -132,8 +139,8 @@ class DynamicShapes(dict, metaclass=_PlainDictType):  # type: ignore[type-arg]
             return {}
         from torch.export import Dim
 
-        dims = {r.name: Dim(r.name, min=r.min, **({"max": r.max} if r.max is not None else {}))
-                for r in self.roots.values()}
+        dims = {r.name: (Dim.DYNAMIC if r.dynamic else partial(Dim, r.name))(
+                    min=r.min, **({"max": r.max} if r.max is not None else {})) for r in self.roots.values()}
         out: dict[str, Any] = {}
         for name, plans in self.sizes.items():
             axes: dict[int, Any] = {}
@@ -187,8 +194,7 @@ class DynamicShapes(dict, metaclass=_PlainDictType):  # type: ignore[type-arg]
         """The spec as Python source (``from torch.export import Dim`` ... ``dynamic_shapes = {...}``)."""
         lines = ["from torch.export import Dim", ""]
         for r in self.roots.values():
-            rng = f"min={r.min}" + (f", max={r.max}" if r.max is not None else "")
-            lines.append(f"{r.name} = Dim({r.name!r}, {rng})")
+            lines.append(f"{r.name} = {r.render()}")
         items = []
         for name, plans in self.sizes.items():
             axes = [f"{i}: {p.render()}" for i, p in enumerate(plans) if p.root is not None]
@@ -211,7 +217,8 @@ class DynamicShapes(dict, metaclass=_PlainDictType):  # type: ignore[type-arg]
             "certified": self.certified,
             "accepted": self.accepted,
             "domain": self.domain,
-            "dims": {r.name: {"min": r.min, "max": r.max} for r in self.roots.values()},
+            "dims": {r.name: {"min": r.min, "max": r.max, **({"hint": "DYNAMIC"} if r.dynamic else {})}
+                     for r in self.roots.values()},
             "inputs": {
                 name: {str(i): ({"dim": p.root, "mul": p.mul, "add": p.add} if p.root is not None
                                 else {"static": p.value}) for i, p in enumerate(plans)}
@@ -291,35 +298,60 @@ def _affine_period(exprs: list[sympy.Basic], x: sympy.Symbol, start: int) -> int
     return L  # pragma: no cover - L itself always qualifies
 
 
-def _branch_classes(sub: Domain, branches: Sequence[tuple[str, Sequence[Any]]]) -> tuple[Domain, list[str]]:
-    """Keep, for every size that reaches a ``ceil_mode`` pool, one residue class on which the pool's
-    input and output sizes are affine.
+def _branch_classes(sub: Domain, branches: Sequence[tuple[str, Sequence[tuple[Any, Any, bool]]]],
+                    inputs: dict[str, tuple]) -> tuple[Domain, list[str], set[sympy.Symbol]]:
+    """Make the ``ceil_mode`` pools' branch something torch.export accepts, per input size.
 
     torch computes a ceil-mode pool's output as ``o = ceil((I + 2p - d(k-1) - 1) / s) + 1``, less
     one when the last window would start in the right padding: it tests ``(o - 1)*s >= I + p``.
     Tracing that test with a dynamic ``I`` gives torch.export a guard such as
-    ``2*((H - 4)//2) < H - 2`` (``I = H - 2``, k = 3, s = 2): true or false at every size, but a floor
-    relation that export's range analysis cannot decide over a range, so it refuses the whole spec.
-    On a residue class ``H = m*K + r`` where the floors are exact, the test is an affine comparison
-    in ``K`` and export decides it.  ``branches``: (pool node, [input and output size expressions
-    of its pooled axes]).  Returns the restricted domain and a note per size restricted.
+    ``2*((H - 4)//2) < H - 2`` (``I = H - 2``, k = 3, s = 2): a floor relation that export's range
+    analysis cannot decide over a range, so with a ``Dim`` it refuses the whole spec.
+
+    * Where the test has one answer at every size (``p - d(k-1) + s - 2`` below 0 or at least
+      ``s - 1``: the last window always fits, as with no padding and ``k >= s``), the size is
+      returned in the third value: it becomes ``Dim.DYNAMIC(min, max)``, with which export keeps
+      the test as a runtime check, and that check passes at every size.  Only for a size that one
+      input axis has alone, with no residue class (a derived dim cannot be a ``Dim.DYNAMIC``).
+    * Otherwise the size keeps one residue class ``H = m*K + r`` on which the pools' input and output
+      sizes are affine: there the test is an affine comparison in ``K``, and export decides it.
+
+    ``branches``: (pool node, [(input size, output size, whether the test is constant) per pooled
+    axis]).  Returns the restricted domain, a note per size, and the sizes to give as hints.
     """
-    by_symbol: dict[sympy.Symbol, tuple[list[sympy.Basic], list[str]]] = {}
-    for node, exprs in branches:
-        for e in exprs:
-            e = sub.substitute(sympy.sympify(e))
-            free = e.free_symbols
-            if len(free) != 1:
-                continue  # a constant (nothing to decide), or sizes tied together (left as they are)
-            (x,) = free
-            es, nodes = by_symbol.setdefault(x, ([], []))
-            es.append(e)
-            if node not in nodes:
-                nodes.append(node)
+    by_symbol: dict[sympy.Symbol, tuple[list[sympy.Basic], list[str], list[bool]]] = {}
+    for node, axes in branches:
+        for I, o, constant in axes:
+            for e in (I, o):
+                e = sub.substitute(sympy.sympify(e))
+                free = e.free_symbols
+                if len(free) != 1:
+                    continue  # a constant (nothing to decide), or sizes tied together (left as they are)
+                (x,) = free
+                es, nodes, consts = by_symbol.setdefault(x, ([], [], []))
+                es.append(e)
+                consts.append(constant)
+                if node not in nodes:
+                    nodes.append(node)
+    uses: dict[sympy.Symbol, int] = {}
+    for shape in inputs.values():
+        for e in shape:
+            for t in sympy.sympify(e).free_symbols:
+                uses[t] = uses.get(t, 0) + 1
+    targets = {t for e in sub.subst.values() for t in e.free_symbols}
     conds, notes, chosen = [], [], []
-    for x, (exprs, nodes) in sorted(by_symbol.items(), key=lambda kv: kv[0].name):
+    hints: set[sympy.Symbol] = set()
+    for x, (exprs, nodes, consts) in sorted(by_symbol.items(), key=lambda kv: kv[0].name):
         st = sub.set_of(x)
         if st.is_empty:
+            continue
+        where = ", ".join(nodes[:3]) + (", ..." if len(nodes) > 3 else "")
+        if all(consts) and st.period == 1 and uses.get(x) == 1 and x not in targets and x not in sub.subst:
+            hints.add(x)
+            notes.append(f"{x} is a Dim.DYNAMIC: torch's ceil_mode pooling ({where}) tests whether its last window "
+                         f"starts in the padding, with the same answer at every size, but torch.export cannot "
+                         f"decide that floor relation over a range and would refuse a Dim; with Dim.DYNAMIC it "
+                         f"keeps the test as a runtime check, which passes at every size of the spec")
             continue
         try:
             m = _affine_period(exprs, x, max(st.min() or 1, 1))
@@ -341,22 +373,21 @@ def _branch_classes(sub: Domain, branches: Sequence[tuple[str, Sequence[Any]]]) 
             continue
         r = best[1]
         conds.append(sympy.Eq(sympy.Mod(x - r, m), 0))
-        chosen.append((x, r, m, nodes))
+        chosen.append((x, r, m, where))
     if not conds:
-        return sub, []
+        return sub, notes, hints
     new = sub.restrict(*conds)
     if new.empty:  # pragma: no cover - each class was chosen inside the domain
-        return sub, []
-    for x, r, m, nodes in chosen:
+        return sub, notes, hints
+    for x, r, m, where in chosen:
         dropped = sub.set_of(x) - new.set_of(x)
         if dropped.is_empty:
             continue
         kept = "the multiples of " + str(m) if r == 0 else f"{x} ≡ {r} (mod {m})"
-        where = ", ".join(nodes[:3]) + (", ..." if len(nodes) > 3 else "")
         notes.append(f"dropped {dropped.describe(x.name)}: torch's ceil_mode pooling ({where}) tests whether its "
                      f"last window starts inside the input, a floor relation in {x} that torch.export cannot "
                      f"decide over a range; it is affine on each residue class mod {m}, and the spec keeps {kept}")
-    return new, notes
+    return new, notes, hints
 
 
 def _choose(st: IntSet, s: str) -> tuple[str, int, int, int, int | None]:
@@ -593,7 +624,7 @@ def _box(tied: list[sympy.Symbol], pieces: dict[sympy.Symbol, tuple[str, int, in
 
 
 def plan_from_report(report: Any, inputs: dict[str, tuple], shapes: dict[str, tuple] | None = None,
-                     branches: Sequence[tuple[str, Sequence[Any]]] = ()) -> DynamicShapes:
+                     branches: Sequence[tuple[str, Sequence[tuple[Any, Any, bool]]]] = ()) -> DynamicShapes:
     """Turn a check report (its accepted domain) into a :class:`DynamicShapes` for ``inputs``
     (forward's parameter names -> symbolic shapes).  ``branches``: the size expressions at
     ``ceil_mode`` pools (see :func:`_branch_classes`)."""
@@ -608,7 +639,7 @@ def plan_from_report(report: Any, inputs: dict[str, tuple], shapes: dict[str, tu
                      f"spec covers the translated part only")
     sub, dropped = _export_floor(sub, shapes if shapes is not None else report.shapes, set(inputs))
     notes.extend(dropped)
-    sub, dropped = _branch_classes(sub, branches)
+    sub, dropped, hints = _branch_classes(sub, branches, inputs)
     notes.extend(dropped)
     sets, residual = _narrow(sub)
     if any(st.is_empty for st in sets.values()):
@@ -681,7 +712,7 @@ def plan_from_report(report: Any, inputs: dict[str, tuple], shapes: dict[str, tu
         if kmax is not None and kmin == kmax:
             static[t] = mul * kmin + add
             continue
-        roots[t] = (DimPlan(_root_name(t.name, mul, taken), kmin, kmax), mul, add)
+        roots[t] = (DimPlan(_root_name(t.name, mul, taken), kmin, kmax, dynamic=t in hints and mul == 1), mul, add)
     if fixed:
         shown = ", ".join(f"{t}={point[t.name]}" for t in sorted(fixed, key=lambda t: t.name) if point)
         notes.append(f"fixed {shown}: an equality that is not affine ties them, which torch.export cannot state")
@@ -771,17 +802,27 @@ def _param_names(module: Any, n: int) -> list[str]:
     return names if len(names) == n else [f"input{i + 1}" for i in range(n)]
 
 
-def _ceil_pools(G: Any, shapes: dict[str, tuple]) -> list[tuple[str, list[Any]]]:
-    """(node, [input and output sizes of its pooled axes]) for every ceil-mode pool with known sizes."""
+def _ceil_pools(G: Any, shapes: dict[str, tuple]) -> list[tuple[str, list[tuple[Any, Any, bool]]]]:
+    """(node, [(input size, output size, whether torch's last-window test has one answer) per
+    pooled axis]) for every ceil-mode pool with known sizes (see :func:`_branch_classes`)."""
     out = []
     for n, d in G.nodes(data=True):
-        if d.get("input") or not d["op"].params.get("ceil_mode") or n not in shapes:
+        p = d["op"].params if not d.get("input") else {}
+        if not p.get("ceil_mode") or n not in shapes:
             continue
         args = d.get("args") or []
-        k = len(d["op"].params.get("kernel_size") or ())
-        if not args or args[0] not in shapes or not k:
+        ks = tuple(p.get("kernel_size") or ())
+        if not args or args[0] not in shapes or not ks:
             continue
-        out.append((n, list(shapes[args[0]][-k:]) + list(shapes[n][-k:])))
+        k = len(ks)
+        strides = tuple(p.get("stride") or ks)
+        pads = tuple(p.get("padding") or (0,) * k)
+        dil = tuple(p.get("dilation") or (1,) * k)
+        axes = []
+        for i, (I, o) in enumerate(zip(shapes[args[0]][-k:], shapes[n][-k:])):
+            c = pads[i] - dil[i] * (ks[i] - 1) + strides[i] - 2  # as in arts.ops.pool.pool_output
+            axes.append((I, o, c < 0 or c >= strides[i] - 1))
+        out.append((n, axes))
     return out
 
 

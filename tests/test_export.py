@@ -262,32 +262,49 @@ def test_cli_emit_python_and_json():
 
 
 
-def test_ceil_mode_pool_keeps_one_residue_class():
+def test_ceil_mode_pool_with_a_constant_branch_is_a_dynamic_hint():
     """torch's ceil-mode pool tests ``(o - 1)*s >= I + p``; export emits that as a floor guard
-    (``2*(H//2) - 4 < H - 2`` here) that it cannot decide over a range.  The spec keeps the
-    even sizes, where the guard is affine; the odd ones, which eager runs, are dropped with a note."""
+    (``2*(H//2) - 4 < H - 2`` here) that it cannot decide over a range, and refuses a ``Dim``.
+    The test has one answer at every size, so the size becomes ``Dim.DYNAMIC(min=6)``: export keeps
+    the guard as a runtime check, and the exported program runs at every size of the spec."""
     m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(3, 2, ceil_mode=True)).eval()
     spec = dynamic_shapes(m, "N,3,H,W")
-    assert spec.domain == "N ≥ 1 and H ≥ 6 and H ≡ 0 (mod 2) and W ≥ 6 and W ≡ 0 (mod 2)"
-    assert any("ceil_mode" in n and "H ≡ 1 (mod 2)" in n for n in spec.notes)
-    assert "2 * H_2" in spec.source()
+    assert spec.domain == "N ≥ 1 and H ≥ 6 and W ≥ 6"
+    assert "H = Dim.DYNAMIC(min=6)" in spec.source() and spec.roots["H"].dynamic
+    assert any("H is a Dim.DYNAMIC" in n and "ceil_mode" in n for n in spec.notes)
+    assert spec.to_json()["dims"]["W"] == {"min": 6, "max": None, "hint": "DYNAMIC"}
     ep = _export(m, spec)
-    for h, w in [(6, 6), (8, 12), (20, 6)]:
-        assert spec.admits([(1, 3, h, w)])
-        assert _runs(ep, (1, 3, h, w)) and _eager_runs(m, (1, 3, h, w))
-        x = torch.randn(2, 3, h, w)
+    for h in range(6, 30):
+        assert spec.admits([(1, 3, h, 7)])
+        assert _runs(ep, (1, 3, h, 7)) and _eager_runs(m, (1, 3, h, 7)), h
+        x = torch.randn(2, 3, h, 7 + h % 3)
         with torch.no_grad():
             assert torch.allclose(ep.module()(x), m(x))
-    # just outside: the dropped odd sizes and the 0/1 floor, which eager runs; torch.export
-    # emits no runtime check for a derived dim's multiple, so the exported program may run
-    # there too, and then it computes what eager computes
-    for h in (7, 9, 4):
-        assert not spec.admits([(1, 3, h, 8)]) and _eager_runs(m, (1, 3, h, 8))
-        _agrees_or_refuses(m, ep, (1, 3, h, 8))
-    # the restriction is needed: export refuses the interval the spec had before
+    # just outside: the 0/1 floor, which eager runs and the exported program refuses
+    for h in (4, 5):
+        assert not spec.admits([(1, 3, h, 8)]) and _eager_runs(m, (1, 3, h, 8)) and not _runs(ep, (1, 3, h, 8))
+    # the hint is needed: export refuses the same range as a Dim
     with pytest.raises(Exception, match="Constraints violated"):
         torch.export.export(m, spec.example_inputs(), dynamic_shapes={
             "input": {0: torch.export.Dim("N"), 2: torch.export.Dim("H", min=6), 3: torch.export.Dim("W", min=6)}})
+
+
+def test_ceil_mode_pool_on_a_shared_size_keeps_one_residue_class():
+    """``W == H``: a derived size cannot be a ``Dim.DYNAMIC``, so the spec keeps the even sizes,
+    where export's guard is affine, and says which sizes it dropped."""
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(3, 2, ceil_mode=True)).eval()
+    spec = dynamic_shapes(m, "N,3,H,W", where="W == H")
+    assert spec.domain == "N ≥ 1 and H ≥ 6 and H ≡ 0 (mod 2) and W = H"
+    assert any("ceil_mode" in n and "H ≡ 1 (mod 2)" in n for n in spec.notes)
+    ep = _export(m, spec)
+    for h in (6, 8, 20):
+        assert spec.admits([(1, 3, h, h)]) and _runs(ep, (1, 3, h, h)) and _eager_runs(m, (1, 3, h, h))
+    # just outside: the dropped odd sizes, which eager runs; torch.export emits no runtime check
+    # for a derived dim's multiple, so the exported program may run there too, as eager does
+    for h in (7, 9):
+        assert not spec.admits([(1, 3, h, h)]) and _eager_runs(m, (1, 3, h, h))
+        _agrees_or_refuses(m, ep, (1, 3, h, h))
+    assert not spec.admits([(1, 3, 6, 8)]) and not _runs(ep, (1, 3, 6, 8))
 
 
 def test_ceil_mode_pool_whose_branch_is_taken():
@@ -305,19 +322,20 @@ def test_ceil_mode_pool_whose_branch_is_taken():
         _agrees_or_refuses(m, ep, shape)
 
 
-def test_squeezenet_ceil_pools_become_a_derived_dim():
-    """SqueezeNet 1.1: a stride-2 conv and three ceil-mode pools: the multiples of 16."""
+def test_squeezenet_ceil_pools_become_dynamic_hints():
+    """SqueezeNet 1.1: a stride-2 conv and three ceil-mode pools without padding (the last window
+    always fits): every size from the 0/1 floor on, not one residue class of 16."""
     m = squeezenet.SqueezeNet("1_1", num_classes=5).eval()
     spec = dynamic_shapes(m)
-    assert spec.sizes["x"][2].mul == 16 and spec.sizes["x"][3].mul == 16
-    assert any("ceil_mode" in n for n in spec.notes)
+    assert spec.roots["H"].dynamic and spec.roots["W"].dynamic and spec.roots["H"].max is None
     ep = _export(m, spec)
-    lo = 16 * spec.roots[spec.sizes["x"][2].root].min
-    for h, w in [(lo, lo), (lo + 16, 224), (224, lo + 32)]:
-        assert spec.admits([(1, 3, h, w)]) and _runs(ep, (1, 3, h, w)) and _eager_runs(m, (1, 3, h, w))
-    for h in (lo + 1, lo + 15, 225, lo - 16):
-        assert not spec.admits([(1, 3, h, lo)]) and _eager_runs(m, (1, 3, h, lo))
-        _agrees_or_refuses(m, ep, (1, 3, h, lo))
+    lo = spec.roots["H"].min
+    for h in range(lo, lo + 18):
+        assert spec.admits([(1, 3, h, lo + 1)]) and _runs(ep, (1, 3, h, lo + 1)), h
+    x = torch.randn(1, 3, lo + 5, 224)
+    with torch.no_grad():
+        assert torch.allclose(ep.module()(x), m(x), atol=1e-5)
+    assert not spec.admits([(1, 3, lo - 1, lo)]) and not _runs(ep, (1, 3, lo - 1, lo))
 
 
 def _stack(params):
