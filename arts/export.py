@@ -21,7 +21,11 @@ arts can justify, and a note says what was dropped:
 * torch.export specializes sizes 0 and 1: at sizes where an intermediate dimension would be 1
   (``max_pool2d`` of ``H = 2``), export emits a guard its own range analysis cannot discharge and
   refuses the whole range.  Those sizes are dropped (a note names them); the input symbols
-  themselves keep ``min=1`` (export handles an input size of 1 when its example is not 1).
+  themselves keep ``min=1`` (export handles an input size of 1 when its example is not 1);
+* a ``ceil_mode`` pool tests whether its last window starts in the padding, a floor relation
+  export cannot decide over a range: a size whose tests have one answer at every size becomes
+  ``Dim.DYNAMIC(min, max)`` (export keeps the test as a runtime check, which passes); otherwise
+  the size keeps one residue class on which the test is affine (see :func:`_branch_classes`).
 
 The example sizes (:attr:`DynamicShapes.example`) lie in the sub-domain, with every ``Dim`` at 2
 or more and distinct sizes for distinct ``Dim``s, so export does not specialize on them.
@@ -636,7 +640,7 @@ def plan_from_report(report: Any, inputs: dict[str, tuple], shapes: dict[str, tu
     sub: Domain = report.accepted
     if report.unknown_nodes:
         notes.append(f"not certified: node(s) {', '.join(report.unknown_nodes)} could not be translated, so the "
-                     f"spec covers the translated part only")
+                     f"spec covers the translated part only: a size in it may still fail in the rest of the model")
     sub, dropped = _export_floor(sub, shapes if shapes is not None else report.shapes, set(inputs))
     notes.extend(dropped)
     sub, dropped, hints = _branch_classes(sub, branches, inputs)

@@ -45,11 +45,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 #: smp and MONAI; convolutional nets, ceil-mode pools, a segmentation head, ViT/MLP-Mixer (fixed
 #: sizes), and two whose spec is not certified (torchvision's stochastic_depth has no rule).
 ZOO_SET = [
-    "timm/resnet18", "timm/resnet50", "timm/seresnext26d_32x4d", "timm/mobilenetv3_large_100",
-    "timm/mobilenetv4_conv_small", "timm/ghostnet_100", "timm/convnext_atto", "timm/repvgg_a0",
-    "timm/legacy_xception", "timm/poolformer_s12", "timm/vit_tiny_patch16_224", "timm/mixer_s16_224",
+    "timm/resnet18", "timm/seresnext26d_32x4d", "timm/mobilenetv3_large_100", "timm/ghostnet_100",
+    "timm/convnext_atto", "timm/repvgg_a0", "timm/legacy_xception", "timm/poolformer_s12",
+    "timm/vit_tiny_patch16_224", "timm/mixer_s16_224",
     "torchvision/squeezenet1_0", "torchvision/shufflenet_v2_x0_5", "torchvision/googlenet",
-    "torchvision/inception_v3", "torchvision/mnasnet0_5", "torchvision/alexnet", "torchvision/regnet_y_400mf",
+    "torchvision/inception_v3", "torchvision/mnasnet0_5", "torchvision/regnet_y_400mf",
     "torchvision/seg/lraspp_mobilenet_v3_large", "torchvision/efficientnet_b0", "torchvision/convnext_tiny",
     "smp/Unet", "monai/DynUNet2d", "monai/DenseNet121_2d",
 ]
@@ -267,7 +267,10 @@ def main() -> None:
     if args.out:
         import torch
 
-        cmd = "python " + " ".join(["benchmarks/bench_export.py"] + sys.argv[1:])
+        import os
+
+        env = "HF_HUB_OFFLINE=1 " if os.environ.get("HF_HUB_OFFLINE") else ""
+        cmd = env + " ".join([sys.executable, "benchmarks/bench_export.py"] + sys.argv[1:])
         head = f"# {cmd}  (torch {torch.__version__})"
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text("\n".join([head] + lines + tail) + "\n", encoding="utf-8")
