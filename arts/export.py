@@ -21,7 +21,11 @@ arts can justify, and a note says what was dropped:
 * torch.export specializes sizes 0 and 1: at sizes where an intermediate dimension would be 1
   (``max_pool2d`` of ``H = 2``), export emits a guard its own range analysis cannot discharge and
   refuses the whole range.  Those sizes are dropped (a note names them); the input symbols
-  themselves keep ``min=1`` (export handles an input size of 1 when its example is not 1).
+  themselves keep ``min=1`` (export handles an input size of 1 when its example is not 1);
+* a ``ceil_mode`` pool tests whether its last window starts in the padding, a floor relation
+  export cannot decide over a range: a size whose tests have one answer at every size becomes
+  ``Dim.DYNAMIC(min, max)`` (export keeps the test as a runtime check, which passes); otherwise
+  the size keeps one residue class on which the test is affine (see :func:`_branch_classes`).
 
 The example sizes (:attr:`DynamicShapes.example`) lie in the sub-domain, with every ``Dim`` at 2
 or more and distinct sizes for distinct ``Dim``s, so export does not specialize on them.
@@ -37,7 +41,9 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Sequence
 
 import sympy
@@ -45,18 +51,24 @@ import sympy
 from arts.errors import InputError, Unsupported
 from arts.solver.domain import Domain
 from arts.solver.intset import IntSet
-from arts.solver.quasiaffine import truth_set
+from arts.solver.quasiaffine import period_of, truth_set
 
 __all__ = ["DimPlan", "DynamicShapes", "dynamic_shapes", "emit_torch_export", "plan_from_report"]
 
 
 @dataclass(frozen=True)
 class DimPlan:
-    """One root ``Dim``: ``name`` ranging over ``min..max`` (``max`` None: unbounded)."""
+    """One root ``Dim``: ``name`` ranging over ``min..max`` (``max`` None: unbounded); ``dynamic``:
+    given as ``Dim.DYNAMIC(min, max)`` (export then keeps guards it cannot decide as runtime checks)."""
 
     name: str
     min: int
     max: int | None
+    dynamic: bool = False
+
+    def render(self) -> str:
+        rng = f"min={self.min}" + (f", max={self.max}" if self.max is not None else "")
+        return f"Dim.DYNAMIC({rng})" if self.dynamic else f"Dim({self.name!r}, {rng})"
 
     def contains(self, k: int) -> bool:
         return k >= self.min and (self.max is None or k <= self.max)
@@ -131,8 +143,8 @@ class DynamicShapes(dict, metaclass=_PlainDictType):  # type: ignore[type-arg]
             return {}
         from torch.export import Dim
 
-        dims = {r.name: Dim(r.name, min=r.min, **({"max": r.max} if r.max is not None else {}))
-                for r in self.roots.values()}
+        dims = {r.name: (Dim.DYNAMIC if r.dynamic else partial(Dim, r.name))(
+                    min=r.min, **({"max": r.max} if r.max is not None else {})) for r in self.roots.values()}
         out: dict[str, Any] = {}
         for name, plans in self.sizes.items():
             axes: dict[int, Any] = {}
@@ -186,8 +198,7 @@ class DynamicShapes(dict, metaclass=_PlainDictType):  # type: ignore[type-arg]
         """The spec as Python source (``from torch.export import Dim`` ... ``dynamic_shapes = {...}``)."""
         lines = ["from torch.export import Dim", ""]
         for r in self.roots.values():
-            rng = f"min={r.min}" + (f", max={r.max}" if r.max is not None else "")
-            lines.append(f"{r.name} = Dim({r.name!r}, {rng})")
+            lines.append(f"{r.name} = {r.render()}")
         items = []
         for name, plans in self.sizes.items():
             axes = [f"{i}: {p.render()}" for i, p in enumerate(plans) if p.root is not None]
@@ -210,7 +221,8 @@ class DynamicShapes(dict, metaclass=_PlainDictType):  # type: ignore[type-arg]
             "certified": self.certified,
             "accepted": self.accepted,
             "domain": self.domain,
-            "dims": {r.name: {"min": r.min, "max": r.max} for r in self.roots.values()},
+            "dims": {r.name: {"min": r.min, "max": r.max, **({"hint": "DYNAMIC"} if r.dynamic else {})}
+                     for r in self.roots.values()},
             "inputs": {
                 name: {str(i): ({"dim": p.root, "mul": p.mul, "add": p.add} if p.root is not None
                                 else {"static": p.value}) for i, p in enumerate(plans)}
@@ -272,6 +284,116 @@ def _export_floor(sub: Domain, shapes: dict[str, tuple], inputs: set[str]) -> tu
     return new, notes
 
 
+def _affine_period(exprs: list[sympy.Basic], x: sympy.Symbol, start: int) -> int:
+    """The least ``m`` such that every expression of ``exprs`` is affine in ``x`` on each residue
+    class mod ``m`` (``e(x + m) - e(x)`` constant); each is quasi-affine (:func:`period_of`)."""
+    from arts.solver.evaluate import compile_expr
+
+    L = 1
+    for e in exprs:
+        L = math.lcm(L, period_of(e, x)[0])
+    fns = [compile_expr(e) for e in exprs]
+    name = x.name
+    values = [[f({name: start + i}) for i in range(2 * L)] for f in fns]
+    for m in sorted(d for d in range(1, L + 1) if L % d == 0):
+        # e(x + m) - e(x) is periodic with period L, so one period of x decides it
+        if all(len({v[i + m] - v[i] for i in range(L)}) == 1 for v in values):
+            return m
+    return L  # pragma: no cover - L itself always qualifies
+
+
+def _branch_classes(sub: Domain, branches: Sequence[tuple[str, Sequence[tuple[Any, Any, bool]]]],
+                    inputs: dict[str, tuple]) -> tuple[Domain, list[str], set[sympy.Symbol]]:
+    """Make the ``ceil_mode`` pools' branch something torch.export accepts, per input size.
+
+    torch computes a ceil-mode pool's output as ``o = ceil((I + 2p - d(k-1) - 1) / s) + 1``, less
+    one when the last window would start in the right padding: it tests ``(o - 1)*s >= I + p``.
+    Tracing that test with a dynamic ``I`` gives torch.export a guard such as
+    ``2*((H - 4)//2) < H - 2`` (``I = H - 2``, k = 3, s = 2): a floor relation that export's range
+    analysis cannot decide over a range, so with a ``Dim`` it refuses the whole spec.
+
+    * Where the test has one answer at every size (``p - d(k-1) + s - 2`` below 0 or at least
+      ``s - 1``: the last window always fits, as with no padding and ``k >= s``), the size is
+      returned in the third value: it becomes ``Dim.DYNAMIC(min, max)``, with which export keeps
+      the test as a runtime check, and that check passes at every size.  Only for a size that one
+      input axis has alone, with no residue class (a derived dim cannot be a ``Dim.DYNAMIC``).
+    * Otherwise the size keeps one residue class ``H = m*K + r`` on which the pools' input and output
+      sizes are affine: there the test is an affine comparison in ``K``, and export decides it.
+
+    ``branches``: (pool node, [(input size, output size, whether the test is constant) per pooled
+    axis]).  Returns the restricted domain, a note per size, and the sizes to give as hints.
+    """
+    by_symbol: dict[sympy.Symbol, tuple[list[sympy.Basic], list[str], list[bool]]] = {}
+    for node, axes in branches:
+        for I, o, constant in axes:
+            for e in (I, o):
+                e = sub.substitute(sympy.sympify(e))
+                free = e.free_symbols
+                if len(free) != 1:
+                    continue  # a constant (nothing to decide), or sizes tied together (left as they are)
+                (x,) = free
+                es, nodes, consts = by_symbol.setdefault(x, ([], [], []))
+                es.append(e)
+                consts.append(constant)
+                if node not in nodes:
+                    nodes.append(node)
+    uses: dict[sympy.Symbol, int] = {}
+    for shape in inputs.values():
+        for e in shape:
+            for t in sympy.sympify(e).free_symbols:
+                uses[t] = uses.get(t, 0) + 1
+    targets = {t for e in sub.subst.values() for t in e.free_symbols}
+    conds, notes, chosen = [], [], []
+    hints: set[sympy.Symbol] = set()
+    for x, (exprs, nodes, consts) in sorted(by_symbol.items(), key=lambda kv: kv[0].name):
+        st = sub.set_of(x)
+        if st.is_empty:
+            continue
+        where = ", ".join(nodes[:3]) + (", ..." if len(nodes) > 3 else "")
+        if all(consts) and st.period == 1 and uses.get(x) == 1 and x not in targets and x not in sub.subst:
+            hints.add(x)
+            notes.append(f"{x} is a Dim.DYNAMIC: torch's ceil_mode pooling ({where}) tests whether its last window "
+                         f"starts in the padding, with the same answer at every size, but torch.export cannot "
+                         f"decide that floor relation over a range and would refuse a Dim; with Dim.DYNAMIC it "
+                         f"keeps the test as a runtime check, which passes at every size of the spec")
+            continue
+        try:
+            m = _affine_period(exprs, x, max(st.min() or 1, 1))
+        except Unsupported:
+            continue
+        if m == 1:
+            continue
+        best: tuple[Any, ...] | None = None
+        for r in range(m):
+            piece = st & IntSet.congruent(r, m)
+            if piece.is_empty:
+                continue
+            size = len(piece.take(10 ** 6)) if piece.is_finite else math.inf
+            # the most sizes; then the multiples of m (224, 256, 512, ...); then the smallest first size
+            key = (size, r == 0, -(piece.min() or 0))
+            if best is None or key > best[0]:
+                best = (key, r)
+        if best is None:
+            continue
+        r = best[1]
+        conds.append(sympy.Eq(sympy.Mod(x - r, m), 0))
+        chosen.append((x, r, m, where))
+    if not conds:
+        return sub, notes, hints
+    new = sub.restrict(*conds)
+    if new.empty:  # pragma: no cover - each class was chosen inside the domain
+        return sub, notes, hints
+    for x, r, m, where in chosen:
+        dropped = sub.set_of(x) - new.set_of(x)
+        if dropped.is_empty:
+            continue
+        kept = "the multiples of " + str(m) if r == 0 else f"{x} ≡ {r} (mod {m})"
+        notes.append(f"dropped {dropped.describe(x.name)}: torch's ceil_mode pooling ({where}) tests whether its "
+                     f"last window starts inside the input, a floor relation in {x} that torch.export cannot "
+                     f"decide over a range; it is affine on each residue class mod {m}, and the spec keeps {kept}")
+    return new, notes, hints
+
+
 def _choose(st: IntSet, s: str) -> tuple[str, int, int, int, int | None]:
     """The largest piece of ``st`` export can state: (kind, mul, add, kmin, kmax)."""
     if st.residues:
@@ -300,6 +422,66 @@ def _piece(kind_mul: tuple[str, int, int, int, int | None]) -> IntSet:
         return IntSet.make(lo, (), mul, {add}) if mul > 1 else IntSet.at_least(lo)
     hi = mul * kmax + add
     return IntSet.between(lo, hi) & (IntSet.congruent(add, mul) if mul > 1 else IntSet.everything())
+
+
+def _describe_piece(choice: tuple[str, int, int, int, int | None], name: str) -> str:
+    """A piece in words: ``8 ≤ H ≤ 1032 and H ≡ 0 (mod 4)`` rather than every member."""
+    _, mul, add, kmin, kmax = choice
+    if kmax is None or mul == 1 or kmin == kmax:
+        return _piece(choice).describe(name)
+    return f"{mul * kmin + add} ≤ {name} ≤ {mul * kmax + add} and {name} ≡ {add % mul} (mod {mul})"
+
+
+def _nondecreasing(e: sympy.Basic, corner: dict[str, int]) -> bool:
+    """Whether ``e`` is evidently nondecreasing in every size at or above ``corner`` (symbol name ->
+    smallest size): sums of such terms, positive multiples, floors and ceilings of them, and
+    products and powers of such factors that are nonnegative at the corner (so everywhere above)."""
+    from arts.solver.evaluate import compile_expr
+
+    if not e.free_symbols:
+        return True
+    if isinstance(e, sympy.Symbol):
+        return True
+    if isinstance(e, sympy.Add):
+        return all(_nondecreasing(a, corner) for a in e.args)
+    if isinstance(e, (sympy.floor, sympy.ceiling)):
+        return _nondecreasing(e.args[0], corner)
+    if isinstance(e, sympy.Pow):
+        base, n = e.args
+        factors = [base] if n.is_Integer and n > 0 else None
+    elif isinstance(e, sympy.Mul):
+        coeff, rest = e.as_coeff_Mul()
+        factors = list(sympy.Mul.make_args(rest)) if coeff.is_Rational and coeff > 0 else None
+    else:
+        return False
+    if factors is None:
+        return False
+    for f in factors:
+        if not _nondecreasing(f, corner):
+            return False
+        try:
+            if compile_expr(f)(corner) < 0:
+                return False
+        except (KeyError, ZeroDivisionError):
+            return False
+    return True
+
+
+def _upward_closed(c: sympy.Basic, corner: dict[sympy.Symbol, int]) -> bool:
+    """Whether the formula ``c`` (``a >= b``, ``a > b``, ``a <= b``, ``a < b``) holds at ``corner`` and
+    at every larger size: it holds there, and ``a - b`` (``b - a``) is nondecreasing in every size."""
+    from arts.solver.evaluate import compile_expr
+
+    if not isinstance(c, (sympy.GreaterThan, sympy.StrictGreaterThan, sympy.LessThan, sympy.StrictLessThan)):
+        return False
+    if not c.free_symbols <= set(corner):
+        return False
+    diff = c.lhs - c.rhs if isinstance(c, (sympy.GreaterThan, sympy.StrictGreaterThan)) else c.rhs - c.lhs
+    at = {t.name: v for t, v in corner.items()}
+    try:
+        return bool(compile_expr(c)(at)) and _nondecreasing(diff, at)
+    except (KeyError, ZeroDivisionError):
+        return False
 
 
 def _root_name(s: str, mul: int, taken: set[str]) -> str:
@@ -445,9 +627,11 @@ def _box(tied: list[sympy.Symbol], pieces: dict[sympy.Symbol, tuple[str, int, in
     return box
 
 
-def plan_from_report(report: Any, inputs: dict[str, tuple], shapes: dict[str, tuple] | None = None) -> DynamicShapes:
+def plan_from_report(report: Any, inputs: dict[str, tuple], shapes: dict[str, tuple] | None = None,
+                     branches: Sequence[tuple[str, Sequence[tuple[Any, Any, bool]]]] = ()) -> DynamicShapes:
     """Turn a check report (its accepted domain) into a :class:`DynamicShapes` for ``inputs``
-    (forward's parameter names -> symbolic shapes)."""
+    (forward's parameter names -> symbolic shapes).  ``branches``: the size expressions at
+    ``ceil_mode`` pools (see :func:`_branch_classes`)."""
     from arts.solver.domain import _show
 
     if report.static_failure or report.accepted.empty:
@@ -456,8 +640,10 @@ def plan_from_report(report: Any, inputs: dict[str, tuple], shapes: dict[str, tu
     sub: Domain = report.accepted
     if report.unknown_nodes:
         notes.append(f"not certified: node(s) {', '.join(report.unknown_nodes)} could not be translated, so the "
-                     f"spec covers the translated part only")
+                     f"spec covers the translated part only: a size in it may still fail in the rest of the model")
     sub, dropped = _export_floor(sub, shapes if shapes is not None else report.shapes, set(inputs))
+    notes.extend(dropped)
+    sub, dropped, hints = _branch_classes(sub, branches, inputs)
     notes.extend(dropped)
     sets, residual = _narrow(sub)
     if any(st.is_empty for st in sets.values()):
@@ -497,6 +683,10 @@ def plan_from_report(report: Any, inputs: dict[str, tuple], shapes: dict[str, tu
                          f"class per size")
         pieces[t] = choice
     tied = [t for t in tied if t in pieces]
+    if tied:  # formulas that hold at the pieces' smallest sizes and grow with every size need no box
+        corner = {t: pieces[t][1] * pieces[t][3] + pieces[t][2] for t in pieces}
+        residual = [c for c in residual if not _upward_closed(c, corner)]
+        tied = [t for t in tied if any(t in c.free_symbols for c in residual)]
     if tied:
         formulas = "; ".join(_show(c) for c in residual)
         try:
@@ -519,14 +709,14 @@ def plan_from_report(report: Any, inputs: dict[str, tuple], shapes: dict[str, tu
             for t in tied:
                 kind, mul, add, _, _ = pieces[t]
                 pieces[t] = (kind, mul, add, box[t][0], box[t][1])
-            covered = " and ".join(_piece(pieces[t]).describe(t.name) for t in tied)
+            covered = " and ".join(_describe_piece(pieces[t], t.name) for t in tied)
             notes.append(f"a formula ties {names} together ({formulas}), which torch.export cannot state: the spec "
                          f"covers the box {covered}, every point of which was checked")
     for t, (_, mul, add, kmin, kmax) in pieces.items():
         if kmax is not None and kmin == kmax:
             static[t] = mul * kmin + add
             continue
-        roots[t] = (DimPlan(_root_name(t.name, mul, taken), kmin, kmax), mul, add)
+        roots[t] = (DimPlan(_root_name(t.name, mul, taken), kmin, kmax, dynamic=t in hints and mul == 1), mul, add)
     if fixed:
         shown = ", ".join(f"{t}={point[t.name]}" for t in sorted(fixed, key=lambda t: t.name) if point)
         notes.append(f"fixed {shown}: an equality that is not affine ties them, which torch.export cannot state")
@@ -599,7 +789,7 @@ def _describe_plan(roots: dict[sympy.Symbol, tuple[DimPlan, int, int]], static: 
             parts.append(f"{t} = {sympy.expand(expr)}")
             continue
         first[root.name] = t
-        parts.append(_piece(("dim", mul, add, root.min, root.max)).describe(t.name))
+        parts.append(_describe_piece(("dim", mul, add, root.min, root.max), t.name))
     for t, v in static.items():
         parts.append(f"{t} = {v}")
     return " and ".join(parts) if parts else "the example sizes only"
@@ -614,6 +804,30 @@ def _param_names(module: Any, n: int) -> list[str]:
         params = []
     names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:n]
     return names if len(names) == n else [f"input{i + 1}" for i in range(n)]
+
+
+def _ceil_pools(G: Any, shapes: dict[str, tuple]) -> list[tuple[str, list[tuple[Any, Any, bool]]]]:
+    """(node, [(input size, output size, whether torch's last-window test has one answer) per
+    pooled axis]) for every ceil-mode pool with known sizes (see :func:`_branch_classes`)."""
+    out = []
+    for n, d in G.nodes(data=True):
+        p = d["op"].params if not d.get("input") else {}
+        if not p.get("ceil_mode") or n not in shapes:
+            continue
+        args = d.get("args") or []
+        ks = tuple(p.get("kernel_size") or ())
+        if not args or args[0] not in shapes or not ks:
+            continue
+        k = len(ks)
+        strides = tuple(p.get("stride") or ks)
+        pads = tuple(p.get("padding") or (0,) * k)
+        dil = tuple(p.get("dilation") or (1,) * k)
+        axes = []
+        for i, (I, o) in enumerate(zip(shapes[args[0]][-k:], shapes[n][-k:])):
+            c = pads[i] - dil[i] * (ks[i] - 1) + strides[i] - 2  # as in arts.ops.pool.pool_output
+            axes.append((I, o, c < 0 or c >= strides[i] - 1))
+        out.append((n, axes))
+    return out
 
 
 def dynamic_shapes(module: Any, *input_shapes: Any, where: Any = None, target: str | None = None,
@@ -631,12 +845,12 @@ def dynamic_shapes(module: Any, *input_shapes: Any, where: Any = None, target: s
     graph_inputs = G.graph["inputs"]
     names = _param_names(module, len(graph_inputs))
     inputs = dict(zip(names, graph_inputs.values()))
-    spec = plan_from_report(report, inputs, report.shapes)
-    ceil = [n for n, d in G.nodes(data=True) if not d.get("input") and d["op"].params.get("ceil_mode")]
-    if ceil:
-        spec.notes.append(f"not modelled: torch's ceil_mode pooling ({', '.join(ceil[:3])}) branches on the size, "
-                          f"and torch.export specializes on the branch its example takes, so export may still "
-                          f"refuse this spec")
+    spec = plan_from_report(report, inputs, report.shapes, _ceil_pools(G, report.shapes))
+    unseen = [n for n, d in G.nodes(data=True)
+              if not d.get("input") and d["op"].params.get("ceil_mode") and n not in report.shapes]
+    if unseen:
+        spec.notes.append(f"not modelled: torch's ceil_mode pooling ({', '.join(unseen[:3])}) branches on the size, "
+                          f"and no size is known there, so torch.export may still refuse this spec")
     return spec
 
 

@@ -20,6 +20,7 @@ from arts.export import DynamicShapes, dynamic_shapes  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 import resnet  # noqa: E402
+import squeezenet  # noqa: E402
 import unet  # noqa: E402
 
 
@@ -81,6 +82,16 @@ def _eager_runs(m, *shapes) -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def _agrees_or_refuses(m, ep, shape) -> None:
+    """The exported program refuses ``shape``, or computes at it what eager computes."""
+    x = torch.randn(*shape)
+    if not _runs(ep, shape):
+        return
+    with torch.no_grad():
+        assert _eager_runs(m, shape), shape
+        assert torch.allclose(ep.module()(x), m(x), atol=1e-5), shape
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +179,27 @@ def test_formula_tying_sizes_gives_a_checked_box():
                 assert _eager_runs(m, (2, 3, h, w))
 
 
+def test_formula_that_grows_with_every_size_needs_no_box():
+    """InstanceNorm needs more than one element per channel: ``(floor((H-1)/2)+1)*(floor((W-1)/2)+1) ≥ 2``.
+    It holds at the spec's smallest sizes and grows with H and W, so it holds on the whole
+    unbounded spec (a checked box would stop at a few hundred points: W ≤ 21 here)."""
+    m = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.InstanceNorm2d(4), nn.MaxPool2d(2)).eval()
+    spec = dynamic_shapes(m, "N,3,H,W")
+    assert "floor" in spec.accepted and spec.domain == "N ≥ 1 and H ≥ 7 and W ≥ 7"
+    assert not any("formula" in n for n in spec.notes)
+    ep = _export(m, spec)
+    for h, w in [(7, 7), (7, 300), (257, 64)]:
+        assert spec.admits([(1, 3, h, w)]) and _runs(ep, (1, 3, h, w)) and _eager_runs(m, (1, 3, h, w))
+        _agrees_or_refuses(m, ep, (2, 3, h, w))
+
+
+def test_a_bounded_residue_class_is_described_by_its_ends():
+    from arts.export import _describe_piece
+
+    assert _describe_piece(("dim", 4, 0, 2, 258), "H") == "8 ≤ H ≤ 1032 and H ≡ 0 (mod 4)"
+    assert _describe_piece(("dim", 1, 0, 3, 9), "H") == "3 ≤ H ≤ 9"
+    assert _describe_piece(("dim", 16, 5, 1, None), "H") == "H ≥ 21 and H ≡ 5 (mod 16)"
+
 def test_equal_inputs_share_a_dim():
     spec = dynamic_shapes(TwoInputs(), "N,3,H,W", "N,3,H,W")
     assert spec["x"][2] is spec["y"][2] and spec["x"][0] is spec["y"][0]
@@ -230,33 +262,112 @@ def test_cli_emit_python_and_json():
 
 
 
+def test_ceil_mode_pool_with_a_constant_branch_is_a_dynamic_hint():
+    """torch's ceil-mode pool tests ``(o - 1)*s >= I + p``; export emits that as a floor guard
+    (``2*(H//2) - 4 < H - 2`` here) that it cannot decide over a range, and refuses a ``Dim``.
+    The test has one answer at every size, so the size becomes ``Dim.DYNAMIC(min=6)``: export keeps
+    the guard as a runtime check, and the exported program runs at every size of the spec."""
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(3, 2, ceil_mode=True)).eval()
+    spec = dynamic_shapes(m, "N,3,H,W")
+    assert spec.domain == "N ≥ 1 and H ≥ 6 and W ≥ 6"
+    assert "H = Dim.DYNAMIC(min=6)" in spec.source() and spec.roots["H"].dynamic
+    assert any("H is a Dim.DYNAMIC" in n and "ceil_mode" in n for n in spec.notes)
+    assert spec.to_json()["dims"]["W"] == {"min": 6, "max": None, "hint": "DYNAMIC"}
+    ep = _export(m, spec)
+    for h in range(6, 30):
+        assert spec.admits([(1, 3, h, 7)])
+        assert _runs(ep, (1, 3, h, 7)) and _eager_runs(m, (1, 3, h, 7)), h
+        x = torch.randn(2, 3, h, 7 + h % 3)
+        with torch.no_grad():
+            assert torch.allclose(ep.module()(x), m(x))
+    # just outside: the 0/1 floor, which eager runs and the exported program refuses
+    for h in (4, 5):
+        assert not spec.admits([(1, 3, h, 8)]) and _eager_runs(m, (1, 3, h, 8)) and not _runs(ep, (1, 3, h, 8))
+    # the hint is needed: export refuses the same range as a Dim
+    with pytest.raises(Exception, match="Constraints violated"):
+        torch.export.export(m, spec.example_inputs(), dynamic_shapes={
+            "input": {0: torch.export.Dim("N"), 2: torch.export.Dim("H", min=6), 3: torch.export.Dim("W", min=6)}})
+
+
+def test_ceil_mode_pool_on_a_shared_size_keeps_one_residue_class():
+    """``W == H``: a derived size cannot be a ``Dim.DYNAMIC``, so the spec keeps the even sizes,
+    where export's guard is affine, and says which sizes it dropped."""
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(3, 2, ceil_mode=True)).eval()
+    spec = dynamic_shapes(m, "N,3,H,W", where="W == H")
+    assert spec.domain == "N ≥ 1 and H ≥ 6 and H ≡ 0 (mod 2) and W = H"
+    assert any("ceil_mode" in n and "H ≡ 1 (mod 2)" in n for n in spec.notes)
+    ep = _export(m, spec)
+    for h in (6, 8, 20):
+        assert spec.admits([(1, 3, h, h)]) and _runs(ep, (1, 3, h, h)) and _eager_runs(m, (1, 3, h, h))
+    # just outside: the dropped odd sizes, which eager runs; torch.export emits no runtime check
+    # for a derived dim's multiple, so the exported program may run there too, as eager does
+    for h in (7, 9):
+        assert not spec.admits([(1, 3, h, h)]) and _eager_runs(m, (1, 3, h, h))
+        _agrees_or_refuses(m, ep, (1, 3, h, h))
+    assert not spec.admits([(1, 3, 6, 8)]) and not _runs(ep, (1, 3, 6, 8))
+
+
+def test_ceil_mode_pool_whose_branch_is_taken():
+    """With padding 1 and kernel 2 the last window does start in the padding at odd sizes: the
+    branch really varies with ``H mod 2``, and each class gives an affine output size."""
+    m = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.AvgPool2d(2, 2, padding=1, ceil_mode=True),
+                      nn.MaxPool2d(2, 2, padding=1, ceil_mode=True)).eval()
+    spec = dynamic_shapes(m, "N,3,H,W")
+    ep = _export(m, spec)
+    assert spec.sizes["input"][2].mul == 4 and any("ceil_mode" in n for n in spec.notes)
+    for h in range(1, 30):
+        shape = (1, 3, h, spec.example["W"])
+        if spec.admits([shape]):
+            assert _runs(ep, shape) and _eager_runs(m, shape), h
+        _agrees_or_refuses(m, ep, shape)
+
+
+def test_squeezenet_ceil_pools_become_dynamic_hints():
+    """SqueezeNet 1.1: a stride-2 conv and three ceil-mode pools without padding (the last window
+    always fits): every size from the 0/1 floor on, not one residue class of 16."""
+    m = squeezenet.SqueezeNet("1_1", num_classes=5).eval()
+    spec = dynamic_shapes(m)
+    assert spec.roots["H"].dynamic and spec.roots["W"].dynamic and spec.roots["H"].max is None
+    ep = _export(m, spec)
+    lo = spec.roots["H"].min
+    for h in range(lo, lo + 18):
+        assert spec.admits([(1, 3, h, lo + 1)]) and _runs(ep, (1, 3, h, lo + 1)), h
+    x = torch.randn(1, 3, lo + 5, 224)
+    with torch.no_grad():
+        assert torch.allclose(ep.module()(x), m(x), atol=1e-5)
+    assert not spec.admits([(1, 3, lo - 1, lo)]) and not _runs(ep, (1, 3, lo - 1, lo))
+
+
 def _stack(params):
     layers = []
-    for kind, k, s, p in params:
+    for kind, k, s, p, ceil in params:
         p = min(p, k // 2)
         if kind == "conv":
             layers.append(nn.Conv2d(2, 2, k, stride=s, padding=p))
         elif kind == "max":
-            layers.append(nn.MaxPool2d(k, stride=s, padding=p))
-        else:  # ceil_mode is left out: torch branches on the size's parity there, and export with it
-            layers.append(nn.AvgPool2d(k, stride=s, padding=p))
+            layers.append(nn.MaxPool2d(k, stride=s, padding=p, ceil_mode=ceil))
+        else:
+            layers.append(nn.AvgPool2d(k, stride=s, padding=p, ceil_mode=ceil))
     return nn.Sequential(*layers).eval()
 
 
 from hypothesis import HealthCheck, Phase, example, given, settings, strategies as st  # noqa: E402
 
-_layer = st.tuples(st.sampled_from(["conv", "max", "avg"]), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2))
+_layer = st.tuples(st.sampled_from(["conv", "max", "avg"]), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2),
+                   st.booleans())
 
 
 @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow],
           phases=[Phase.explicit, Phase.generate])
 @given(params=st.lists(_layer, min_size=1, max_size=3))
-@example(params=[("avg", 4, 1, 2), ("conv", 2, 3, 2)])  # H = 1 runs though the spec starts at 2
+@example(params=[("avg", 4, 1, 2, False), ("conv", 2, 3, 2, False)])  # H = 1 runs though the spec starts at 2
+@example(params=[("conv", 3, 2, 0, False), ("max", 3, 2, 1, True), ("avg", 2, 3, 1, True)])  # ceil-mode classes
 def test_exported_program_accepts_only_what_eager_runs(params):
-    """For random conv/pool stacks: export succeeds with the spec; at every probe size the spec
-    admits, the exported program and eager both run; wherever the exported program runs, eager
-    runs.  (Outside the spec the exported program may still run: export emits no runtime check
-    for a lower bound of 2, its own assumption for every dynamic size.)"""
+    """For random conv/pool stacks (ceil-mode pools included): export succeeds with the spec; at
+    every probe size the spec admits, the exported program and eager both run; wherever the
+    exported program runs, eager runs.  (Outside the spec the exported program may still run:
+    export emits no runtime check for a lower bound of 2, its own assumption for every dynamic
+    size, nor for a derived dim's multiple.)"""
     m = _stack(params)
     try:
         spec = dynamic_shapes(m, "N,2,H,W")
