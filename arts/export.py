@@ -773,8 +773,19 @@ def plan_from_report(report: Any, inputs: dict[str, tuple], shapes: dict[str, tu
     covered = _describe_plan(roots, static)
     return DynamicShapes(inputs={k: tuple(v) for k, v in inputs.items()}, roots=roots_by_name, sizes=sizes,
                          notes=notes, domain=covered, accepted=report.domain, example=example,
-                         certified=not report.unknown_nodes and report.status != "unknown",
-                         target=report.target)
+                         certified=_certain(report), target=report.target)
+
+
+def _certain(report: Any) -> bool:
+    """Whether every size the report accepts surely runs: no untranslated node, nothing undecided;
+    a report that is ``unknown`` only outside its captured region qualifies, since the accepted
+    sizes lie inside the region, where the checked graph is the model."""
+    if report.unknown_nodes:
+        return False
+    if report.status != "unknown":
+        return True
+    causes = {d.code for d in report.diagnostics if d.severity == "warning"}
+    return bool(getattr(report, "region", ())) and causes <= {"captured-region"}
 
 
 def _describe_plan(roots: dict[sympy.Symbol, tuple[DimPlan, int, int]], static: dict[sympy.Symbol, int]) -> str:
@@ -831,21 +842,33 @@ def _ceil_pools(G: Any, shapes: dict[str, tuple]) -> list[tuple[str, list[tuple[
 
 
 def dynamic_shapes(module: Any, *input_shapes: Any, where: Any = None, target: str | None = None,
-                   file: str | None = None, aliases: dict[str, str] | None = None) -> DynamicShapes:
+                   file: str | None = None, aliases: dict[str, str] | None = None,
+                   allow_uncertified: bool = False) -> DynamicShapes:
     """The ``dynamic_shapes`` value for ``torch.export.export(module, args, dynamic_shapes=...)``.
 
     Checks ``module`` (as :func:`arts.check_module`; ``input_shapes``: one SHAPE per tensor input,
     none to guess from the first layer) and states the accepted domain with ``Dim``s; see the
     module docstring for what is dropped when the domain is not expressible.  Raises
-    :class:`arts.InputError` when no input size is accepted.
+    :class:`arts.InputError` when no input size is accepted, and when arts cannot certify the spec
+    (part of the model untranslated or undecided: a size in it might still fail) unless
+    ``allow_uncertified`` -- then the spec covers the translated part only and says so
+    (``spec.certified`` is False).
     """
     from arts.frontends.torch_fx import analyse
 
     report, G = analyse(module, *input_shapes, where=where, target=target, file=file, aliases=aliases)
+    if not allow_uncertified and not _certain(report):
+        why = (f"node(s) {', '.join(report.unknown_nodes[:3])} could not be translated" if report.unknown_nodes
+               else "part of the check is undecided")
+        raise InputError(f"no certified spec: {why}, so a size in the spec might still fail; pass "
+                         f"allow_uncertified=True for the spec of the translated part", report.target)
     graph_inputs = G.graph["inputs"]
     names = _param_names(module, len(graph_inputs))
     inputs = dict(zip(names, graph_inputs.values()))
     spec = plan_from_report(report, inputs, report.shapes, _ceil_pools(G, report.shapes))
+    if getattr(report, "region", ()):
+        spec.notes.append("only sizes inside the captured region (where every branch forward takes on sizes goes "
+                          "the traced way) are in the spec; arts cannot tell about the others")
     unseen = [n for n, d in G.nodes(data=True)
               if not d.get("input") and d["op"].params.get("ceil_mode") and n not in report.shapes]
     if unseen:
@@ -874,7 +897,7 @@ def emit_torch_export(path: str, name: str | None = None, inputs: Sequence[str] 
     for t, module in load_targets(path, name):
         with _on_path(os.path.dirname(abspath)), located(path, t.name):
             spec = dynamic_shapes(module, *(inputs or []), where=where, target=f"{path}:{t.name}",
-                                  file=abspath, aliases={abspath: path})
+                                  file=abspath, aliases={abspath: path}, allow_uncertified=True)
         specs.append(spec)
     data = [s.to_json() for s in specs]
     text = "\n\n".join(f"# {s.target}\n{s.source()}" for s in specs)

@@ -381,3 +381,45 @@ def test_exported_program_accepts_only_what_eager_runs(params):
             assert exported and _eager_runs(m, shape), (h, spec.domain)
         if exported:
             assert _eager_runs(m, shape), (h, spec.domain)
+
+
+class _Spectrum(torch.nn.Module):
+    """An op arts has no rule for (``torch.fft.rfft2``) before a conv: the check is unknown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return self.conv(torch.fft.rfft2(x).real)
+
+
+class _Cropped(torch.nn.Module):
+    """A branch on the width to other code: the trace is the model only where W > 40."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 5)
+
+    def forward(self, x):
+        if x.shape[-1] > 40:
+            x = x[..., :40]
+        return self.conv(x)
+
+
+def test_an_uncertified_spec_is_refused_unless_asked_for():
+    with pytest.raises(arts.InputError, match="no certified spec"):
+        dynamic_shapes(_Spectrum(), "N,3,H,W")
+    spec = dynamic_shapes(_Spectrum(), "N,3,H,W", allow_uncertified=True)
+    assert not spec.certified and any("not certified" in n for n in spec.notes)
+
+
+def test_a_spec_inside_the_captured_region_is_certified_and_sound():
+    m = _Cropped().eval()
+    spec = dynamic_shapes(m, "N,3,H,W")
+    assert spec.certified
+    assert any("captured region" in n for n in spec.notes)
+    ep = _export(m, spec)
+    for h, w in [(6, 41), (9, 64), (40, 300)]:
+        assert _runs(ep, (2, 3, h, w))
+    assert not _runs(ep, (2, 3, 9, 40))  # outside the region: not in the spec
