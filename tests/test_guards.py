@@ -305,3 +305,26 @@ def _raises_through_finally(v):
 
 def test_a_finally_block_lets_the_raise_through():
     assert _decided_at_branch(_raises_through_finally) is True
+
+
+class DeviceBranch(nn.Module):
+    """A branch on the device: traced on meta, it went the way no real run goes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        if x.shape[-1] < 7:
+            raise ValueError("too small")
+        if x.device.type == "meta":
+            return x
+        return self.conv(x)
+
+
+def test_a_branch_on_the_device_is_never_decided():
+    report, _ = analyse(DeviceBranch(), "N,3,H,W")
+    assert report.status != "ok" and report.unknown_nodes  # the raise before it is still an error
+    assert "device" in [d for d in report.diagnostics if d.code == "unsupported"][0].message
+    with pytest.raises(ValueError):
+        report.accepts(N=2, H=8, W=8)

@@ -289,9 +289,10 @@ def _len(L: Lowerer, node: Any, name: str, obj: Any) -> Any:
     raise NotLowered(f"len() of {L._show(obj)}")
 
 
-# attributes of a tensor that no size changes (dtype promotion and devices ignore sizes)
-_SIZE_FREE_ATTRS = ("dtype", "device", "is_cuda", "layout", "requires_grad", "is_sparse", "is_quantized",
-                    "is_meta", "is_cpu")
+# attributes of a tensor that no size changes (dtype promotion ignores sizes) and that the traced
+# example (meta tensors of the input's dtype) shares with a real run; not the device: the trace runs
+# on meta, so a branch on the device went the way a CPU or GPU run does not
+_SIZE_FREE_ATTRS = ("dtype", "layout", "requires_grad", "is_sparse", "is_quantized")
 _SIZE_FREE_METHODS = ("is_floating_point", "is_complex", "is_contiguous_memory_format_unused")
 
 
