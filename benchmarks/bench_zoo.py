@@ -584,6 +584,8 @@ def summary(ids: list[str], cache: Path, table: Path | None, command: str) -> in
           "    /work/venv-zoo/bin/pip install -e . --no-deps",
           "    HF_HUB_OFFLINE=1 /work/venv-zoo/bin/python benchmarks/bench_zoo.py --cache /work/zoo-cache "
           "--table docs/zoo.md", "",
+          "The per-model results behind this page (with the torch truth of each, `*.truth.json`) are committed "
+          "in `results/zoo/`; `--summary --cache results/zoo` recomputes the figures from them. "
           "Runs are resumable (one cached JSON file per model) and can be split: `--only timm`, `--limit 10`, "
           "`--models timm/resnet18,smp/FPN`; `--force` re-runs arts only, reusing the cached truth. "
           "`--ci` runs the 22 models of `CI_SET` on a coarse grid and exits 1 on an unsound answer "
