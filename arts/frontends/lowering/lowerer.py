@@ -47,6 +47,7 @@ class Lowerer:
         self._names: set[str] = set()
         self._node: Any = None
         self.aug_seen: dict[tuple, int] = {}
+        self._abstracted: dict[Any, sympy.Symbol] = {}
 
     # ---- driver -----------------------------------------------------------------------------
     def run(self) -> nx.DiGraph:
@@ -248,8 +249,29 @@ class Lowerer:
         self._infer(name, op, args)
         return TensorVal(name)
 
+    def _abstract(self, shape: tuple | None) -> tuple | None:
+        """``shape`` with every broadcast piece (a ``Piecewise``) or very large size replaced by a
+        fresh symbol.  The lowerer infers shapes only for ranks and literal sizes; without the
+        checker's live domain to resolve them, the pieces of chained broadcasts nest and grow
+        exponentially (seconds per node on NFNet).  The checker recomputes every shape exactly."""
+        if shape is None:
+            return None
+        out = []
+        for e in shape:
+            if isinstance(e, sympy.Basic) and not e.is_Integer and (
+                    e.has(sympy.Piecewise) or sympy.count_ops(e, visual=False) > 60):
+                key = sympy.srepr(e) if len(self._abstracted) < 10000 else None
+                sym = self._abstracted.get(key) if key is not None else None
+                if sym is None:
+                    sym = sympy.Symbol(f"_size{len(self._abstracted)}", integer=True, positive=True)
+                    if key is not None:
+                        self._abstracted[key] = sym
+                e = sym
+            out.append(e)
+        return tuple(out)
+
     def _infer(self, name: str, op: Op, args: list[str]) -> None:
-        ins = [self.shapes.get(a) for a in args]
+        ins = [self._abstract(self.shapes.get(a)) for a in args]
         shape = None
         if all(s is not None for s in ins):
             try:
