@@ -489,6 +489,12 @@ def analyse(module: Any, *input_shapes: Any, where: Any = None, mode: str = "eva
                          (lambda: trace(module, n_inputs, file)) if confirm_run else None)
 
 
+#: Seconds all the solver's decisions on one traced model may take together (each decision has
+#: its own bound too, :data:`arts.solver.budget.DECIDE_SECONDS`); past it, a condition not yet
+#: decided is reported ``undecided`` and the verdict is ``unknown``.
+CHECK_SECONDS = 20.0
+
+
 def _check_traced(module: Any, fx_graph: Any, concrete_idx: dict[int, Any], shapes: list[tuple], name: str,
                   where: Any, mode: str, file: str | None, aliases: dict[str, str] | None,
                   notes: list[Diagnostic], retrace: Any, root: Any = None) -> tuple[Report, nx.DiGraph]:
@@ -505,7 +511,11 @@ def _check_traced(module: Any, fx_graph: Any, concrete_idx: dict[int, Any], shap
     if file:
         G.graph["file"] = display_path(file, aliases)
     G.graph["name"] = name
-    report = finish(typecheck(G, where=where, mode=mode, target=name), G, notes)
+    from arts.solver.budget import decision_budget
+
+    with decision_budget(CHECK_SECONDS):  # one deadline for every decision of this model
+        checked = typecheck(G, where=where, mode=mode, target=name)
+    report = finish(checked, G, notes)
     if retrace is not None:
         from arts.frontends.confirm import confirm
 

@@ -399,9 +399,36 @@ def _points(sets: list[IntSet], names: list[str], budget: int) -> Iterator[dict[
     cols = [st.take(per) for st in sets]
     if any(not c for c in cols):
         return
-    combos = sorted(itertools.product(*cols), key=lambda t: (sum(t), t))
-    for t in combos:
-        yield dict(zip(names, t))
+    total = 1
+    for c in cols:
+        total *= len(c)
+    if total <= 4 * budget:
+        combos = sorted(itertools.product(*cols), key=lambda t: (sum(t), t))
+        for t in combos:
+            yield dict(zip(names, t))
+        return
+    # too many symbols for a grid (2**k points): the smallest point, each neighbour of it along one
+    # symbol, then seeded draws -- a search, never a proof (the caller says unknown without a failure)
+    import random
+
+    base = tuple(c[0] for c in cols)
+    seen = {base}
+    yield dict(zip(names, base))
+    n = 1
+    for i, c in enumerate(cols):
+        for v in c[1:]:
+            t = base[:i] + (v,) + base[i + 1:]
+            if t not in seen and n < budget:
+                seen.add(t)
+                n += 1
+                yield dict(zip(names, t))
+    rng = random.Random(0)
+    while n < budget:
+        t = tuple(rng.choice(c) for c in cols)
+        n += 1
+        if t not in seen:
+            seen.add(t)
+            yield dict(zip(names, t))
 
 
 def exhaustive(sets: list[IntSet], budget: int) -> bool:
