@@ -870,7 +870,6 @@ class GuardedReport(Report):
     the whole domain and the report is as good as a traced one).  Outside the region nothing is
     claimed: :meth:`accepts` raises ``ValueError`` there."""
 
-    region: tuple[sympy.Basic, ...] = ()
     user_declared: Any = None
 
     def accepts(self, **sizes: int) -> bool:

@@ -612,9 +612,7 @@ def _through_branches(module: Any, shapes: list[tuple], e: TraceFailure, name: s
     module.train(mode == "train")
     try:
         fx_graph, _, concrete, example, n_guards, root = trace_guarded(module, shapes, file)
-    except (TraceFailure, InputError):
-        return None
-    except Exception:  # noqa: BLE001 - any failure of this path leaves the next one
+    except Exception:  # noqa: BLE001 - any failure of this path (TraceFailure, InputError...) leaves the next one
         return None
     finally:
         module.train(was_training)
@@ -630,7 +628,7 @@ def _through_branches(module: Any, shapes: list[tuple], e: TraceFailure, name: s
     head = (f"torch.fx cannot trace {name} plainly ({e.reason}); traced it through {n_guards} branch(es) on "
             f"sizes at the example {ex}")
     if report.region or report.region_empty:
-        shown = ", ".join(plain_condition(c) for c in report.region[:6]) + (", ..." if len(report.region) > 6
+        shown = ", ".join(_plain_condition(c) for c in report.region[:6]) + (", ..." if len(report.region) > 6
                                                                              else "")
         text = (f"{head}; it is the model only where {shown}: decided there, unknown elsewhere" if report.region
                 else f"{head}; arts cannot tell where those branches go the traced way: unknown")
@@ -655,7 +653,7 @@ def _through_branches(module: Any, shapes: list[tuple], e: TraceFailure, name: s
     return report, G
 
 
-def plain_condition(c: sympy.Basic) -> str:
+def _plain_condition(c: sympy.Basic) -> str:
     from arts.ops.tensor_ops import _Relation
 
     return str(_Relation(c))

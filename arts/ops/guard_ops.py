@@ -19,31 +19,14 @@ from typing import Any
 
 import sympy
 
-from arts.errors import InputError
 from arts.ops.base import REGISTRY, Condition, Inferred, OpSpec, Param, Shape, Text, bool_param, cond, keep, register
 from arts.ops.frontend_ops import resolve
-from arts.ops.tensor_ops import _Relation
+from arts.ops.tensor_ops import _Relation, _formula, _str
 
 __all__ = ["REGION_CODE"]
 
 #: the condition code of a region guard (the checker restricts the domain by it, silently)
 REGION_CODE = "captured-region"
-
-
-def _formula(v: Any, name: str) -> Any:
-    if isinstance(v, bool):
-        return sympy.true if v else sympy.false
-    if isinstance(v, str):
-        v = sympy.sympify(v)
-    if not isinstance(v, sympy.logic.boolalg.Boolean):
-        raise InputError(f"parameter {name} must be a condition on sizes, got {v!r}")
-    return v
-
-
-def _text(v: Any, name: str) -> str:
-    if not isinstance(v, str):
-        raise InputError(f"parameter {name} must be a string, got {v!r}")
-    return v
 
 
 class BranchGuardSpec(OpSpec):
@@ -52,7 +35,7 @@ class BranchGuardSpec(OpSpec):
     name = "branch_guard"
     doc = "a branch of forward on its input sizes (a condition of the domain or of the captured region)"
     arity = (0, None)
-    params = (Param("formula", None, _formula), Param("raises", False, bool_param), Param("where", "", _text))
+    params = (Param("formula", None, _formula), Param("raises", False, bool_param), Param("where", "", _str))
 
     def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
         f = resolve(p["formula"], inputs, "branch")

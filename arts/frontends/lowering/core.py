@@ -215,16 +215,8 @@ def _assert(L: Lowerer, node: Any, name: str, condition: Any, message: Any = "")
             return None
         return L.emit(node, "size_assert", {"formula": False, "message": text}, [])
     if isinstance(condition, sympy.logic.boolalg.Boolean):
-        args: list[str] = []
-        reps = {}
-        for s in sorted(condition.free_symbols, key=lambda t: t.name):
-            if s not in L.refs:
-                raise NotLowered(f"an assert on {L._show(condition)}")
-            t, d = L.refs[s]
-            if t not in args:
-                args.append(t)
-            reps[s] = placeholder(args.index(t), d)
-        return L.emit(node, "size_assert", {"formula": condition.xreplace(reps), "message": text}, args)
+        formula, args = _size_formula(L, condition, "an assert")
+        return L.emit(node, "size_assert", {"formula": formula, "message": text}, args)
     raise NotLowered(f"an assert on {L._show(condition)} (only checks on sizes are modelled)")
 
 
