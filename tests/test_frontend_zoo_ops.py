@@ -385,7 +385,8 @@ class NewTensor(nn.Module):
 
     def forward(self, x):
         t = torch.tensor([10], dtype=torch.long, device=x.device) * torch.ones(x.shape[0], device=x.device)
-        return x + torch.tensor([[0.5, 1.5]], device=x.device), t, torch.tensor(2.0, device=x.device) * x
+        return x + torch.tensor([[0.5, 1.5]], device=x.device), t, torch.tensor(2.0, device=x.device) * x, \
+            torch.tensor(x.shape, device=x.device)
 
 
 class Norms(nn.Module):

@@ -91,6 +91,8 @@ def _data_shape(L: Lowerer, data: Any, depth: int = 0) -> list[int]:
     one length (torch raises "expected sequence of length ..." otherwise)."""
     if isinstance(data, (bool, int, float, complex)) or is_size(data):
         return []
+    if isinstance(data, ShapeVal):  # torch.tensor(x.shape): one entry per dimension
+        data = tuple(L.shape_items(data.tensor))
     if not isinstance(data, (list, tuple)):
         raise NotLowered(f"tensor of {L._show(data)} (only nested lists of numbers and sizes are modelled)")
     if depth > 32:
