@@ -23,7 +23,7 @@ from arts.graph.typical import typical_counterexample
 from arts.messages import with_op
 from arts.ops.base import Condition, Op, StaticShapeError
 from arts.ops.guard_ops import REGION_CODE
-from arts.ops.layout import CONTIGUOUS, UNMODELLED, Layout, layout_conditions, output_layout
+from arts.ops.layout import CONTIGUOUS, UNMODELLED, Layout, layout_conditions, output_layout, plain
 from arts.solver.decide import decide
 from arts.solver.domain import Domain
 from arts.solver.evaluate import compile_expr
@@ -276,7 +276,7 @@ def _layout(op: Op, node: str, in_shapes: list, in_layouts: list, out: tuple, li
             symbols: Sequence[sympy.Symbol], mode: str) -> Any:
     """The output layout, or a function computing it on first use, with the comparisons it
     hinges on decided over the live domain (a layout proven there holds on every later one)."""
-    if all(lay.contiguous for lay in in_layouts) and op.name not in _FRESH_NONCONTIGUOUS:
+    if all(plain(lay) for lay in in_layouts) and op.name not in _FRESH_NONCONTIGUOUS:
         return CONTIGUOUS
     return lambda: _compute_layout(op, node, in_shapes, in_layouts, out, live, symbols, mode)
 
