@@ -108,15 +108,19 @@ def test_binary_ops_have_torchs_strides(data: st.DataObject, fn: str) -> None:
 
 @SETTINGS
 @given(strided(), st.sampled_from(["exp", "sigmoid", "relu", "abs", "mul", "add", "gt", "pow", "clone",
-                                   "zeros_like", "rsub", "rtruediv", "rmul", "rgt"]))
+                                   "zeros_like", "rsub", "rtruediv", "rmul", "rgt", "rfloordiv", "rmod", "truediv"]))
 def test_unary_and_scalar_ops_have_torchs_strides(x: tuple, fn: str) -> None:
     t, sh, lay = x
     ys = {"exp": lambda: t.exp(), "sigmoid": lambda: t.sigmoid(), "relu": lambda: t.relu(), "abs": lambda: t.abs(),
           "mul": lambda: t * 2, "add": lambda: t + 1.5, "gt": lambda: t > 0, "pow": lambda: t ** 2,
           "clone": lambda: t.clone(), "zeros_like": lambda: torch.zeros_like(t), "rsub": lambda: 2 - t,
-          "rtruediv": lambda: 2 / t, "rmul": lambda: 2 * t, "rgt": lambda: 1 > t}
+          "rtruediv": lambda: 2 / t, "rmul": lambda: 2 * t, "rgt": lambda: 1 > t, "rfloordiv": lambda: 3 // (t + 1),
+          "rmod": lambda: 3 % (t + 1), "truediv": lambda: t / 2}
+    if fn in ("rfloordiv", "rmod"):  # t + 1 first (as arts computes it), then the op
+        sh, lay = _apply(Op.make("pointwise", {"fn": "add"}), [sh], [lay])
     y = ys[fn]()
-    arts_fn = {"rsub": "sub", "rtruediv": "truediv", "rmul": "mul", "rgt": "lt"}.get(fn, fn)  # as lowered
+    arts_fn = {"rsub": "sub", "rtruediv": "truediv", "rmul": "mul", "rgt": "lt", "rfloordiv": "floordiv",
+               "rmod": "mod"}.get(fn, fn)  # as lowered
     op = Op.make("relu", {}) if fn == "relu" else Op.make("pointwise", {"fn": arts_fn})
     out, lay2 = _apply(op, [sh], [lay])
     claimed = _check(fn, y, out, lay2)

@@ -265,7 +265,7 @@ def _static_example(op: Op, arg_shapes: list[tuple], live: Domain, symbols: Sequ
 
 
 #: Most solver questions one node's layout may ask (beyond what sympy settles by itself).
-LAYOUT_QUESTIONS = 24
+LAYOUT_QUESTIONS = 256
 
 
 #: Search budget of one layout question (a refutation turns up early; past it the answer is None).

@@ -41,7 +41,7 @@ from arts.ops import layout as L
 from arts.ops.layout import CONTIGUOUS, Ctx, Layout, make, rule, strides_of, unknown
 
 #: Most forks (undecided comparisons and unseen facts) one op's layout may take.
-FORKS = 6
+FORKS = 10
 
 
 #: Name prefix of the boolean symbols that stand for facts arts does not see (forked on).
@@ -69,11 +69,16 @@ class Ask:
         self.known, self.forced, self.memo = known, forced, memo
 
     def __call__(self, c: Any) -> bool:
-        c = sympy.sympify(c)
+        c = canonical(unpiece(sympy.sympify(c)))
+        if self.forced:
+            c = canonical(_substitute(c, _pinned(self.forced)))
         if c is sympy.true or c is sympy.false:
             return bool(c)
         if c in self.forced:
             return self.forced[c]
+        neg = sympy.Not(c)
+        if neg in self.forced:
+            return not self.forced[neg]
         if isinstance(c, sympy.Symbol) and c.name.startswith(FACT):  # a fact arts cannot see: forked on
             raise _Undecided(c)
         v = self.memo.get(c, "?")
@@ -87,42 +92,161 @@ class Ask:
                     v = True
                 elif self.known(sympy.Implies(hyp, sympy.Not(c))):
                     v = False
+        if v is None and isinstance(c, (sympy.And, sympy.Or)):
+            # a compound is forked on one of its parts: simpler assumptions for later questions
+            dominant = isinstance(c, sympy.Or)
+            parts = []
+            for a in c.args:
+                try:
+                    b = self(a)
+                except _Undecided as u:
+                    parts.append(u)
+                    continue
+                if b is dominant:
+                    return dominant
+            if not parts:
+                return not dominant
+            raise parts[0]
         if v is None:
             raise _Undecided(c)
         return bool(v)
 
 
+def _canon_rel(r: sympy.Basic) -> sympy.Basic:
+    """One spelling per comparison of a size with a number: ``1 < X`` is ``Ne(X, 1)`` (sizes are
+    at least 1), ``Eq(X + 1, 1)`` is ``Eq(X, 0)``."""
+    if isinstance(r, (sympy.StrictLessThan, sympy.StrictGreaterThan)):
+        small, big = (r.lhs, r.rhs) if isinstance(r, sympy.StrictLessThan) else (r.rhs, r.lhs)
+        if small == 1 and _is_size(big):
+            r = sympy.Ne(big, 1)
+        else:
+            return r
+    if isinstance(r, (sympy.Eq, sympy.Ne)):
+        a, b = r.lhs, r.rhs
+        if a.is_Number and not b.is_Number:
+            a, b = b, a
+        if b.is_Number and isinstance(a, sympy.Add):
+            const, rest = a.as_coeff_Add()
+            if const != 0:
+                a, b = rest, b - const
+        return type(r)(a, b)
+    return r
+
+
+def canonical(c: sympy.Basic) -> sympy.Basic:
+    if c is sympy.true or c is sympy.false:
+        return c
+    if isinstance(c, sympy.core.relational.Relational):
+        return _canon_rel(c)
+    rels = c.atoms(sympy.core.relational.Relational)
+    return c.xreplace({r: _canon_rel(r) for r in rels}) if rels else c
+
+
+def _is_size(e: sympy.Basic) -> bool:
+    return not e.is_Number and L._monomial(e) is not None
+
+
+def _pinned(forced: dict) -> dict:
+    """Sizes the forks taken pin to a number: ``Eq(X, 1)`` taken, ``1 < X`` refused (a size
+    is at least 1), and ``e + k`` pinned pins ``e`` too."""
+    out: dict = {}
+    for k, b in forced.items():
+        val = None
+        if isinstance(k, sympy.Eq) and b or isinstance(k, sympy.Ne) and not b:
+            x, n = (k.lhs, k.rhs) if k.rhs.is_Number else (k.rhs, k.lhs)
+            if n.is_Number:
+                val = (x, n)
+        elif isinstance(k, sympy.StrictLessThan) and not b and k.lhs == 1 and _is_size(k.rhs):
+            val = (k.rhs, sympy.Integer(1))
+        elif isinstance(k, sympy.StrictGreaterThan) and not b and k.rhs == 1 and _is_size(k.lhs):
+            val = (k.lhs, sympy.Integer(1))
+        if val is None:
+            continue
+        x, n = val
+        out[x] = n
+        if isinstance(x, sympy.Add):
+            const, rest = x.as_coeff_Add()
+            if const != 0:
+                out[rest] = n - const
+    return out
+
+
+def _substitute(c: sympy.Basic, pins: dict) -> sympy.Basic:
+    """``c`` with the pinned sizes replaced, its comparisons put back in canonical form."""
+    if not pins:
+        return c
+    reps = {}
+    for rel in c.atoms(sympy.core.relational.Relational):
+        r = rel.xreplace(pins)
+        if r == rel:
+            continue
+        if isinstance(r, sympy.core.relational.Relational):
+            a, b = r.lhs, r.rhs
+            r = {sympy.Eq: lambda: L._eq(a, b), sympy.Ne: lambda: L._ne(a, b),
+                 sympy.StrictLessThan: lambda: _lt(a, b), sympy.StrictGreaterThan: lambda: _lt(b, a),
+                 sympy.LessThan: lambda: sympy.Not(_lt(b, a)),
+                 sympy.GreaterThan: lambda: sympy.Not(_lt(a, b))}.get(type(r), lambda: r)()
+        reps[rel] = r
+    return c.xreplace(reps) if reps else c
+
+
+def unpiece(c: sympy.Basic) -> sympy.Basic:
+    """A condition on ``Piecewise`` strides (an expand's) as one on the sizes: each comparison
+    with a Piecewise becomes the disjunction of its pieces, each under its condition."""
+    if not c.has(sympy.Piecewise):
+        return c
+    reps = {}
+    for rel in c.atoms(sympy.core.relational.Relational):
+        if not rel.has(sympy.Piecewise):
+            continue
+        f = sympy.piecewise_fold(rel)
+        if not isinstance(f, sympy.Piecewise):
+            reps[rel] = f
+            continue
+        cases, before = [], []
+        for value, cond in f.args:
+            if not isinstance(value, sympy.logic.boolalg.Boolean) or value.has(sympy.Piecewise):
+                break
+            cases.append(sympy.And(*before, cond, value))
+            before.append(sympy.Not(cond))
+        else:
+            reps[rel] = sympy.Or(*cases)
+    return c.xreplace(reps) if reps else c
+
+
 def explore(run: Callable[[Ask], Any], known: L.Known, forks: int = FORKS) -> Any:
-    """``run``'s result when every branch of its undecided comparisons gives the same one, else
-    None.  ``run`` returns a tuple of strides (or a string naming a memory format), or None."""
+    """``run``'s strides over every branch of its undecided comparisons, or None.
+
+    Branches on a fact arts does not see must give exactly the same strides; branches on a
+    condition on the sizes may differ (a size-1 dimension's stride often does), and the stride is
+    then the ``Piecewise`` of the two by that condition (exact, and at most 2**forks pieces).
+    ``run`` returns a tuple of strides, or None when it cannot tell."""
     memo: dict = {}
     taken = [0]
 
-    def go(forced: dict) -> list:
+    def go(forced: dict) -> Any:
         try:
-            return [run(Ask(known, forced, memo))]
+            return run(Ask(known, forced, memo))
         except _Undecided as u:
             if taken[0] >= forks:
                 raise _GiveUp() from None
             taken[0] += 1
-            return go({**forced, u.c: True}) + go({**forced, u.c: False})
+            yes, no = go({**forced, u.c: True}), go({**forced, u.c: False})
+            if yes is None or no is None:
+                return None
+            if _identical(yes, no):
+                return yes
+            if isinstance(u.c, sympy.Symbol) and u.c.name.startswith(FACT):
+                return None
+            return tuple(a if L._same(a, b) else sympy.Piecewise((a, u.c), (b, True)) for a, b in zip(yes, no))
 
     try:
-        results = go({})
+        return go({})
     except _GiveUp:
         return None
-    first = results[0]
-    if first is None:
-        return None
-    for r in results[1:]:
-        if r is None or not _identical(first, r):
-            return None
-    return first
 
 
-def _identical(a: Any, b: Any) -> bool:
-    if isinstance(a, str) or isinstance(b, str):
-        return a == b
+def _identical(a: tuple, b: tuple) -> bool:
     return len(a) == len(b) and all(L._same(x, y) for x, y in zip(a, b))
 
 
@@ -378,10 +502,21 @@ def elementwise(c: Ctx, idx: Sequence[int], scalar: bool | None) -> Layout:
         return Layout("unknown", dense=True, origin=bad.origin or c.here,
                       reason=f"the layout {c.op.name} gives an input of unknown layout is not modelled ({bad.reason})")
 
+    fn = c.p.get("fn") if c.op.name == "pointwise" else None
+
     def run(ask: Ask) -> tuple:
         sc = scalar if scalar is not None else ask(fact("scalar"))
+        if fn in BY_RECIPROCAL and ask(fact("reciprocal")):
+            # ``2 / x`` is ``x.reciprocal() * 2``: a unary iterator, then one with the number
+            first = iterator_strides(c.out, ops, ask, scalar=False)
+            return iterator_strides(c.out, [Operand(c.out, first, True, 9)], ask, scalar=True)
         return iterator_strides(c.out, ops, ask, scalar=sc)
     return _result(c, explore(run, c.known), f"{c.op.name}'s result")
+
+
+#: ``x / 2`` is one iterator with a number; ``2 / x`` (the same ``pointwise`` here) is
+#: ``x.reciprocal() * 2``: both are run and must agree.
+BY_RECIPROCAL = frozenset({"truediv", "div", "divide", "true_divide"})
 
 
 #: Functions of one tensor that torch computes with a unary TensorIterator (no other operand).
@@ -453,20 +588,20 @@ def _cat(c: Ctx) -> Layout:
         return Layout("unknown", dense=True, origin=c.here,
                       reason="cat of an input of unknown layout: whether torch makes it channels-last is not known")
 
-    def run(ask: Ask) -> str:
-        fmt = None
+    def fmt(ask: Ask) -> str:
+        got = None
         for s, st in zip(c.shapes, sts):
             f = suggest_memory_format(tuple(s), st, ask)
             if f == "contiguous":
                 return f
-            if fmt is not None and fmt != f:
+            if got is not None and got != f:
                 return "contiguous"
-            fmt = f
-        return fmt or "contiguous"
-    fmt = explore(run, c.known)
-    if fmt is None:
+            got = f
+        return got or "contiguous"
+    strides = explore(lambda ask: format_strides(c.out, fmt(ask)), c.known)
+    if strides is None:
         return unknown(c.here, "whether cat's result is channels-last depends on the sizes")
-    return make(c.out, format_strides(c.out, fmt), c.here, dense=True)
+    return make(c.out, strides, c.here, dense=True)
 
 
 def _pad_amounts(c: Ctx) -> list:
