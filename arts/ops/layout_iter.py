@@ -171,6 +171,24 @@ def _pinned(forced: dict) -> dict:
     return out
 
 
+def _relation(r: sympy.Basic) -> sympy.Basic:
+    """A comparison rebuilt with this module's constructors (common sizes cancelled)."""
+    a, b = r.lhs, r.rhs
+    if isinstance(r, sympy.Eq):
+        return L._eq(a, b)
+    if isinstance(r, sympy.Ne):
+        return L._ne(a, b)
+    if isinstance(r, sympy.StrictLessThan):
+        return _lt(a, b)
+    if isinstance(r, sympy.StrictGreaterThan):
+        return _lt(b, a)
+    if isinstance(r, sympy.LessThan):
+        return sympy.Not(_lt(b, a))
+    if isinstance(r, sympy.GreaterThan):
+        return sympy.Not(_lt(a, b))
+    return r
+
+
 def _substitute(c: sympy.Basic, pins: dict) -> sympy.Basic:
     """``c`` with the pinned sizes replaced, its comparisons put back in canonical form."""
     if not pins:
@@ -181,11 +199,7 @@ def _substitute(c: sympy.Basic, pins: dict) -> sympy.Basic:
         if r == rel:
             continue
         if isinstance(r, sympy.core.relational.Relational):
-            a, b = r.lhs, r.rhs
-            r = {sympy.Eq: lambda: L._eq(a, b), sympy.Ne: lambda: L._ne(a, b),
-                 sympy.StrictLessThan: lambda: _lt(a, b), sympy.StrictGreaterThan: lambda: _lt(b, a),
-                 sympy.LessThan: lambda: sympy.Not(_lt(b, a)),
-                 sympy.GreaterThan: lambda: sympy.Not(_lt(a, b))}.get(type(r), lambda: r)()
+            r = _relation(r)
         reps[rel] = r
     return c.xreplace(reps) if reps else c
 
@@ -203,7 +217,8 @@ def unpiece(c: sympy.Basic) -> sympy.Basic:
         if not isinstance(f, sympy.Piecewise):
             reps[rel] = f
             continue
-        cases, before = [], []
+        cases: list[Any] = []
+        before: list[Any] = []
         for value, cond in f.args:
             if not isinstance(value, sympy.logic.boolalg.Boolean) or value.has(sympy.Piecewise):
                 break
