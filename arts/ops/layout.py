@@ -271,7 +271,7 @@ def static_known(c: Any) -> bool | None:
 
 
 #: Most undecided comparisons view_strides forks on (each fork walks both ways).
-MAX_FORKS = 3
+MAX_FORKS = 6
 
 
 def view_strides(shape: Shape, strides: Sequence[Any], new: Shape, known: Known = static_known) -> tuple | None:
@@ -287,10 +287,27 @@ def view_strides(shape: Shape, strides: Sequence[Any], new: Shape, known: Known 
     return _walk(old_l, strides_l, new_l, known, [], [0], {})
 
 
+def _fork(shape: list, strides: list, new: list, known: Known, assumed: list, forks: list,
+          forced: dict[Any, bool], key: Any, c: Any) -> tuple | None:
+    """Both walks of an undecided step ``c``; a stride on which they differ is the Piecewise of
+    the two by ``c`` (exact)."""
+    if forks[0] >= MAX_FORKS:
+        return None
+    forks[0] += 1
+    yes = _walk(shape, strides, new, known, assumed + [c], forks, {**forced, key: True})
+    no = _walk(shape, strides, new, known, assumed + [sympy.Not(c)], forks, {**forced, key: False})
+    if yes is None or no is None:
+        return None
+    if all(_same(a, b) for a, b in zip(yes, no)):
+        return yes
+    return tuple(a if _same(a, b) else sympy.Piecewise((a, c), (b, True)) for a, b in zip(yes, no))
+
+
 def _walk(shape: list, strides: list, new: list, known: Known, assumed: list, forks: list,
-          forced: dict[int, bool]) -> tuple | None:
-    """One walk of computeStride; ``forced`` fixes the boundary decisions already forked on,
-    ``assumed`` holds the conditions under which they are taken."""
+          forced: dict[Any, bool]) -> tuple | None:
+    """One walk of computeStride; ``forced`` fixes the decisions already forked on (chunk
+    boundaries and how far a chunk's new dimensions reach), ``assumed`` holds their conditions."""
+    from arts.ops.layout_iter import _lt
     def ask(c: Any) -> bool | None:
         c = _s(c)
         if c is sympy.true or c is sympy.false:
@@ -315,25 +332,16 @@ def _walk(shape: list, strides: list, new: list, known: Known, assumed: list, fo
             c = sympy.And(_ne(shape[d - 1], 1), _ne(strides[d - 1], tensor_numel * base))
             end = ask(c)
             if end is None:
-                if forks[0] >= MAX_FORKS:
-                    return None
-                forks[0] += 1
-                yes = _walk(shape, strides, new, known, assumed + [c], forks, {**forced, d: True})
-                no = _walk(shape, strides, new, known, assumed + [sympy.Not(c)], forks, {**forced, d: False})
-                if yes is None or no is None:
-                    return None
-                # the same strides both ways, exactly; where they differ (a size that may be 1),
-                # the stride is the one of the walk the sizes take
-                if all(_same(a, b) for a, b in zip(yes, no)):
-                    return yes
-                return tuple(a if _same(a, b) else sympy.Piecewise((a, c), (b, True)) for a, b in zip(yes, no))
+                return _fork(shape, strides, new, known, assumed, forks, forced, d, c)
         if not end:
             d -= 1
             continue
         while view_d >= 0:
-            more = ask(sympy.Or(sympy.Lt(view_numel, tensor_numel), _eq(new[view_d], 1)))
+            key = ("more", d, view_d)
+            mc = sympy.Or(_lt(view_numel, tensor_numel), _eq(new[view_d], 1))
+            more = forced[key] if key in forced else ask(mc)
             if more is None:
-                return None
+                return _fork(shape, strides, new, known, assumed, forks, forced, key, mc)
             if not more:
                 break
             out[view_d] = view_numel * base
