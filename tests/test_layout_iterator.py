@@ -241,7 +241,7 @@ def grid_known(points: list[dict]):
 CASES = [
     # (description, torch builder over (n, c, h), arts builder)
     "permuted_plus_contiguous", "expand_as_times_contiguous", "broadcast_add", "cat_expanded_cls",
-    "pad_permuted", "view_after_transpose_add", "view_splits_permuted_tokens"]
+    "pad_permuted", "view_after_transpose_add", "view_splits_permuted_tokens", "windows_of_a_sized_pad"]
 
 
 def _sym_case(name: str, n: int, c: int, h: int) -> torch.Tensor:
@@ -256,6 +256,11 @@ def _sym_case(name: str, n: int, c: int, h: int) -> torch.Tensor:
         return torch.cat([torch.zeros(1, 1, c).expand(n, -1, -1), torch.zeros(n, h, c)], 1)
     if name == "pad_permuted":
         return torch.nn.functional.pad(torch.zeros(n, h, h, c).permute(0, 3, 1, 2), [0, 1, 0, 1])
+    if name == "windows_of_a_sized_pad":  # Swin-like: pad H, W of an NHWC view to even, then windows
+        x = torch.zeros(n, c, h, h).permute(0, 2, 3, 1)
+        y = torch.nn.functional.pad(x, [0, 0, 0, h % 2, 0, h % 2])
+        m = (h + h % 2) // 2
+        return y.view(n, m, 2, m, 2, c)
     if name == "view_splits_permuted_tokens":  # CvT, AutoencoderKL: tokens back to a feature map
         return torch.zeros(n, h * h, c).permute(0, 2, 1).view(n, c, h, h)
     return (torch.zeros(n, h, c).transpose(1, 2) + 1).view(n, c * h)
@@ -282,6 +287,11 @@ def _arts_case(name: str, known) -> tuple[tuple, Layout]:
     if name == "pad_permuted":
         a = ap("permute", {"dims": [0, 3, 1, 2]}, [((N, H, H, C), CONTIGUOUS)])
         return ap("pad", {"pad": [0, 1, 0, 1]}, [a])
+    if name == "windows_of_a_sized_pad":
+        a = ap("permute", {"dims": [0, 2, 3, 1]}, [((N, C, H, H), CONTIGUOUS)])
+        a = ap("sized_pad", {"pad": [0, 0, 0, "Mod(arg0_2, 2)", 0, "Mod(arg0_1, 2)"]}, [a])
+        m = "floor((arg0_1 + Mod(arg0_1, 2))/2)"
+        return ap("sized_view", {"shape": ["arg0_0", m, 2, m, 2, "arg0_3"]}, [a])
     if name == "view_splits_permuted_tokens":
         a = ap("permute", {"dims": [0, 2, 1]}, [((N, H * H, C), CONTIGUOUS)])
         return ap("sized_view", {"shape": ["arg1_0", "arg1_1", "arg1_2", "arg1_3"]}, [a, ((N, C, H, H), CONTIGUOUS)])
@@ -311,5 +321,6 @@ def test_symbolic_layouts_hold_at_every_point(name: str, where: str) -> None:
         claimed += 1
         got = tuple(int(sympy.sympify(x).subs(p)) for x in st_)
         assert got == tuple(y.stride()), f"{name} at {p}: arts {got}, torch {tuple(y.stride())}"
-    if where == "C>1,H>1" and name != "view_after_transpose_add" or name == "view_splits_permuted_tokens":
+    if where == "C>1,H>1" and name != "view_after_transpose_add" or name in ("view_splits_permuted_tokens",
+                                                                                      "windows_of_a_sized_pad"):
         assert st_ is not None, f"{name}: {lay.reason}"

@@ -284,7 +284,43 @@ def view_strides(shape: Shape, strides: Sequence[Any], new: Shape, known: Known 
     old_l, new_l, strides_l = [_s(x) for x in shape], [_s(x) for x in new], [_s(t) for t in strides]
     if not old_l:
         return tuple(sympy.Integer(1) for _ in new_l)
-    return _walk(old_l, strides_l, new_l, known, [], [0], {})
+    return _by_pieces(old_l, strides_l, new_l, known, PIECE_SPLITS)
+
+
+#: Most Piecewise strides (an expand's, a pad's) view_strides splits on, each both ways.
+PIECE_SPLITS = 3
+
+
+def _by_pieces(shape: list, strides: list, new: list, known: Known, splits: int) -> tuple | None:
+    """The walk over strides with ``Piecewise`` entries, one piece at a time: a piece the domain
+    decides is taken; otherwise both are walked, under their conditions, and merged."""
+    pws = sorted({p for t in strides for p in t.atoms(sympy.Piecewise)}, key=sympy.count_ops)
+    if not pws:
+        return _walk(shape, strides, new, known, [], [0], {})
+    if splits <= 0:
+        return None
+    c = pws[0].args[0][1]
+    same = [p for p in pws if p.args[0][1] == c]  # every Piecewise on this condition at once
+
+    def piece(p: sympy.Piecewise, taken: bool) -> Any:
+        if taken:
+            return p.args[0][0]
+        rest = p.args[1:]
+        return rest[0][0] if len(rest) == 1 and rest[0][1] == sympy.true else sympy.Piecewise(*rest)
+
+    def under(taken: bool, hyp: Any) -> tuple | None:
+        k: Known = (lambda q: known(sympy.Implies(hyp, q))) if hyp is not None else known
+        reps = {p: piece(p, taken) for p in same}
+        return _by_pieces(shape, [t.xreplace(reps) for t in strides], new, k, splits - 1)
+    v = known(c)
+    if v is True:
+        return under(True, None)
+    if v is False:
+        return under(False, None)
+    yes, no = under(True, c), under(False, sympy.Not(c))
+    if yes is None or no is None:
+        return None
+    return tuple(a if _same(a, b) else sympy.Piecewise((a, c), (b, True)) for a, b in zip(yes, no))
 
 
 def _fork(shape: list, strides: list, new: list, known: Known, assumed: list, forks: list,
@@ -656,7 +692,9 @@ def _reshape(c: Ctx) -> Layout:
     st = strides_of(shape, lay)
     if st is None:
         return unknown(lay.origin, f"whether {c.op.name} copies the tensor after {lay.origin} is not known")
-    ok = c.known(view_condition(shape, st, _exact(c.out, shape)))
+    from arts.ops.layout_iter import unpiece
+
+    ok = c.known(unpiece(view_condition(shape, st, _exact(c.out, shape))))
     if ok is False:
         return CONTIGUOUS
     if ok is None:
@@ -688,7 +726,9 @@ def _view_stride_condition(c: Ctx) -> list:
     if st is None:
         raise Unsupported(f"cannot decide whether the sizes fit the input's memory layout "
                           f"({lay.reason}); use .reshape(...) or .contiguous() first")
-    f = view_condition(shape, st, _exact(c.out, shape))
+    from arts.ops.layout_iter import unpiece
+
+    f = unpiece(view_condition(shape, st, _exact(c.out, shape)))  # Piecewise strides: each piece
     new = [str(x) for x in c.op.params.get("shape", c.out)]
     msg = Text("view: shape [{}] is not compatible with the memory layout its input has after {}; "
                "use .reshape(...) or call .contiguous() first", ", ".join(new), lay.origin)
