@@ -289,6 +289,9 @@ def _lt(a: Any, b: Any) -> sympy.Basic:
         a, b = lhs, rhs
         if a.is_Number and a < cb:  # c < c' * (a product of sizes >= 1)
             return sympy.true
+        if a.is_Number and a == cb and not b.is_Number:  # c < c * (a product): some factor is not 1
+            return sympy.Or(*[L._ne(k, 1) for k in sorted(sympy.Mul.make_args(b / cb), key=sympy.default_sort_key)
+                              if not k.is_Number])
         if b.is_Number and b <= ca:  # c * (a product >= 1) < c' <= c is false
             return sympy.false
     return sympy.Lt(a, b)
