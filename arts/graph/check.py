@@ -23,7 +23,7 @@ from arts.graph.typical import typical_counterexample
 from arts.messages import with_op
 from arts.ops.base import Condition, Op, StaticShapeError
 from arts.ops.guard_ops import REGION_CODE
-from arts.ops.layout import CONTIGUOUS, UNMODELLED, Layout, layout_conditions, output_layout
+from arts.ops.layout import CONTIGUOUS, UNMODELLED, Layout, layout_conditions, output_layout, plain
 from arts.solver.decide import decide
 from arts.solver.domain import Domain
 from arts.solver.evaluate import compile_expr
@@ -114,6 +114,7 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
     live = declared
     shapes: dict[str, tuple] = {}
     layouts: dict[str, Any] = {}  # memory layout of each tensor (arts.ops.layout), computed on first use
+    answers: dict = {}  # layout questions settled, by live domain (layouts are computed lazily, out of order)
 
     def layout_of(a: str) -> Layout:
         lay = layouts[a]
@@ -163,7 +164,7 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
         shape = tuple(simplify_dim(sympy.sympify(e)) for e in inf.shape)
         if not lay_conds and not any(c.formula not in seen for c in inf.conditions):
             shapes[n] = _resolve(shape, live, symbols)
-            layouts[n] = _layout(op, n, in_shapes, in_layouts, shapes[n], live, symbols, mode)
+            layouts[n] = _layout(op, n, in_shapes, in_layouts, shapes[n], live, symbols, mode, answers)
             continue
         # a branch the trace took on sizes bounds the region where the graph is the model: the
         # domain is restricted to it silently (the front end says so), never a diagnostic
@@ -213,7 +214,7 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
             if not v.is_proven:  # a proven condition adds nothing to the live domain
                 live = live.restrict(joint)
         shapes[n] = _resolve(shape, live, symbols)
-        layouts[n] = _layout(op, n, in_shapes, in_layouts, shapes[n], live, symbols, mode)
+        layouts[n] = _layout(op, n, in_shapes, in_layouts, shapes[n], live, symbols, mode, answers)
     if static_failure:
         status = "error"
     elif any(x.severity == "error" for x in diags):
@@ -265,7 +266,7 @@ def _static_example(op: Op, arg_shapes: list[tuple], live: Domain, symbols: Sequ
 
 
 #: Most solver questions one node's layout may ask (beyond what sympy settles by itself).
-LAYOUT_QUESTIONS = 24
+LAYOUT_QUESTIONS = 256
 
 
 #: Search budget of one layout question (a refutation turns up early; past it the answer is None).
@@ -273,32 +274,39 @@ LAYOUT_BUDGET = 2_000
 
 
 def _layout(op: Op, node: str, in_shapes: list, in_layouts: list, out: tuple, live: Domain,
-            symbols: Sequence[sympy.Symbol], mode: str) -> Any:
+            symbols: Sequence[sympy.Symbol], mode: str, answers: dict | None = None) -> Any:
     """The output layout, or a function computing it on first use, with the comparisons it
     hinges on decided over the live domain (a layout proven there holds on every later one)."""
-    if all(lay.contiguous for lay in in_layouts) and op.name not in _FRESH_NONCONTIGUOUS:
+    if all(plain(lay) for lay in in_layouts) and op.name not in _FRESH_NONCONTIGUOUS:
         return CONTIGUOUS
-    return lambda: _compute_layout(op, node, in_shapes, in_layouts, out, live, symbols, mode)
+    return lambda: _compute_layout(op, node, in_shapes, in_layouts, out, live, symbols, mode,
+                                   {} if answers is None else answers)
 
 
 def _compute_layout(op: Op, node: str, in_shapes: list, in_layouts: list, out: tuple, live: Domain,
-                    symbols: Sequence[sympy.Symbol], mode: str) -> Layout:
+                    symbols: Sequence[sympy.Symbol], mode: str, answers: dict) -> Layout:
     asked = [0]
 
     def known(c: Any) -> bool | None:
         c = sympy.sympify(c)
         if c is sympy.true or c is sympy.false:
             return bool(c)
+        key = (id(live), c)
+        if key in answers:  # settled on this very domain (the entry holds it, so its id is not reused)
+            return answers[key][1]
         if live.empty or asked[0] >= LAYOUT_QUESTIONS:
             return None
         asked[0] += 1
         try:
             if decide(c, live, symbols, budget=LAYOUT_BUDGET).is_proven:
+                answers[key] = (live, True)
                 return True
             if decide(sympy.Not(c), live, symbols, budget=LAYOUT_BUDGET).is_proven:
+                answers[key] = (live, False)
                 return False
         except Unsupported:
             pass
+        answers[key] = (live, None)  # not settled here: not asked again on this domain
         return None
 
     return output_layout(op, node, in_shapes, in_layouts, out, known, mode)

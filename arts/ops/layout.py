@@ -41,7 +41,7 @@ from arts.errors import Unsupported
 from arts.ops.base import Condition, Op, Shape, Text, cond, norm_dim
 
 __all__ = ["Layout", "CONTIGUOUS", "contiguous_strides", "view_condition", "view_strides",
-           "layout_conditions", "output_layout"]
+           "layout_conditions", "output_layout", "plain"]
 
 Known = Callable[[Any], "bool | None"]
 
@@ -95,8 +95,11 @@ def contiguous_strides(shape: Shape) -> tuple:
 
 
 def strides_of(shape: Shape, lay: Layout) -> tuple | None:
+    """The strides of a tensor of ``shape`` with layout ``lay`` (None: not known).  They are
+    torch's exactly, at every dimension: size-1 dimensions' strides too (TensorIterator's sort
+    reads them)."""
     if lay.kind == "contiguous":
-        return contiguous_strides(shape)
+        return lay.strides if lay.strides is not None else contiguous_strides(shape)
     return lay.strides if lay.kind == "strided" else None
 
 
@@ -111,13 +114,22 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def make(shape: Shape, strides: Sequence[Any], origin: str | None, dense: bool) -> Layout:
-    """A strided layout, or CONTIGUOUS when the strides are row-major for every size (size-1
-    dimensions' strides do not matter)."""
+    """A strided layout, or a contiguous one when the strides are row-major for every size:
+    CONTIGUOUS when they are at every dimension, a contiguous layout that keeps its strides when
+    they differ only at dimensions of size 1 (torch's ``is_contiguous()`` ignores those, its
+    TensorIterator does not)."""
     strides = tuple(_s(t) for t in strides)
     want = contiguous_strides(shape)
-    if all(_is_one(s) or _same(t, w) for s, t, w in zip(shape, strides, want)):
+    if all(_same(t, w) for t, w in zip(strides, want)):
         return CONTIGUOUS
+    if all(_is_one(s) or _same(t, w) for s, t, w in zip(shape, strides, want)):
+        return Layout("contiguous", strides, True, origin)
     return Layout("strided", strides, dense, origin)
+
+
+def plain(lay: Layout) -> bool:
+    """Contiguous with row-major strides at every dimension (size-1 ones too)."""
+    return lay.kind == "contiguous" and lay.strides is None
 
 
 def unknown(origin: str | None, reason: str) -> Layout:
@@ -259,26 +271,79 @@ def static_known(c: Any) -> bool | None:
 
 
 #: Most undecided comparisons view_strides forks on (each fork walks both ways).
-MAX_FORKS = 3
+MAX_FORKS = 6
 
 
 def view_strides(shape: Shape, strides: Sequence[Any], new: Shape, known: Known = static_known) -> tuple | None:
     """The strides torch gives ``view(new)`` (computeStride), or None when they cannot be told.
 
     ``known`` decides each comparison (True, False, or None: depends on the sizes).  Where a
-    chunk boundary is undecided, both walks are made; the result stands when the two agree on
-    every new dimension of size other than 1 wherever the boundary is absent.
+    chunk boundary is undecided, both walks are made (at most :data:`MAX_FORKS`); a stride on
+    which they differ is the ``Piecewise`` of the two, by the boundary's condition.
     """
     old_l, new_l, strides_l = [_s(x) for x in shape], [_s(x) for x in new], [_s(t) for t in strides]
     if not old_l:
         return tuple(sympy.Integer(1) for _ in new_l)
-    return _walk(old_l, strides_l, new_l, known, [], [0], {})
+    return _by_pieces(old_l, strides_l, new_l, known, PIECE_SPLITS)
+
+
+#: Most Piecewise strides (an expand's, a pad's) view_strides splits on, each both ways.
+PIECE_SPLITS = 3
+
+
+def _by_pieces(shape: list, strides: list, new: list, known: Known, splits: int) -> tuple | None:
+    """The walk over strides with ``Piecewise`` entries, one piece at a time: a piece the domain
+    decides is taken; otherwise both are walked, under their conditions, and merged."""
+    pws = sorted({p for t in strides for p in t.atoms(sympy.Piecewise)}, key=sympy.count_ops)
+    if not pws:
+        return _walk(shape, strides, new, known, [], [0], {})
+    if splits <= 0:
+        return None
+    c = pws[0].args[0][1]
+    same = [p for p in pws if p.args[0][1] == c]  # every Piecewise on this condition at once
+
+    def piece(p: sympy.Piecewise, taken: bool) -> Any:
+        if taken:
+            return p.args[0][0]
+        rest = p.args[1:]
+        return rest[0][0] if len(rest) == 1 and rest[0][1] == sympy.true else sympy.Piecewise(*rest)
+
+    def under(taken: bool, hyp: Any) -> tuple | None:
+        k: Known = (lambda q: known(sympy.Implies(hyp, q))) if hyp is not None else known
+        reps = {p: piece(p, taken) for p in same}
+        return _by_pieces(shape, [t.xreplace(reps) for t in strides], new, k, splits - 1)
+    v = known(c)
+    if v is True:
+        return under(True, None)
+    if v is False:
+        return under(False, None)
+    yes, no = under(True, c), under(False, sympy.Not(c))
+    if yes is None or no is None:
+        return None
+    return tuple(a if _same(a, b) else sympy.Piecewise((a, c), (b, True)) for a, b in zip(yes, no))
+
+
+def _fork(shape: list, strides: list, new: list, known: Known, assumed: list, forks: list,
+          forced: dict[Any, bool], key: Any, c: Any) -> tuple | None:
+    """Both walks of an undecided step ``c``; a stride on which they differ is the Piecewise of
+    the two by ``c`` (exact)."""
+    if forks[0] >= MAX_FORKS:
+        return None
+    forks[0] += 1
+    yes = _walk(shape, strides, new, known, assumed + [c], forks, {**forced, key: True})
+    no = _walk(shape, strides, new, known, assumed + [sympy.Not(c)], forks, {**forced, key: False})
+    if yes is None or no is None:
+        return None
+    if all(_same(a, b) for a, b in zip(yes, no)):
+        return yes
+    return tuple(a if _same(a, b) else sympy.Piecewise((a, c), (b, True)) for a, b in zip(yes, no))
 
 
 def _walk(shape: list, strides: list, new: list, known: Known, assumed: list, forks: list,
-          forced: dict[int, bool]) -> tuple | None:
-    """One walk of computeStride; ``forced`` fixes the boundary decisions already forked on,
-    ``assumed`` holds the conditions under which they are taken."""
+          forced: dict[Any, bool]) -> tuple | None:
+    """One walk of computeStride; ``forced`` fixes the decisions already forked on (chunk
+    boundaries and how far a chunk's new dimensions reach), ``assumed`` holds their conditions."""
+    from arts.ops.layout_iter import _lt
     def ask(c: Any) -> bool | None:
         c = _s(c)
         if c is sympy.true or c is sympy.false:
@@ -303,22 +368,16 @@ def _walk(shape: list, strides: list, new: list, known: Known, assumed: list, fo
             c = sympy.And(_ne(shape[d - 1], 1), _ne(strides[d - 1], tensor_numel * base))
             end = ask(c)
             if end is None:
-                if forks[0] >= MAX_FORKS:
-                    return None
-                forks[0] += 1
-                yes = _walk(shape, strides, new, known, assumed + [c], forks, {**forced, d: True})
-                no = _walk(shape, strides, new, known, assumed + [sympy.Not(c)], forks, {**forced, d: False})
-                if yes is None or no is None:
-                    return None
-                agree = sympy.And(*[sympy.Or(_eq(n, 1), _eq(a, b)) for n, a, b in zip(new, yes, no)])
-                return yes if ask(sympy.Implies(sympy.Not(c), agree)) else None
+                return _fork(shape, strides, new, known, assumed, forks, forced, d, c)
         if not end:
             d -= 1
             continue
         while view_d >= 0:
-            more = ask(sympy.Or(sympy.Lt(view_numel, tensor_numel), _eq(new[view_d], 1)))
+            key = ("more", d, view_d)
+            mc = sympy.Or(_lt(view_numel, tensor_numel), _eq(new[view_d], 1))
+            more = forced[key] if key in forced else ask(mc)
             if more is None:
-                return None
+                return _fork(shape, strides, new, known, assumed, forks, forced, key, mc)
             if not more:
                 break
             out[view_d] = view_numel * base
@@ -387,8 +446,12 @@ def _default(c: Ctx) -> Layout:
     input itself after the no-overlap check): contiguous from contiguous inputs; otherwise its
     strides are not modelled, but torch allocates every fresh result as a permutation of a
     contiguous tensor, so it is dense (no element shares memory: an in-place op on it is legal)."""
-    if all(lay.contiguous for lay in c.layouts):
+    if all(plain(lay) for lay in c.layouts):
         return CONTIGUOUS
+    if all(lay.contiguous for lay in c.layouts):
+        return Layout("unknown", dense=True, origin=c.here,
+                      reason=f"the layout {c.op.name} gives a contiguous input with unusual strides at its size-1 "
+                             f"dimensions is not modelled")
     return Layout("unknown", dense=True, origin=c.here,
                   reason=f"the layout {c.op.name} gives a non-contiguous input is not modelled")
 
@@ -418,7 +481,9 @@ def _unmodelled(c: Ctx) -> Layout:
 
 @rule("contiguous")
 def _contiguous(c: Ctx) -> Layout:
-    return CONTIGUOUS
+    """``x.contiguous()`` is ``x`` itself when torch calls it contiguous (whatever its size-1
+    dimensions' strides), else a row-major copy."""
+    return c.layouts[0] if c.layouts[0].contiguous else CONTIGUOUS
 
 
 @rule("layer_norm", "linear")
@@ -466,12 +531,17 @@ def _elementwise(c: Ctx) -> Layout:
     lay = c.layouts[0]
     fn = c.p.get("fn")
     if fn == "contiguous":
-        return CONTIGUOUS
+        return lay if lay.contiguous else CONTIGUOUS
     if isinstance(fn, str) and "memory_format" in fn:  # .to(memory_format=torch.channels_last) ...
         return unknown(c.here, f"{fn} is a memory format arts does not model")
     if c.p.get("inplace") or fn in SAME_TENSOR or (isinstance(fn, str) and fn.endswith("_")
                                                    and not fn.endswith("__")):
         return lay  # x.relu_() returns x itself
+    from arts.ops import layout_iter
+
+    exact = layout_iter.pointwise(c)
+    if exact is not None:
+        return exact
     if isinstance(fn, str) and fn not in KEEPS_DENSE_STRIDES:
         return _default(c)
     if lay.contiguous or lay.dense:  # a dense input's strides are kept (unknown ones stay unknown, dense)
@@ -559,17 +629,28 @@ def _index(c: Ctx) -> Layout:
 
 
 def _expand_strides(c: Ctx, shape: tuple, t: tuple, target: tuple) -> tuple:
+    """torch's ``inferExpandGeometry``: a kept dimension keeps its stride, an expanded one (size
+    1 to another) gets 0; a new leading dimension gets 0, or the next dimension's size times its
+    stride when its size is 1."""
     off = len(target) - len(shape)
-    out = [sympy.Integer(0)] * off
-    for i, s in enumerate(shape):
-        want = _s(target[off + i])
-        s = _s(s)
-        if s == want or want == 1:
-            out.append(t[i])
-        elif s == 1:
-            out.append(sympy.Integer(0))
-        else:
-            out.append(sympy.Piecewise((sympy.Integer(0), sympy.Eq(s, 1)), (t[i], True)))
+    if not shape:  # a 0-d tensor expands with stride 0 everywhere
+        return tuple(sympy.Integer(0) for _ in target)
+    out: list[Any] = [None] * len(target)
+    for i in range(len(target) - 1, -1, -1):
+        want = _s(target[i])
+        if i >= off:
+            s, st = _s(shape[i - off]), _s(t[i - off])
+        else:  # a new dimension: size 1
+            s = sympy.Integer(1)
+            st = _s(target[i + 1]) * out[i + 1] if i + 1 < len(target) else sympy.Integer(1)
+        if s == want:
+            out[i] = st
+        elif s == 1 and want.is_Integer:
+            out[i] = sympy.Integer(0)
+        else:  # the stride is kept where the sizes agree (also 1 to 1), else s is 1: stride 0
+            e = _eq(s, want)
+            out[i] = st if e is sympy.true else sympy.Integer(0) if e is sympy.false else sympy.Piecewise(
+                (st, e), (sympy.Integer(0), True))
     return tuple(out)
 
 
@@ -580,7 +661,7 @@ def _expand(c: Ctx) -> Layout:
 
 def _view_like(c: Ctx, new: tuple) -> Layout:
     shape, lay = c.inp()
-    if lay.contiguous:
+    if plain(lay):  # one chunk: the new strides are row-major (size-1 dimensions' too)
         return CONTIGUOUS
     st = strides_of(shape, lay)
     if st is None:
@@ -604,12 +685,16 @@ def _reshape(c: Ctx) -> Layout:
         r = max(len(shape), 1)
         if len(shape) and norm_dim(c.p["start_dim"], r, "flatten") == norm_dim(c.p["end_dim"], r, "flatten"):
             return lay  # torch.flatten returns the input itself
-    if lay.contiguous:
+    if plain(lay):
         return CONTIGUOUS
+    if lay.contiguous:  # torch calls it contiguous: a view
+        return _view_like(c, c.out)
     st = strides_of(shape, lay)
     if st is None:
         return unknown(lay.origin, f"whether {c.op.name} copies the tensor after {lay.origin} is not known")
-    ok = c.known(view_condition(shape, st, _exact(c.out, shape)))
+    from arts.ops.layout_iter import unpiece
+
+    ok = c.known(unpiece(view_condition(shape, st, _exact(c.out, shape))))
     if ok is False:
         return CONTIGUOUS
     if ok is None:
@@ -641,7 +726,9 @@ def _view_stride_condition(c: Ctx) -> list:
     if st is None:
         raise Unsupported(f"cannot decide whether the sizes fit the input's memory layout "
                           f"({lay.reason}); use .reshape(...) or .contiguous() first")
-    f = view_condition(shape, st, _exact(c.out, shape))
+    from arts.ops.layout_iter import unpiece
+
+    f = unpiece(view_condition(shape, st, _exact(c.out, shape)))  # Piecewise strides: each piece
     new = [str(x) for x in c.op.params.get("shape", c.out)]
     msg = Text("view: shape [{}] is not compatible with the memory layout its input has after {}; "
                "use .reshape(...) or call .contiguous() first", ", ".join(new), lay.origin)
@@ -704,3 +791,7 @@ def output_layout(op: Op, node: str, shapes: Sequence[Shape], layouts: Sequence[
     if not layouts:
         return CONTIGUOUS
     return f(Ctx(op, node, list(shapes), list(layouts), tuple(out), known, mode))
+
+
+# the rules of TensorIterator's ops, cat and pad (they register themselves in RULES)
+from arts.ops import layout_iter as _layout_iter  # noqa: E402,F401
