@@ -704,3 +704,6 @@ def output_layout(op: Op, node: str, shapes: Sequence[Shape], layouts: Sequence[
     if not layouts:
         return CONTIGUOUS
     return f(Ctx(op, node, list(shapes), list(layouts), tuple(out), known, mode))
+
+
+from arts.ops import layout_fresh as _layout_fresh  # noqa: E402,F401  (registers the rules of fresh results)
