@@ -158,6 +158,8 @@ CASES: list[tuple[str, dict, list, Callable]] = [
     ("group_norm", {"num_groups": 2}, ["N", 4, "L"], lambda x: F.group_norm(x, 2)),
     ("instance_norm2d", {}, ["N", 3, "H", "W"], lambda x: F.instance_norm(x)),
     ("instance_norm1d", {}, ["N", 3, "L"], lambda x: F.instance_norm(x)),
+    ("instance_norm2d", {}, [3, "H", "W"], lambda x: torch.nn.InstanceNorm2d(3)(x)),
+    ("instance_norm1d", {}, [3, "L"], lambda x: torch.nn.InstanceNorm1d(3)(x)),
     ("interpolate", {"scale_factor": 2, "mode": "nearest"}, ["N", 3, "H", "W"],
      lambda x: F.interpolate(x, scale_factor=2, mode="nearest")),
     ("interpolate", {"scale_factor": 2, "mode": "bilinear"}, ["N", 3, "H", "W"],

@@ -280,17 +280,23 @@ def _pool(c: Ctx) -> Layout:
 
 @rule("group_norm", "instance_norm1d", "instance_norm2d", "instance_norm3d")
 def _norm(c: Ctx) -> Layout:
-    """group_norm runs on ``input.contiguous(input.suggest_memory_format())``; instance_norm on
-    ``input.contiguous()`` viewed as one batch: contiguous unless the input suggests channels-last
-    (then CPU keeps channels-last for group_norm, meta does not)."""
+    """group_norm runs on ``input.contiguous(input.suggest_memory_format())``; instance_norm is a
+    batch norm of ``input.contiguous()`` viewed as one batch (an unbatched input is unsqueezed
+    first): contiguous where the input never suggests channels-last (CPU keeps channels-last for
+    group_norm, meta does not, and instance_norm's view can hand odd size-1 strides on)."""
     got = _input(c)
     if got is None:
         return _unknown(c, "the input's strides are not known")
     shape, st = got
+    why = "whether torch picks channels-last for this input depends on the sizes or the backend"
+    if c.op.name.startswith("instance_norm") and len(shape) == int(c.op.name[-2]) + 1:
+        x, xs = _unsqueeze(shape, st, 0)
+        if len(x) not in (4, 5):
+            return CONTIGUOUS  # a tensor of another rank never suggests channels-last
+        return _result(c, _drop(_by_format(c, x, xs, (sympy.Integer(1),) + tuple(c.out), False), 0), why)
     if len(shape) not in (4, 5):
         return CONTIGUOUS
-    return _result(c, _by_format(c, shape, st, c.out, False),
-                   "whether torch picks channels-last for this input depends on the sizes or the backend")
+    return _result(c, _by_format(c, shape, st, c.out, False), why)
 
 
 # ---- resizing ------------------------------------------------------------------------------------
