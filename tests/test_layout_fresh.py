@@ -89,8 +89,9 @@ def _step(op: Op, sh: tuple, lay: Layout, known: Callable) -> tuple[tuple, Layou
     return out, output_layout(op, "s", [sh], [lay], out, known)
 
 
-def _compare(op: Op, xs: list, shapes: list, lays: list, env: dict, y: torch.Tensor) -> str:
-    """``'claimed'`` when arts's layout is torch's on the sizes other than 1, ``'unknown'``; fails otherwise."""
+def _compare(op: Op, xs: list, shapes: list, lays: list, env: dict, y: torch.Tensor, every: bool = False) -> str:
+    """``'claimed'`` when arts's layout is torch's on the sizes other than 1 (``every``: on all of
+    them), ``'unknown'``; fails otherwise."""
     out = tuple(op.apply(shapes).shape)
     assert _ints(out, env) == list(y.shape), (op, out, y.shape)
     lay = output_layout(op, "n", shapes, lays, out, _at(env))
@@ -100,7 +101,7 @@ def _compare(op: Op, xs: list, shapes: list, lays: list, env: dict, y: torch.Ten
     assert st_ is not None
     mine = _ints(st_, env)
     for d, s in enumerate(y.shape):
-        assert s == 1 or mine[d] == y.stride(d), (
+        assert (s == 1 and not every) or mine[d] == y.stride(d), (
             f"{op} of {[tuple(x.shape) for x in xs]} strides {[x.stride() for x in xs]}: "
             f"arts {mine}, torch {y.stride()} ({lay})")
     return "claimed"
@@ -189,6 +190,26 @@ def test_fresh_layout_is_torchs(case: int, data: Any) -> None:
     except (RuntimeError, ValueError):  # too small for the op: nothing to compare
         return
     _compare(Op.make(name, params), [x], [sh], [lay], env, y)
+
+
+@pytest.mark.parametrize("case", range(len(CASES)), ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+@settings(SETTINGS, max_examples=15)
+@given(data=st.data())
+def test_fresh_layout_is_torchs_at_every_dimension_where_size1_strides_matter(
+        case: int, data: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``SIZE1_STRIDES_MATTER``, what a rule claims is torch's stride at size-1 dimensions too."""
+    import arts.ops.layout_fresh as LF
+
+    monkeypatch.setattr(LF, "SIZE1_STRIDES_MATTER", True)
+    name, params, shape, fn = CASES[case]
+    env = {s: data.draw(st.sampled_from([1, 1, 2, 3, 5]), label=s) for s in shape if isinstance(s, str)}
+    x, sh, lay = data.draw(strided(shape, env))
+    try:
+        with torch.no_grad():
+            y = fn(x)
+    except (RuntimeError, ValueError):
+        return
+    _compare(Op.make(name, params), [x], [sh], [lay], env, y, every=True)
 
 
 def test_pools_with_grad_and_max_pool1d_without_it_agree() -> None:
@@ -387,3 +408,40 @@ def test_view_after_fresh_result_is_decided_exactly(i: int) -> None:
         if ";" in GRAPHS[i][4] and point["H"] < 2:  # outside the declared domain
             continue
         assert report.accepts(**point) == (got is not None), (point, got, report.format())
+
+
+def test_view_after_a_product_of_transposed_inputs_is_ok() -> None:
+    """LeViT / MAnet: ``q.transpose(-2, -1) @ k`` then a ``view``: the product is contiguous."""
+    g = GraphBuilder()
+    x = g.input("x", "N,L,8")
+    t = g.add("transpose", x, dim0=1, dim1=2)
+    p = g.add("matmul", t, x)
+    g.output(g.add("view", p, shape=[-1, 64]))
+    report = typecheck(g.graph)
+    assert report.status == "ok", report.format()
+    for n, length in ((1, 1), (2, 5), (3, 2)):  # matmul has no graph builder: the same ops by hand
+        y = torch.randn(n, length, 8)
+        assert (y.transpose(1, 2) @ y).view(-1, 64).shape == (n, 64)
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_a_channel_slice_and_a_channels_last_batch_are_claimed(exact: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cases the rules exist for are claimed (so the property tests above are not vacuous)."""
+    import arts.ops.layout_fresh as LF
+
+    monkeypatch.setattr(LF, "SIZE1_STRIDES_MATTER", exact)
+    N, H, W = dim("N"), dim("H"), dim("W")
+    env = {"N": 2, "H": 3, "W": 4}
+    half = Op.make("slice", {"dim": 1, "start": 4, "end": None, "step": 1})
+    sh, lay = _step(half, (N, sympy.Integer(8), H, W), CONTIGUOUS, _at(env))
+    x = torch.randn(2, 8, 3, 4)[:, 4:]
+    conv = Op.make("conv2d", {"in_channels": 4, "out_channels": 3, "kernel_size": 3, "padding": 1})
+    y = F.conv2d(x, _w(3, 4, 3, 3), padding=1)
+    assert _compare(conv, [x], [sh], [lay], env, y, every=exact) == "claimed"
+    cl = torch.randn(2, 3, 4, 8).permute(0, 3, 1, 2)  # channels-last, batch 2
+    sh, lay = _step(Op.make("permute", {"dims": [0, 3, 1, 2]}), (sympy.Integer(2), H, W, sympy.Integer(8)),
+                    CONTIGUOUS, _at(env))
+    pool = Op.make("avg_pool2d", {"kernel_size": 2, "ceil_mode": True})
+    y = F.avg_pool2d(cl, 2, ceil_mode=True)
+    assert _compare(pool, [cl], [sh], [lay], env, y, every=exact) == "claimed"
+    assert y.stride()[1] == 1  # torch kept channels-last

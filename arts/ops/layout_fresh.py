@@ -63,7 +63,15 @@ from arts.ops.layout import (
     CONTIGUOUS, Ctx, Layout, _eq, _monomial, _ne, _s, contiguous_strides, make, rule, strides_of,
 )
 
-__all__ = ["channels_last_strides", "never_channels_last", "always_channels_last"]
+__all__ = ["channels_last_strides", "never_channels_last", "always_channels_last", "SIZE1_STRIDES_MATTER"]
+
+#: False: a layout need only be torch's on dimensions of size other than 1 (arts.ops.layout's
+#: contract: a ``view`` never reads the others), so where the two formats agree there the result is
+#: claimed without deciding the format, and attention's backends need agree only there.  True: every
+#: stride must be torch's, size-1 dimensions too (for rules that read them, as TensorIterator's and
+#: ``suggest_memory_format`` do): the format must be decided, and attention and group norm (whose
+#: ``empty_like`` copies odd size-1 strides of an input ``contiguous()`` left alone) stay unknown.
+SIZE1_STRIDES_MATTER = False
 
 
 def channels_last_strides(shape: Sequence[Any]) -> tuple:
@@ -187,7 +195,7 @@ def _by_format(c: Ctx, shape: Sequence[Any], strides: Sequence[Any], out: Sequen
     (both 4-d or both 5-d), or None when that cannot be told."""
     cl = channels_last_strides(out)
     rows = contiguous_strides(out)
-    differ = _differ(out, cl, rows)
+    differ = sympy.true if SIZE1_STRIDES_MATTER else _differ(out, cl, rows)
     if differ is sympy.false:
         return rows
     if _ask(c, sympy.Implies(differ, never_channels_last(shape, strides))):
@@ -230,6 +238,8 @@ def _conv(c: Ctx) -> Layout:
         return _unknown(c, "the input's strides are not known")
     shape, st = got
     n = int(c.op.name[-2])
+    if c.p.get("padding_mode", "zeros") != "zeros":  # a conv of F.pad(input, mode=...): the pad's layout
+        return _unknown(c, f"the layout of padding_mode={c.p['padding_mode']!r} is not modelled")
     why = "whether torch picks channels-last for this input depends on the backend and the sizes"
     if n == 1:
         # _convolution: input.contiguous(), then a 2-d conv of input.unsqueeze(2), squeezed back.
@@ -294,6 +304,8 @@ def _norm(c: Ctx) -> Layout:
         if len(x) not in (4, 5):
             return CONTIGUOUS  # a tensor of another rank never suggests channels-last
         return _result(c, _drop(_by_format(c, x, xs, (sympy.Integer(1),) + tuple(c.out), False), 0), why)
+    if c.op.name == "group_norm" and SIZE1_STRIDES_MATTER:
+        return _unknown(c, "its result copies the input's size-1 strides where contiguous() keeps them")
     if len(shape) not in (4, 5):
         return CONTIGUOUS
     return _result(c, _by_format(c, shape, st, c.out, False), why)
@@ -337,6 +349,8 @@ def _product(c: Ctx) -> Layout:
 @rule("scaled_dot_product_attention")
 def _attention(c: Ctx) -> Layout:
     q_shape, q_lay = c.inp(0)
+    if SIZE1_STRIDES_MATTER:  # flash's (B, L, H, E) buffer and math's result differ at a size-1 H
+        return _unknown(c, "its backends (math, flash, memory-efficient, cuDNN) lay the result out differently")
     if len(q_shape) != 4 or len(c.out) != 4:
         return _unknown(c, "attention of inputs other than 4-d is not modelled")
     out = tuple(c.out)
