@@ -197,13 +197,18 @@ def test_fresh_layout_is_torchs(case: int, data: Any) -> None:
 @given(data=st.data())
 def test_fresh_layout_is_torchs_at_every_dimension_where_size1_strides_matter(
         case: int, data: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With ``SIZE1_STRIDES_MATTER``, what a rule claims is torch's stride at size-1 dimensions too."""
+    """With ``SIZE1_STRIDES_MATTER`` (inputs' strides exact everywhere), what a rule claims is
+    torch's stride at size-1 dimensions too."""
     import arts.ops.layout_fresh as LF
 
     monkeypatch.setattr(LF, "SIZE1_STRIDES_MATTER", True)
     name, params, shape, fn = CASES[case]
     env = {s: data.draw(st.sampled_from([1, 1, 2, 3, 5]), label=s) for s in shape if isinstance(s, str)}
-    x, sh, lay = data.draw(strided(shape, env))
+    x, _, _ = data.draw(strided(shape, env))
+    # that contract's input: torch's own strides, at every dimension
+    sh = tuple(sympy.Integer(n) for n in x.shape)
+    lay = Layout("strided", tuple(sympy.Integer(t) for t in x.stride()), False, "x")
+    env = {}
     try:
         with torch.no_grad():
             y = fn(x)

@@ -65,12 +65,14 @@ from arts.ops.layout import (
 
 __all__ = ["channels_last_strides", "never_channels_last", "always_channels_last", "SIZE1_STRIDES_MATTER"]
 
-#: False: a layout need only be torch's on dimensions of size other than 1 (arts.ops.layout's
-#: contract: a ``view`` never reads the others), so where the two formats agree there the result is
-#: claimed without deciding the format, and attention's backends need agree only there.  True: every
-#: stride must be torch's, size-1 dimensions too (for rules that read them, as TensorIterator's and
-#: ``suggest_memory_format`` do): the format must be decided, and attention and group norm (whose
-#: ``empty_like`` copies odd size-1 strides of an input ``contiguous()`` left alone) stay unknown.
+#: False (arts.ops.layout's contract): a layout need only be torch's on dimensions of size other
+#: than 1 (a ``view`` never reads the others), so input strides at size-1 dimensions are taken as
+#: free, and where the two formats agree on the other dimensions the result is claimed without
+#: deciding the format (attention's backends need agree only there).  True: arts's strides are
+#: torch's at every dimension, size-1 ones too, inputs and results (for a contract whose rules read
+#: them, as TensorIterator and ``suggest_memory_format`` do): torch's test is decided on the tracked
+#: strides, every result must be exact, and attention and group norm (whose ``empty_like`` copies the
+#: size-1 strides of an input ``contiguous()`` leaves alone) stay unknown.
 SIZE1_STRIDES_MATTER = False
 
 
@@ -141,6 +143,8 @@ def never_channels_last(shape: Sequence[Any], strides: Sequence[Any]) -> sympy.B
     r = len(shape)
     if r not in (4, 5):
         return sympy.true
+    if SIZE1_STRIDES_MATTER:
+        return sympy.Not(_test(shape, strides))
     order = _order(r)
     parts = []
     for S, c in _cases(shape):
@@ -167,9 +171,14 @@ def always_channels_last(shape: Sequence[Any], strides: Sequence[Any]) -> sympy.
     r = len(shape)
     if r not in (4, 5):
         return sympy.false
-    order = _order(r)
-    parts: list[sympy.Basic] = [_ne(n, 1) for n in shape]
-    parts.append(_ne(strides[1], 0))
+    test = _test(shape, strides)
+    return test if SIZE1_STRIDES_MATTER else sympy.And(*[_ne(n, 1) for n in shape], test)
+
+
+def _test(shape: Sequence[Any], strides: Sequence[Any]) -> sympy.Basic:
+    """torch's channels-last test on these very strides."""
+    order = _order(len(shape))
+    parts: list[sympy.Basic] = [_ne(strides[1], 0)]
     for a, b in zip(order, order[1:]):
         parts.append(sympy.Not(_lt(strides[b], _s(strides[a]) * _s(shape[a]))))
     parts.append(_ne(_s(strides[2]) * _s(shape[2]), strides[1]))
@@ -244,12 +253,18 @@ def _conv(c: Ctx) -> Layout:
     if n == 1:
         # _convolution: input.contiguous(), then a 2-d conv of input.unsqueeze(2), squeezed back.
         # contiguous() keeps only what a view needs (size-1 strides stay free), so use row-major.
+        # With exact size-1 strides, both what contiguous() may keep and its copy must agree.
         batched = len(shape) == 3
-        x, xs = (shape, contiguous_strides(shape)) if batched else _unsqueeze(shape, contiguous_strides(shape), 0)
         out = c.out if batched else (sympy.Integer(1),) + tuple(c.out)
-        x, xs = _unsqueeze(x, xs, 2)
         o = tuple(out[:2]) + (sympy.Integer(1),) + tuple(out[2:])
-        res = _drop(_by_format(c, x, xs, o, False), 2)
+        res: tuple | None = None
+        for cand in ([st, contiguous_strides(shape)] if SIZE1_STRIDES_MATTER else [contiguous_strides(shape)]):
+            x, xs = (shape, tuple(cand)) if batched else _unsqueeze(shape, tuple(cand), 0)
+            x, xs = _unsqueeze(x, xs, 2)
+            got1 = _drop(_by_format(c, x, xs, o, False), 2)
+            if got1 is None or (res is not None and got1 != res):
+                return _unknown(c, why)
+            res = got1
         return _result(c, res if batched else _drop(res, 0), why)
     if len(shape) == n + 1:  # unbatched: run on unsqueeze(0), squeezed back
         x, xs = _unsqueeze(shape, st, 0)
