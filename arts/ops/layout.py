@@ -55,7 +55,10 @@ class Layout:
     elementwise ops keep the input's strides; on an unknown layout (a fresh result of a non-contiguous
     input, strides not modelled), it still says that no two elements share memory.  ``origin`` names the node that
     made the tensor non-contiguous (``"t1 (transpose(dim0=1, dim1=2))"``); ``reason`` says why
-    the layout is unknown.
+    the layout is unknown.  ``loose`` (contiguous only): row-major at every dimension of size other
+    than 1, but the strides at size-1 dimensions are not known (``.contiguous()`` of a tensor of
+    unknown layout returns it unchanged when torch calls it contiguous): a ``view`` may use it, a
+    rule that reads strides (TensorIterator, the memory-format test) may not.
     """
 
     kind: str
@@ -63,6 +66,7 @@ class Layout:
     dense: bool = False
     origin: str | None = None
     reason: str | None = None
+    loose: bool = False
 
     @property
     def contiguous(self) -> bool:
@@ -99,6 +103,8 @@ def strides_of(shape: Shape, lay: Layout) -> tuple | None:
     torch's exactly, at every dimension: size-1 dimensions' strides too (TensorIterator's sort
     reads them)."""
     if lay.kind == "contiguous":
+        if lay.loose:
+            return None
         return lay.strides if lay.strides is not None else contiguous_strides(shape)
     return lay.strides if lay.kind == "strided" else None
 
@@ -129,7 +135,7 @@ def make(shape: Shape, strides: Sequence[Any], origin: str | None, dense: bool) 
 
 def plain(lay: Layout) -> bool:
     """Contiguous with row-major strides at every dimension (size-1 ones too)."""
-    return lay.kind == "contiguous" and lay.strides is None
+    return lay.kind == "contiguous" and lay.strides is None and not lay.loose
 
 
 def unknown(origin: str | None, reason: str) -> Layout:
@@ -461,6 +467,8 @@ def _restride(c: Ctx, f: Callable[[tuple, tuple], tuple], dense_kept: bool = Tru
     shape, lay = c.inp()
     st = strides_of(shape, lay)
     if st is None:  # strides unknown: a permutation keeps a dense tensor dense, a slice or expand not
+        if lay.loose:  # row-major but for unknown size-1 strides: after a permutation, unknown
+            return Layout("unknown", dense=dense_kept, origin=lay.origin, reason=lay.reason)
         return lay if dense_kept or not lay.dense else Layout("unknown", origin=lay.origin, reason=lay.reason)
     new = f(shape, st)
     return make(c.out, new, lay.origin or c.here, dense=(lay.contiguous or lay.dense) and dense_kept)
@@ -482,8 +490,33 @@ def _unmodelled(c: Ctx) -> Layout:
 @rule("contiguous")
 def _contiguous(c: Ctx) -> Layout:
     """``x.contiguous()`` is ``x`` itself when torch calls it contiguous (whatever its size-1
-    dimensions' strides), else a row-major copy."""
-    return c.layouts[0] if c.layouts[0].contiguous else CONTIGUOUS
+    dimensions' strides), else a row-major copy: :func:`contiguous_result`."""
+    return contiguous_result(c)
+
+
+def contiguous_result(c: Ctx) -> Layout:
+    """The layout of ``x.contiguous()``.  torch's ``is_contiguous()`` ignores size-1 dimensions, so
+    a strided input that is row-major wherever its sizes are not 1 comes back unchanged, strides and
+    all; that test is decided over the live domain (a ``Piecewise`` by it where it depends on the
+    sizes).  An input of unknown layout comes back ``loose`` unless no size can be 1."""
+    shape, lay = c.inp()
+    if lay.contiguous:
+        return lay
+    st = strides_of(shape, lay)
+    if st is None:
+        if all(c.known(_ne(s, 1)) is True for s in shape):
+            return CONTIGUOUS
+        return Layout("contiguous", dense=True, origin=lay.origin or c.here, loose=True,
+                      reason=f"the strides of size-1 dimensions after {lay.origin or c.here} are not known")
+    row = contiguous_strides(shape)
+    same = sympy.And(*[sympy.Or(_eq(n, 1), _eq(t, r)) for n, t, r in zip(shape, st, row)])
+    k = c.known(same)
+    if k is True:
+        return make(shape, st, lay.origin, dense=True)
+    if k is False:
+        return CONTIGUOUS
+    return make(shape, tuple(t if _same(t, r) else sympy.Piecewise((t, same), (r, True)) for t, r in zip(st, row)),
+                lay.origin, dense=True)
 
 
 @rule("layer_norm", "linear")
@@ -531,7 +564,7 @@ def _elementwise(c: Ctx) -> Layout:
     lay = c.layouts[0]
     fn = c.p.get("fn")
     if fn == "contiguous":
-        return lay if lay.contiguous else CONTIGUOUS
+        return contiguous_result(c)
     if isinstance(fn, str) and "memory_format" in fn:  # .to(memory_format=torch.channels_last) ...
         return unknown(c.here, f"{fn} is a memory format arts does not model")
     if c.p.get("inplace") or fn in SAME_TENSOR or (isinstance(fn, str) and fn.endswith("_")
@@ -795,3 +828,4 @@ def output_layout(op: Op, node: str, shapes: Sequence[Shape], layouts: Sequence[
 
 # the rules of TensorIterator's ops, cat and pad (they register themselves in RULES)
 from arts.ops import layout_iter as _layout_iter  # noqa: E402,F401
+from arts.ops import layout_fresh as _layout_fresh  # noqa: E402,F401  (registers the rules of fresh results)
