@@ -346,6 +346,10 @@ def _resolve(shape: tuple, live: Domain, symbols: Sequence[sympy.Symbol]) -> tup
                     if decide(sympy.Not(c), live, symbols).is_proven:
                         pieces = pieces[1:]
                         continue
+                    # the piece is the next one's value wherever it is taken: the choice does not matter
+                    if decide(sympy.Eq(value, pieces[1][0]), live, symbols).is_proven:
+                        pieces = pieces[1:]
+                        continue
                 except Unsupported:
                     pass
                 break

@@ -31,6 +31,7 @@ from arts.solver.evaluate import compile_expr
 from arts.solver.intset import IntSet
 from arts.solver.ordered import ordered_product
 from arts.solver.piecewise import lift
+from arts.solver.residues import proven_by_residues
 from arts.solver.quasiaffine import EVAL_BUDGET, first_failure, truth_set
 from arts.solver.simplify import collapse
 from arts.solver.verdict import Verdict
@@ -435,6 +436,8 @@ def _decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol], 
                 v, cx = mono
             elif res and (mono := _monotone(formula, syms, dom)) is not None and mono[0].is_proven:
                 v, cx = mono  # proven on the per-symbol sets alone: proven on the smaller domain too
+            elif proven_by_residues(formula, syms, dom.sets):  # on the per-symbol sets: so on the domain
+                v, cx = Verdict.proven("shown on every residue class of the sizes"), None
             else:
                 v, cx = _by_search(formula, syms, dom, res, budget)
         except Unsupported as why:

@@ -149,7 +149,7 @@ class Domain:
                     new.sets[x] = new.sets.get(x, IntSet.everything()) & st
                     if new.sets[x].is_empty:
                         new.empty = True
-        new.residual = tuple(residual)
+        new.residual = tuple(c for c in residual if c in self.residual or not _implied_by_sets(c, new))
         new._settle()
         return new
 
@@ -337,6 +337,17 @@ def _show(c: sympy.Basic) -> str:
     if isinstance(c, sympy.Not):
         return f"not {_show(c.args[0])}"
     return str(c)
+
+
+def _implied_by_sets(c: sympy.Basic, dom: Domain) -> bool:
+    """Whether the per-symbol sets of ``dom`` alone imply ``c`` class by class (then ``c`` adds
+    nothing, and later decisions need no search for it); False when not shown or out of time."""
+    from arts.solver.residues import proven_by_residues
+
+    try:
+        return proven_by_residues(c, sorted(c.free_symbols, key=_sym_key), dom.sets)
+    except Unsupported:  # the deadline (BudgetExceeded) included: keep the constraint
+        return False
 
 
 def expand_minmax(c: sympy.Basic) -> sympy.Basic:
