@@ -63,7 +63,7 @@ def multires(stages: int) -> Any:
     x = g.input("x", "N,3,H,W")
     x = g.add("conv2d", x, in_channels=3, out_channels=8, kernel_size=3, stride=2, padding=1)
     branches = [x]
-    for s in range(stages):
+    for _ in range(stages):
         new = g.add("conv2d", branches[-1], in_channels=8, out_channels=8, kernel_size=3, stride=2, padding=1)
         branches = branches + [new]
         fused = []
