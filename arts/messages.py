@@ -116,6 +116,8 @@ FAILS_EVERYWHERE = "this fails for every input size"
 NO_SIZE_ACCEPTED = "no input size is accepted"
 NO_SIZE_DECLARED = "no input size satisfies the declared constraints"
 UNDECIDED = "{op}: cannot decide whether this holds for every size ({what}): {reason}"
+OUT_OF_TIME = ("checking stopped here: {reason}; this node and the {rest} node(s) after it are not checked "
+               "(the accepted sizes so far are an over-approximation)")
 ALSO_TOO_SMALL = "{node} ({op}) also needs a larger input: fails at {point}"
 VALUES_THERE = "there: {values}"
 NO_TARGETS = "no model to check (no nn.Module that can be built without arguments)"

@@ -347,9 +347,12 @@ def test_spent_budget_is_unknown_never_a_guess():
     dom = Domain(parse_constraints("H >= 2, W >= 2"), [H, W])
     cond = sympy.And(sympy.floor(H / 2) >= 1, sympy.floor(W / 2) >= 1)
     assert decide(cond, dom, [H, W]).is_proven
+    fresh = Domain(parse_constraints("H >= 2, W >= 2"), [H, W])  # nothing remembered on it
     with decision_budget(0.0):
-        v = decide(cond, dom, [H, W])
+        v = decide(cond, fresh, [H, W])
+        again = decide(cond, dom, [H, W])  # settled before the budget was spent: a certain answer
     assert v.is_unknown and "budget" in v.reason
+    assert again.is_proven
 
 
 # ---- "fails for every input size" ---------------------------------------------------------------

@@ -533,7 +533,7 @@ def finish(report: Report, G: nx.DiGraph, notes: Sequence[Diagnostic] = ()) -> R
     from arts.frontends.sizes import explain
 
     exact = None
-    if any(d.severity == "error" for d in report.diagnostics) and not report.static_failure:
+    if any(d.severity == "error" for d in report.diagnostics) and not report.static_failure and not report.unchecked:
         try:
             exact = explain(report.accepted, report.symbols)
         except Exception:  # noqa: BLE001 - an optional explanation must never break a report

@@ -20,10 +20,11 @@ from arts.graph.fileformat import load_graph
 from arts.graph.graph import validate_structure
 from arts.graph.report import Diagnostic, Report
 from arts.graph.typical import typical_counterexample
-from arts.messages import with_op
+from arts.messages import OUT_OF_TIME, with_op
 from arts.ops.base import Condition, Op, StaticShapeError
 from arts.ops.guard_ops import REGION_CODE
 from arts.ops.layout import CONTIGUOUS, UNMODELLED, Layout, layout_conditions, output_layout, plain
+from arts.solver.budget import expired
 from arts.solver.decide import decide
 from arts.solver.domain import Domain
 from arts.solver.evaluate import compile_expr
@@ -131,7 +132,9 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
     too_small: Diagnostic | None = None
     region: list[sympy.Basic] = []  # conditions of the captured region (branches of the trace)
     region_empty = False
-    for n in order:
+    resolved_on: dict[str, Domain] = {}  # the live domain each node's shape was resolved on
+    unchecked: tuple[str, ...] = ()
+    for k, n in enumerate(order):
         d = G.nodes[n]
         if d.get("input"):
             shapes[n] = shapes_in[n]
@@ -140,9 +143,20 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
         op: Op = d["op"]
         args = d["args"]
         loc = dict(file=d.get("file", file), line=d.get("line"), source=d.get("source"), op=str(op))
+        late = expired()
+        if late is not None:  # past the deadline: stop, the verdict is unknown (never a guess)
+            undecided = True
+            unchecked = tuple(m for m in order[k:] if not G.nodes[m].get("input"))
+            rest = len(unchecked) - 1
+            diags.append(Diagnostic("warning", "undecided", n, OUT_OF_TIME.format(reason=late, rest=rest), **loc))
+            break
         if any(a in poisoned for a in args):
             poisoned.add(n)
             continue
+        for a in args:  # a piece undecided where ``a`` was made may be decided on today's smaller domain
+            if resolved_on.get(a, live) is not live and any(sympy.sympify(e).has(sympy.Piecewise) for e in shapes[a]):
+                shapes[a] = _resolve(shapes[a], live, symbols)
+                resolved_on[a] = live
         in_shapes = [shapes[a] for a in args]
         in_layouts = [layout_of(a) for a in args]
         try:
@@ -164,6 +178,7 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
         shape = tuple(simplify_dim(sympy.sympify(e)) for e in inf.shape)
         if not lay_conds and not any(c.formula not in seen for c in inf.conditions):
             shapes[n] = _resolve(shape, live, symbols)
+            resolved_on[n] = live
             layouts[n] = _layout(op, n, in_shapes, in_layouts, shapes[n], live, symbols, mode, answers)
             continue
         # a branch the trace took on sizes bounds the region where the graph is the model: the
@@ -214,6 +229,7 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
             if not v.is_proven:  # a proven condition adds nothing to the live domain
                 live = live.restrict(joint)
         shapes[n] = _resolve(shape, live, symbols)
+        resolved_on[n] = live
         layouts[n] = _layout(op, n, in_shapes, in_layouts, shapes[n], live, symbols, mode, answers)
     if static_failure:
         status = "error"
@@ -224,7 +240,7 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
     else:
         status = "ok"
     example = None
-    if not static_failure and not live.empty:
+    if not static_failure and not live.empty and not unchecked:
         try:
             example = live.min_point(symbols)
         except Unsupported:
@@ -234,7 +250,7 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
         status = "error"
     return Report(target or G.graph.get("name") or (file or "graph"), status, diags, shapes, live, declared,
                   tuple(symbols), example, static_failure, tuple(unknown_nodes), inputs=dict(shapes_in),
-                  region=tuple(region), region_empty=region_empty)
+                  region=tuple(region), region_empty=region_empty, unchecked=unchecked)
 
 
 def _static_example(op: Op, arg_shapes: list[tuple], live: Domain, symbols: Sequence[sympy.Symbol],
@@ -336,6 +352,10 @@ def _resolve(shape: tuple, live: Domain, symbols: Sequence[sympy.Symbol]) -> tup
                         pieces = [(value, sympy.true)]
                         break
                     if decide(sympy.Not(c), live, symbols).is_proven:
+                        pieces = pieces[1:]
+                        continue
+                    # the piece is the next one's value wherever it is taken: the choice does not matter
+                    if decide(sympy.Eq(value, pieces[1][0]), live, symbols).is_proven:
                         pieces = pieces[1:]
                         continue
                 except Unsupported:

@@ -116,6 +116,9 @@ class Report:
     #: hold for no size arts can tell (then nothing is decided)
     region: tuple[sympy.Basic, ...] = ()
     region_empty: bool = False
+    #: nodes the checker did not reach because the solver's deadline passed: ``accepted`` is then
+    #: an over-approximation (sizes outside it fail; sizes inside it are not known to run)
+    unchecked: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -203,7 +206,10 @@ class Report:
             return False
         if not self.declared.contains(point):
             return False
-        return all(bool(compile_expr(c)(point)) for c in self.accepted.constraints)
+        ok = all(bool(compile_expr(c)(point)) for c in self.accepted.constraints)
+        if ok and self.unchecked:
+            raise ValueError(f"cannot answer: checking stopped at {self.unchecked[0]} (the solver's budget was spent)")
+        return ok
 
     def shape_at(self, node: str, **sizes: int) -> tuple[int, ...]:
         """The concrete shape of ``node`` at these sizes."""

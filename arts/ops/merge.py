@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import sympy
 
 from arts.messages import axis_name
+from arts.solver.piecewise import lift
 
 from arts.ops.base import (
     Text, Inferred, OpSpec, Param, Shape, StaticShapeError, choice_param, cond, eq, float_param, int_param,
@@ -60,10 +61,25 @@ def broadcast(op: str, shapes: Sequence[Shape]) -> tuple[tuple, list]:
         else:
             conds.append(cond(sympy.Or(sympy.Eq(a, b), sympy.Eq(a, 1), sympy.Eq(b, 1)), msg, code="broadcast",
                               expected=expected, found=b))
-            # unevaluated: sympy's Piecewise simplification is slow and rewrites into ITE; the checker
-            # resolves the piece from the live domain when it can (arts.graph.check._resolve)
-            out.append(sympy.Piecewise((b, sympy.Eq(a, 1)), (a, sympy.true), evaluate=False))
+            out.append(_broadcast_size(a, b))
     return tuple(out), conds
+
+
+def _broadcast_size(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    """The size two broadcast sizes give, ``b if a == 1 else a``, wherever they are compatible.
+
+    Unevaluated: sympy's Piecewise simplification is slow and rewrites into ITE; the checker
+    resolves the piece from the live domain when it can (arts.graph.check._resolve).  The test is
+    kept free of ``Piecewise`` (a size that is itself a broadcast): sympy folds a Piecewise inside
+    a piece's condition through ``as_set`` each time the expression is rebuilt, seconds a node.
+    Where the sizes are compatible (``a == b or a == 1 or b == 1``, the rule's condition, under
+    which alone the shape is used), ``a if b == 1 else b`` is the same size, so the side without a
+    Piecewise is tested; with Piecewise on both sides, ``a == 1`` is split into its cases
+    (:func:`arts.solver.piecewise.lift`)."""
+    pw = sympy.Piecewise
+    if a.has(pw) and not b.has(pw):
+        return pw((a, sympy.Eq(b, 1)), (b, sympy.true), evaluate=False)
+    return pw((b, lift(sympy.Eq(a, 1))), (a, sympy.true), evaluate=False)
 
 
 class _Binary(OpSpec):

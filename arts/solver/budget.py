@@ -40,3 +40,14 @@ def deadline_check() -> None:
     d = getattr(_state, "deadline", None)
     if d is not None and time.monotonic() >= d:
         raise BudgetExceeded(f"the decision took longer than its budget of {_state.seconds:g} s")
+
+
+def expired() -> str | None:
+    """Why the running deadline has passed (its reason), or None while there is time left (or no
+    deadline): the checker's walk asks it once a node, so that past the deadline no solver phase
+    (deciding, restricting the live domain, resolving shapes) keeps running."""
+    try:
+        deadline_check()
+    except BudgetExceeded as e:
+        return str(e)
+    return None

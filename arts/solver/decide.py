@@ -29,6 +29,9 @@ from arts.solver.budget import deadline_check, decision_budget
 from arts.solver.domain import SEARCH_BUDGET, Domain, _points, exhaustive, expand_minmax
 from arts.solver.evaluate import compile_expr
 from arts.solver.intset import IntSet
+from arts.solver.ordered import ordered_product
+from arts.solver.piecewise import lift
+from arts.solver.residues import proven_by_residues
 from arts.solver.quasiaffine import EVAL_BUDGET, first_failure, truth_set
 from arts.solver.simplify import collapse
 from arts.solver.verdict import Verdict
@@ -178,8 +181,7 @@ def _with_residual(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domai
         full = exhaustive(list(combo), budget)
         pts: Iterator[dict[str, int]]
         if full:
-            pts = (dict(zip(names, t)) for t in sorted(itertools.product(*(list(st) for st in combo)),
-                                                       key=lambda t: (sum(t), t)))
+            pts = (dict(zip(names, t)) for t in ordered_product([list(st) for st in combo]))
         else:
             pts = _points(list(combo), names, max(64, budget // 16))
         found = None
@@ -242,8 +244,7 @@ def _by_search(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain, r
     names = [s.name for s in syms]
     pts: Iterator[dict[str, int]]
     if full:
-        pts = (dict(zip(names, t)) for t in sorted(itertools.product(*(list(st) for st in sets)),
-                                                   key=lambda t: (sum(t), t)))
+        pts = (dict(zip(names, t)) for t in ordered_product([list(st) for st in sets]))
     else:
         pts = domain.points(syms, budget)
     seen = 0
@@ -341,9 +342,44 @@ def decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol] = 
 
     ``symbols`` are the inputs a counterexample must assign (in this order of priority for the
     tie-break of "smallest"); the domain's own symbols are always included.
+
+    Answers are remembered on the domain (:data:`CACHE`): a network asks the same question of
+    one live domain many times (every broadcast's ``Piecewise`` asks ``a == 1``), and a condition
+    proven on a domain stays proven on each of its restrictions (:meth:`Domain.restrict` carries
+    the proven ones over).  Only certain answers are kept; ``unknown`` (a budget, a deadline) is
+    asked again.  Past the running deadline (:mod:`arts.solver.budget`) the answer is ``unknown``
+    at once, whatever the step it was reached in.
     """
     with decision_budget():
+        if not CACHE:
+            return _bounded(cond, domain, symbols, budget)
+        proven, verdicts = domain.known
+        if cond in proven:
+            return proven[cond]
+        key = (cond, tuple(symbols), budget)
+        got = verdicts.get(key)
+        if got is not None:
+            return got
+        v = _bounded(cond, domain, symbols, budget)
+        if v.is_proven:
+            proven[cond] = v
+        elif v.is_refuted:
+            verdicts[key] = v
+        return v
+
+
+#: Whether :func:`decide` remembers its answers on the domain (off only to measure the gain,
+#: ``benchmarks/bench_solver_cache.py``; the answers are the same either way).
+CACHE = True
+
+
+def _bounded(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol], budget: int) -> Verdict:
+    """:func:`_decide`, ``unknown`` once the running deadline has passed (in any step)."""
+    try:
+        deadline_check()
         return _decide(cond, domain, symbols, budget)
+    except BudgetExceeded as e:
+        return Verdict.unknown(str(e))
 
 
 def _decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol], budget: int) -> Verdict:
@@ -353,7 +389,7 @@ def _decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol], 
     order = [s.name for s in order_syms]
     if dom.empty:
         return Verdict.proven("the domain is empty")
-    cond = collapse(expand_minmax(dom.substitute(sympy.sympify(cond))))
+    cond = collapse(lift(expand_minmax(dom.substitute(sympy.sympify(cond)))))
     # a symbol the domain pins to one value is that constant (H == 8 makes 16*H*N*W == 1024*N)
     pinned = {s: sympy.Integer(st.min()) for s, st in dom.sets.items()
               if st.is_finite and st.head == ((st.min(), st.min()),)}
@@ -398,6 +434,10 @@ def _decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol], 
                 v, cx = _with_residual(formula, syms, dom, res, order, budget)
             elif not res and (mono := _monotone(formula, syms, dom)) is not None:
                 v, cx = mono
+            elif res and (mono := _monotone(formula, syms, dom)) is not None and mono[0].is_proven:
+                v, cx = mono  # proven on the per-symbol sets alone: proven on the smaller domain too
+            elif proven_by_residues(formula, syms, dom.sets):  # on the per-symbol sets: so on the domain
+                v, cx = Verdict.proven("shown on every residue class of the sizes"), None
             else:
                 v, cx = _by_search(formula, syms, dom, res, budget)
         except Unsupported as why:

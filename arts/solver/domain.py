@@ -12,7 +12,6 @@ them in three exact forms:
 
 from __future__ import annotations
 
-import itertools
 from typing import Iterable, Iterator, Sequence
 
 import sympy
@@ -20,7 +19,9 @@ import sympy
 from arts.errors import InputError, Unsupported
 from arts.solver.evaluate import compile_expr
 from arts.solver.intset import IntSet
+from arts.solver.ordered import ordered_product
 from arts.solver.parse import parse_constraints
+from arts.solver.piecewise import lift
 from arts.solver.quasiaffine import truth_set
 
 #: Points a bounded search may visit.
@@ -47,6 +48,7 @@ class Domain:
         self.sets: dict[sympy.Symbol, IntSet] = {}
         self.residual: tuple[sympy.Basic, ...] = ()
         self.empty = False
+        self._known: tuple[dict, dict] | None = None
         self._build()
 
     # ---- construction -------------------------------------------------------------------
@@ -57,7 +59,7 @@ class Domain:
     def _build(self) -> None:
         rest: list[sympy.Basic] = []
         for c in self.constraints:
-            for part in sympy.And.make_args(expand_minmax(c)):
+            for part in sympy.And.make_args(lift(expand_minmax(c))):
                 rest.append(part)
         # equalities between symbols become substitutions
         pending: list[sympy.Basic] = []
@@ -107,10 +109,14 @@ class Domain:
 
     def restrict(self, *conds: sympy.Basic) -> "Domain":
         """This domain intersected with ``conds`` (incremental unless a new equality appears)."""
-        parts = [self.substitute(p) for c in conds for p in sympy.And.make_args(expand_minmax(sympy.sympify(c)))]
+        parts = [lift(self.substitute(p)) for c in conds
+                 for p in sympy.And.make_args(expand_minmax(sympy.sympify(c)))]
         if any(self._elimination(p) is not None for p in parts):
-            return Domain(self.constraints + tuple(conds), self.symbols)
+            new = Domain(self.constraints + tuple(conds), self.symbols)
+            new._known = (dict(self.known[0]), {})  # proven on this domain: proven on every subset
+            return new
         new = Domain.__new__(Domain)
+        new._known = (dict(self.known[0]), {})
         new.constraints = self.constraints + tuple(c for c in conds if c is not sympy.true)
         syms = dict.fromkeys(self.symbols)
         for p in parts:
@@ -143,9 +149,18 @@ class Domain:
                     new.sets[x] = new.sets.get(x, IntSet.everything()) & st
                     if new.sets[x].is_empty:
                         new.empty = True
-        new.residual = tuple(residual)
+        new.residual = tuple(c for c in residual if c in self.residual or not _implied_by_sets(c, new))
         new._settle()
         return new
+
+    @property
+    def known(self) -> tuple[dict, dict]:
+        """What :func:`arts.solver.decide.decide` has settled on this domain: ``({condition:
+        proven verdict}, {(condition, symbols, budget): refuted verdict})``."""
+        k = getattr(self, "_known", None)
+        if k is None:
+            k = self._known = ({}, {})
+        return k
 
     def _implied(self, c: sympy.Basic) -> bool:
         """Whether the per-symbol sets alone already imply ``c`` (decided exactly, or False)."""
@@ -324,6 +339,17 @@ def _show(c: sympy.Basic) -> str:
     return str(c)
 
 
+def _implied_by_sets(c: sympy.Basic, dom: Domain) -> bool:
+    """Whether the per-symbol sets of ``dom`` alone imply ``c`` class by class (then ``c`` adds
+    nothing, and later decisions need no search for it); False when not shown or out of time."""
+    from arts.solver.residues import proven_by_residues
+
+    try:
+        return proven_by_residues(c, sorted(c.free_symbols, key=_sym_key), dom.sets)
+    except Unsupported:  # the deadline (BudgetExceeded) included: keep the constraint
+        return False
+
+
 def expand_minmax(c: sympy.Basic) -> sympy.Basic:
     """Relations between ``min``/``max`` and a term as plain relations (exact):
     ``min(H, W) >= 2`` is ``H >= 2 and W >= 2``, ``max(H, W) >= 4`` is ``H >= 4 or W >= 4``."""
@@ -403,8 +429,7 @@ def _points(sets: list[IntSet], names: list[str], budget: int) -> Iterator[dict[
     for c in cols:
         total *= len(c)
     if total <= 4 * budget:
-        combos = sorted(itertools.product(*cols), key=lambda t: (sum(t), t))
-        for t in combos:
+        for t in ordered_product(cols):  # smallest first, without sorting the whole grid
             yield dict(zip(names, t))
         return
     # too many symbols for a grid (2**k points): the smallest point, each neighbour of it along one
