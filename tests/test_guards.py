@@ -328,3 +328,32 @@ def test_a_branch_on_the_device_is_never_decided():
     assert "device" in [d for d in report.diagnostics if d.code == "unsupported"][0].message
     with pytest.raises(ValueError):
         report.accepts(N=2, H=8, W=8)
+
+
+class SkipIfTensor(nn.Module):
+    """MONAI's ``UpCat``: the skip joins only where ``torch.jit.isinstance`` says it is a tensor,
+    which plain fx answers False for a proxy (tracing the branch without the ``cat``, where the
+    channels do not match: an error about a graph that is not the model)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+        self.up = nn.ConvTranspose2d(4, 4, 2, stride=2)
+        self.convs = nn.Conv2d(8, 2, 3)
+
+    def forward(self, x):
+        e = self.down(x)
+        x_0 = self.up(e)
+        skip = e if isinstance(e, torch.Tensor) else None
+        if skip is not None and torch.jit.isinstance(x_0, torch.Tensor):
+            return self.convs(torch.cat([x_0, self.up(skip)], dim=1))
+        return self.convs(x_0)  # as in UpCat: the channels of the skip are missing here
+
+
+def test_isinstance_on_a_traced_tensor_is_answered_as_the_real_run_does():
+    m = SkipIfTensor()
+    report, G = analyse(m, "N,3,H,W")
+    assert not report.unknown_nodes and report.region == ()
+    assert any(G.nodes[n]["op"].name == "cat" for n in G.nodes if G.nodes[n].get("op") is not None)
+    assert report.domain == "H ≥ 3 and W ≥ 3"
+    assert _agree(m, report, GRID) == len(GRID)  # exact everywhere

@@ -28,7 +28,7 @@ import networkx as nx
 from arts.frontends.locations import display_path, is_internal, source_line
 from arts.graph.report import Diagnostic, Report
 
-__all__ = ["confirm"]
+__all__ = ["confirm", "not_the_model"]
 
 _PROBE = 32  # every size of the extra probe used when no input size is accepted at all
 _CPU_ELEMENTS = 1 << 18  # inputs up to this many elements run on CPU, larger ones on meta
@@ -277,6 +277,14 @@ def confirm(module: Any, report: Report, G: nx.DiGraph, trace_fn: Callable[[], A
     return report
 
 
+_NOT_THE_MODEL = " (the trace is not the model)"
+
+
+def not_the_model(report: Report) -> bool:
+    """Whether :func:`confirm` found that ``report`` is about a traced graph that is not the model."""
+    return any(d.code == "unsupported" and d.message.endswith(_NOT_THE_MODEL) for d in report.diagnostics)
+
+
 def _show(point: dict[str, int]) -> str:
     return ", ".join(f"{k}={v}" for k, v in point.items())
 
@@ -296,7 +304,7 @@ def _not_the_model(report: Report, what: str, branch: tuple[str, int] | None,
             loc = f"{d.file}:{d.line}: " if d.file and d.line is not None else ""
             notes.append(f"in the traced graph only: {loc}{d.message}")
     kept = [d for d in report.diagnostics if d.severity != "error"]
-    kept.append(Diagnostic("warning", "unsupported", None, f"{where} (the trace is not the model)",
+    kept.append(Diagnostic("warning", "unsupported", None, f"{where}{_NOT_THE_MODEL}",
                            file=file, line=line, source=source, notes=notes))
     report.diagnostics = kept
     report.status = "unknown"

@@ -12,6 +12,10 @@ so that such a decision can be taken the way the model takes it at that size -- 
 * ``len(p)``, ``iter(p)``, ``int(p)``, ``range(p)`` (``__index__``) record the length or the
   value they fixed, as the guard ``p == value``.
 
+* ``isinstance(p, torch.Tensor)`` (and ``torch.jit.isinstance``) is True where ``p``'s example
+  value is a tensor, as in the real run (plain fx answers False: MONAI's ``UpCat`` then traces the
+  branch without its skip connection).
+
 A guard is either a **region** condition -- the traced program is the model only where it holds:
 decided there, ``unknown`` elsewhere (as for torch.export's guards, :mod:`arts.frontends.aten`) --
 or, when the branch not taken **certainly raises**, a condition of the domain: outside it the
@@ -209,7 +213,18 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             return GuardedAttribute(self, k)  # type: ignore[arg-type]
 
     class GuardedProxy(_Decisions, fx.Proxy):  # type: ignore[misc]
-        pass
+        """A proxy that answers ``isinstance`` as its example value would: ``isinstance(p,
+        torch.Tensor)`` and ``torch.jit.isinstance`` (MONAI's ``UpCat``) are True where the value
+        is a tensor -- the type of what a torch op returns does not depend on the sizes.  Python's
+        ``isinstance`` consults ``__class__`` only when the type itself does not match, so checks
+        for ``fx.Proxy`` still see a proxy."""
+
+        _is_param = False  # read by ``isinstance(p, nn.Parameter)``: not a traced attribute
+
+        @property  # type: ignore[misc]
+        def __class__(self) -> type:  # noqa: D105
+            v = self.tracer.values.get(self.node, UNKNOWN)  # type: ignore[attr-defined]
+            return type(v) if isinstance(v, torch.Tensor) else type(self)
 
     class GuardedAttribute(_Decisions, fx.proxy.Attribute):  # type: ignore[misc]
         pass
@@ -228,6 +243,11 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
         # ---- values ---------------------------------------------------------------------------
         def proxy(self, node: Any) -> Any:
             return GuardedProxy(node, self)
+
+        def create_arg(self, a: Any) -> Any:
+            if isinstance(a, fx.Proxy):  # before the tracer's checks for tensors: see GuardedProxy
+                return a.node
+            return super().create_arg(a)
 
         def value(self, a: Any) -> Any:
             return map_aggregate(a, lambda x: self.values.get(x.node, UNKNOWN) if isinstance(x, fx.Proxy) else x)
