@@ -16,6 +16,11 @@ so that such a decision can be taken the way the model takes it at that size -- 
   value is a tensor, as in the real run (plain fx answers False: MONAI's ``UpCat`` then traces the
   branch without its skip connection).
 
+* ``x.device`` (``is_cpu``, ``is_meta``...) is the device of the real run -- that of the
+  module's parameters, CPU if it has none -- not the trace's meta (timm's EfficientViT branches on
+  ``v.device.type != 'meta'``): a tensor whose example value is on meta is on that device in the
+  real run, and example computations read that device as meta.  The report names the device.
+
 A guard is either a **region** condition -- the traced program is the model only where it holds:
 decided there, ``unknown`` elsewhere (as for torch.export's guards, :mod:`arts.frontends.aten`) --
 or, when the branch not taken **certainly raises**, a condition of the domain: outside it the
@@ -197,6 +202,12 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
     from torch import fx
     from torch.fx.node import map_aggregate
 
+    # the device a real run uses: that of the module's parameters and buffers (CPU if it has
+    # none); the trace computes on meta, so a tensor whose example value is on meta is on this
+    # device in the real run (device constants equal to it are computed on meta, see ``_compute``)
+    found = {t.device for t in list(module.parameters()) + list(module.buffers())}
+    device = found.pop() if len(found) == 1 else (torch.device("cpu") if not found else None)
+
     class _Decisions:
         """``len``, ``range``/``__index__`` and ``int`` on a traced value: taken at the example, guarded."""
 
@@ -226,6 +237,16 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             v = self.tracer.values.get(self.node, UNKNOWN)  # type: ignore[attr-defined]
             return type(v) if isinstance(v, torch.Tensor) else type(self)
 
+        def __getattr__(self, k: str) -> Any:
+            if k in _DEVICE_ATTRS:
+                v = self.tracer.values.get(self.node, UNKNOWN)  # type: ignore[attr-defined]
+                if isinstance(v, torch.Tensor):
+                    d = device if v.device.type == "meta" else v.device
+                    if d is not None:
+                        self.tracer.devices_read.add(str(d))  # type: ignore[attr-defined]
+                        return _DEVICE_ATTRS[k](d)
+            return super().__getattr__(k)
+
     class GuardedAttribute(_Decisions, fx.proxy.Attribute):  # type: ignore[misc]
         pass
 
@@ -239,6 +260,7 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             self._concrete = dict(concrete)
             self._computing = 0
             self.guards = 0
+            self.devices_read: set[str] = set()  # devices answered for ``.device`` reads
 
         # ---- values ---------------------------------------------------------------------------
         def proxy(self, node: Any) -> Any:
@@ -270,6 +292,8 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             if target is branch_guard:
                 return None
             vargs, vkwargs = self.value(tuple(args)), self.value(dict(kwargs))
+            if device is not None and device.type != "meta":  # the real device's tensors are computed on meta
+                vargs, vkwargs = _to_meta((vargs, vkwargs), device)
             if _has_unknown(vargs) or _has_unknown(vkwargs):
                 return UNKNOWN
             try:
@@ -358,6 +382,34 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             return iter([obj[i] for i in range(n)])
 
     return GuardedTracer()
+
+
+#: tensor attributes read from the device of the real run (see ``guarded_tracer``)
+_DEVICE_ATTRS: dict[str, Any] = {
+    "device": lambda d: d, "is_cpu": lambda d: d.type == "cpu", "is_cuda": lambda d: d.type == "cuda",
+    "is_meta": lambda d: d.type == "meta", "is_mps": lambda d: d.type == "mps", "is_xpu": lambda d: d.type == "xpu"}
+
+
+def _to_meta(v: Any, device: Any) -> Any:
+    """Arguments of an example computation with ``device`` (the real run's) read as meta: device
+    arguments (``torch.zeros(n, device=x.device)``) and, next to a meta tensor, tensors made on that
+    device (a constant ``torch.ones(3, device=x.device)`` the trace stored)."""
+    import torch
+    from torch.fx.node import map_aggregate
+
+    flat: list[Any] = []
+    map_aggregate(v, lambda x: flat.append(x) if isinstance(x, torch.Tensor) else None)
+    mixed = any(t.device.type == "meta" for t in flat) and any(t.device == device for t in flat)
+    meta = torch.device("meta")
+
+    def one(x: Any) -> Any:
+        if isinstance(x, torch.device) and x == device:
+            return meta
+        if mixed and isinstance(x, torch.Tensor) and x.device == device:
+            return x.to(meta)
+        return x
+
+    return map_aggregate(v, one)
 
 
 def _has_unknown(v: Any) -> bool:

@@ -268,6 +268,7 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None)
                            frame_site(e.__traceback__, file)) from None
     if tracer.refused:
         raise TraceFailure(f"torch.fx cannot trace this: {tracer.refused} (the model caught the refusal)", None)
+    graph.devices_read = sorted(tracer.devices_read)  # type: ignore[attr-defined]
     return graph, n, concrete, {s.name: v for s, v in example.items()}, tracer.guards, root
 
 
@@ -653,6 +654,9 @@ def _through_branches(module: Any, shapes: list[tuple], e: TraceFailure, name: s
     ex = ", ".join(f"{k}={v}" for k, v in example.items())
     head = (f"torch.fx cannot trace {name} plainly ({e.reason}); traced it through {n_guards} branch(es) on "
             f"sizes at the example {ex}")
+    devices = getattr(fx_graph, "devices_read", [])
+    if devices:  # ``x.device`` read as the real run's device, not the trace's meta: say which
+        head += f" (tensors on {', '.join(devices)}, as the model's parameters)"
     if report.region or report.region_empty:
         shown = ", ".join(_plain_condition(c) for c in report.region[:6]) + (", ..." if len(report.region) > 6
                                                                              else "")
