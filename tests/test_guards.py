@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dis
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -360,3 +361,31 @@ def test_isinstance_on_a_traced_tensor_is_answered_as_the_real_run_does():
     assert any(G.nodes[n]["op"].name == "cat" for n in G.nodes if G.nodes[n].get("op") is not None)
     assert report.domain == "H ≥ 3 and W ≥ 3"
     assert _agree(m, report, GRID) == len(GRID)  # exact everywhere
+
+
+class NumpyOnSizes(nn.Module):
+    """Sizes through numpy and ``ndim`` (MONAI's SwinUNETR checks ``np.array(x.shape[2:]) % 32``
+    and pads by ``np.ceil``; einops picks a recipe by ``x.ndim``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.convs = nn.ModuleDict({"4": nn.Conv2d(3, 4, 3)})
+
+    def forward(self, x):
+        conv = self.convs[str(x.ndim)]
+        size = np.array(x.shape[2:])
+        if (size % 4 > 0).any():
+            raise ValueError("sizes must be multiples of 4")
+        if np.ceil(x.shape[-1] / 3) > 20:
+            raise ValueError("too wide")
+        return conv(x)
+
+
+def test_sizes_through_numpy_and_the_rank_are_traced():
+    m = NumpyOnSizes()
+    report, _ = analyse(m, "N,3,H,W")
+    assert not report.unknown_nodes
+    # numpy tests the sizes inside ``any()`` (a region), the ceiling is a condition of the domain
+    assert [str(c) for c in report.region] == ["Mod(H, 4) <= 0", "Mod(W, 4) <= 0"]
+    assert "W = 60" in report.domain and "W = 64" not in report.domain
+    assert _agree(m, report, GRID) > 0

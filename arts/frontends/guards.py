@@ -37,11 +37,16 @@ stops the trace as before (the ATen path takes over).
 from __future__ import annotations
 
 import dis
+import math
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 __all__ = ["GuardFailed", "branch_guard", "guarded_tracer", "untaken_branch_raises"]
+
+
+# read now: fx's tracer swaps ``math``'s functions for wrappers while it traces (autowrap)
+_CEIL, _FLOOR = math.ceil, math.floor
 
 
 class GuardFailed(AssertionError):
@@ -215,7 +220,16 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             return self.tracer._length(self)  # type: ignore[attr-defined]
 
         def __index__(self) -> int:
+            if isinstance(self.tracer._size_value(self), float):  # type: ignore[attr-defined]
+                raise TypeError("'float' object cannot be interpreted as an integer")  # as for the value
             return self.tracer._fixed(self, int)  # type: ignore[attr-defined]
+
+        # ``math.ceil(p)``, ``np.ceil(p)`` (MONAI's Swin pads to windows): a traced value, no decision
+        def __ceil__(self) -> Any:
+            return self.tracer.create_proxy("call_function", _CEIL, (self,), {})  # type: ignore[attr-defined]
+
+        def __floor__(self) -> Any:
+            return self.tracer.create_proxy("call_function", _FLOOR, (self,), {})  # type: ignore[attr-defined]
 
         def __int__(self) -> int:
             return self.tracer._fixed(self, int)  # type: ignore[attr-defined]
@@ -245,6 +259,10 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
                     if d is not None:
                         self.tracer.devices_read.add(str(d))  # type: ignore[attr-defined]
                         return _DEVICE_ATTRS[k](d)
+            if k.startswith("__") and k.endswith("__"):  # protocols probed by others (numpy's
+                raise AttributeError(k)  # ``__array_struct__``): a tensor has none of these
+            if k == "ndim":  # the rank: fixed by the input ranks, guarded like len()
+                return self.tracer._fixed(GuardedAttribute(self, k), int)  # type: ignore[attr-defined]
             return super().__getattr__(k)
 
     class GuardedAttribute(_Decisions, fx.proxy.Attribute):  # type: ignore[misc]
@@ -374,6 +392,8 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
                 length = self.create_proxy("call_function", len, (obj,), {})
                 self._guard(length == n, True, None)
                 return n
+            if isinstance(v, (bool, int, float)):  # as Python says for the value (numpy probes it)
+                raise TypeError(f"object of type '{type(v).__name__}' has no len()")
             self.refused = "len() of a traced value that is not a tensor or a sequence"
             raise fx.proxy.TraceError("len() of a traced value that is not a tensor or a sequence")
 

@@ -241,8 +241,11 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None)
             if isinstance(x, sympy.Expr) and not x.is_Integer and not isinstance(x, sympy.Symbol):
                 raise TraceFailure(f"an input size {x} that is not a plain symbol", None)
     example = None
-    for k in range(len(_EXAMPLES) + len(_ODD_EXAMPLES)):
-        vals = _even_values(symbols, k) if k < len(_EXAMPLES) else _odd_values(symbols, k - len(_EXAMPLES))
+    tries = [_even_values(symbols, k) for k in range(len(_EXAMPLES))]
+    tries += [_odd_values(symbols, k) for k in range(len(_ODD_EXAMPLES))]
+    # all sizes equal (a fixed-size 3-d model: MONAI's UNETR at 64**3)
+    tries += [{s: (2 if s.name.startswith("N") or s.name == "B" else v) for s in symbols} for v in _CUBES]
+    for vals in tries:
         sizes = [[vals[x] if isinstance(x, sympy.Symbol) else int(x) for x in sh] for sh in shapes]
         metas = [torch.empty(sz, device="meta") for sz in sizes]
         try:
@@ -274,6 +277,7 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None)
 
 # tried after torch.export's example sizes (all even): models that need odd sizes
 _ODD_EXAMPLES = ((225, 193), (65, 49), (33, 33), (97, 97), (257, 257))
+_CUBES = (64, 96, 128, 32, 224, 256, 16)
 
 
 def _even_values(symbols: Sequence[sympy.Symbol], k: int) -> dict[sympy.Symbol, int]:
