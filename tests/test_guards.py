@@ -389,3 +389,32 @@ def test_sizes_through_numpy_and_the_rank_are_traced():
     assert [str(c) for c in report.region] == ["Mod(H, 4) <= 0", "Mod(W, 4) <= 0"]
     assert "W = 60" in report.domain and "W = 64" not in report.domain
     assert _agree(m, report, GRID) > 0
+
+
+class SetsWindowFromInput(nn.Module):
+    """Hugging Face's Swin: ``forward`` shrinks ``self.window`` to a small input, for good."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.window = 8
+        self.fc = nn.Linear(3 * 64, 4)
+
+    def forward(self, x):
+        if x.shape[-1] // 32 < self.window:
+            self.window = x.shape[-1] // 32
+        return self.fc(torch.nn.functional.adaptive_avg_pool2d(x, self.window).flatten(1))
+
+
+def test_a_forward_that_changes_its_attributes_is_checked_as_the_fresh_model():
+    m = SetsWindowFromInput()
+    report, _ = analyse(m, "N,3,H,W")
+    assert m.window == 8 and type(m.window) is int  # the probes, traces and runs left no trace
+    answered = 0
+    for h, w in [(8, 8), (8, 64), (16, 200), (9, 255), (8, 256), (20, 300), (4, 512)]:
+        try:
+            says = report.accepts(N=2, H=h, W=w)
+        except ValueError:
+            continue
+        answered += 1
+        assert says == runs(SetsWindowFromInput(), 2, 3, h, w), (h, w, says)
+    assert answered >= 3

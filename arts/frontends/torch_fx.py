@@ -198,10 +198,12 @@ def trace(module: Any, n_inputs: int | None = None, file: str | None = None) -> 
     """Trace ``module.forward`` with torch.fx; returns (fx graph, number of tensor inputs, concrete args)."""
     from torch import fx
 
+    from arts.frontends.confirm import kept_attributes
+
     n, concrete = _plan(module, n_inputs)
     tracer = _tracer_class()()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), kept_attributes(module):  # a forward may store proxies in self
             warnings.simplefilter("ignore")
             graph = _run_trace(tracer, module, concrete)
     except fx.proxy.TraceError as e:
