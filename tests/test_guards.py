@@ -348,9 +348,8 @@ class SkipIfTensor(nn.Module):
     def forward(self, x):
         e = self.down(x)
         x_0 = self.up(e)
-        skip = e if isinstance(e, torch.Tensor) else None
-        if skip is not None and torch.jit.isinstance(x_0, torch.Tensor):
-            return self.convs(torch.cat([x_0, self.up(skip)], dim=1))
+        if e is not None and torch.jit.isinstance(e, torch.Tensor):
+            return self.convs(torch.cat([x_0, self.up(e)], dim=1))
         return self.convs(x_0)  # as in UpCat: the channels of the skip are missing here
 
 

@@ -12,9 +12,10 @@ so that such a decision can be taken the way the model takes it at that size -- 
 * ``len(p)``, ``iter(p)``, ``int(p)``, ``range(p)`` (``__index__``) record the length or the
   value they fixed, as the guard ``p == value``.
 
-* ``isinstance(p, torch.Tensor)`` (and ``torch.jit.isinstance``) is True where ``p``'s example
-  value is a tensor, as in the real run (plain fx answers False: MONAI's ``UpCat`` then traces the
-  branch without its skip connection).
+* ``torch.jit.isinstance(p, torch.Tensor)`` is True where ``p``'s example value is a tensor, as
+  in the real run (plain fx answers False: MONAI's ``UpCat`` then traces the branch without its
+  skip connection).  Python's own ``isinstance`` stays fx's: a proxy that claimed to be a tensor
+  would be read as one by torch's C functions (``torch.as_tensor``).
 
 * ``x.device`` (``is_cpu``, ``is_meta``...) is the device of the real run -- that of the
   module's parameters, CPU if it has none -- not the trace's meta (timm's EfficientViT branches on
@@ -238,18 +239,7 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             return GuardedAttribute(self, k)  # type: ignore[arg-type]
 
     class GuardedProxy(_Decisions, fx.Proxy):  # type: ignore[misc]
-        """A proxy that answers ``isinstance`` as its example value would: ``isinstance(p,
-        torch.Tensor)`` and ``torch.jit.isinstance`` (MONAI's ``UpCat``) are True where the value
-        is a tensor -- the type of what a torch op returns does not depend on the sizes.  Python's
-        ``isinstance`` consults ``__class__`` only when the type itself does not match, so checks
-        for ``fx.Proxy`` still see a proxy."""
-
-        _is_param = False  # read by ``isinstance(p, nn.Parameter)``: not a traced attribute
-
-        @property  # type: ignore[misc]
-        def __class__(self) -> type:  # noqa: D105
-            v = self.tracer.values.get(self.node, UNKNOWN)  # type: ignore[attr-defined]
-            return type(v) if isinstance(v, torch.Tensor) else type(self)
+        """A proxy that reads the device attributes of its example value (see below)."""
 
         def __getattr__(self, k: str) -> Any:
             if k in _DEVICE_ATTRS:
@@ -284,10 +274,24 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
         def proxy(self, node: Any) -> Any:
             return GuardedProxy(node, self)
 
-        def create_arg(self, a: Any) -> Any:
-            if isinstance(a, fx.Proxy):  # before the tracer's checks for tensors: see GuardedProxy
-                return a.node
-            return super().create_arg(a)
+        def trace(self, root: Any, concrete_args: Any = None) -> Any:
+            # ``torch.jit.isinstance(p, torch.Tensor)`` (MONAI's ``UpCat``) answered for the example
+            # value: the type of what a torch op returns does not depend on the sizes.  (Not
+            # Python's ``isinstance``: a proxy posing as a tensor is read as one by torch's C code.)
+            jit_isinstance = torch.jit.isinstance
+
+            def answered(obj: Any, target_type: Any) -> bool:
+                if isinstance(obj, fx.Proxy) and obj.tracer is self:
+                    v = self.values.get(obj.node, UNKNOWN)
+                    if isinstance(v, torch.Tensor):
+                        return jit_isinstance(v, target_type)
+                return jit_isinstance(obj, target_type)
+
+            torch.jit.isinstance = answered
+            try:
+                return super().trace(root, concrete_args)
+            finally:
+                torch.jit.isinstance = jit_isinstance
 
         def value(self, a: Any) -> Any:
             return map_aggregate(a, lambda x: self.values.get(x.node, UNKNOWN) if isinstance(x, fx.Proxy) else x)
