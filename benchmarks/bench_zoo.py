@@ -298,8 +298,10 @@ def points(spatial: int, seed: int = 0) -> list[tuple[int, ...]]:
 def _runs(model, shape: tuple) -> bool:
     import torch
 
-    try:
-        with torch.no_grad():
+    from arts.frontends.confirm import kept_attributes
+
+    try:  # each size on the fresh model: a forward may change its attributes (HF Swin's window)
+        with torch.no_grad(), kept_attributes(model):
             model(torch.zeros(shape, device=next(model.parameters()).device))
         return True
     except Budget:

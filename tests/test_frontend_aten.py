@@ -368,3 +368,35 @@ def test_static_screen_tells_failing_sizes_and_leaves_buffers_alone():
     assert _fails_static(m, [[2, 3, 8, 8]]) is None
     assert "Kernel size" in (_fails_static(m, [[2, 3, 2, 2]]) or "")
     assert int(m[1].num_batches_tracked) == 0 and torch.equal(m[1].running_mean, torch.zeros(4))
+
+
+class Attends(nn.Module):
+    """``F.scaled_dot_product_attention`` (``aten.scaled_dot_product_attention``, kept whole by
+    torch.export) over patch tokens in two heads, the keys and values pooled along different
+    axes, behind a size branch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 8, 2, stride=2)
+
+    def forward(self, x):
+        if x.shape[-1] % 2 == 0:
+            x = x * 2
+        t = self.embed(x)
+        n = t.shape[0]
+
+        def heads(y):
+            return y.flatten(2).transpose(1, 2).reshape(n, -1, 2, 4).transpose(1, 2)
+
+        k = heads(F.max_pool2d(t, (2, 1)))
+        v = heads(F.max_pool2d(t, (1, 2)))
+        return F.scaled_dot_product_attention(heads(t), k, v)
+
+
+def test_scaled_dot_product_attention_on_the_aten_path():
+    m = Attends().eval()
+    report, _ = analyse(m, "N,3,H,W")
+    assert not report.unknown_nodes, [d.message for d in report.diagnostics if d.code == "unsupported"]
+    answers = _check_against_torch(m, report)
+    assert sum(a is not None for a in answers.values()) >= 10
+    assert True in answers.values() and False in answers.values()

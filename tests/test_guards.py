@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dis
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -308,23 +309,111 @@ def test_a_finally_block_lets_the_raise_through():
 
 
 class DeviceBranch(nn.Module):
-    """A branch on the device: traced on meta, it went the way no real run goes."""
+    """A branch on the device (timm's EfficientViT: ``if v.device.type != 'meta'``): traced on
+    meta, it must still go the way a real run on the model's device goes."""
 
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv2d(3, 4, 3)
 
     def forward(self, x):
-        if x.shape[-1] < 7:
-            raise ValueError("too small")
-        if x.device.type == "meta":
+        if x.device.type == "meta" or x.is_meta:
             return x
+        x = x + torch.zeros(1, 3, 1, 1, device=x.device)  # computed on meta while traced
+        if x.shape[-1] < 7:  # decided on that value's example
+            raise ValueError("too small")
         return self.conv(x)
 
 
-def test_a_branch_on_the_device_is_never_decided():
-    report, _ = analyse(DeviceBranch(), "N,3,H,W")
-    assert report.status != "ok" and report.unknown_nodes  # the raise before it is still an error
-    assert "device" in [d for d in report.diagnostics if d.code == "unsupported"][0].message
-    with pytest.raises(ValueError):
-        report.accepts(N=2, H=8, W=8)
+def test_a_branch_on_the_device_goes_the_way_of_the_real_run():
+    m = DeviceBranch()
+    report, _ = analyse(m, "N,3,H,W")
+    assert not report.unknown_nodes and report.region == ()
+    assert report.domain == "H ≥ 3 and W ≥ 7"  # the conv's condition: the CPU path was traced
+    assert "tensors on cpu" in [d for d in report.diagnostics if d.code == "captured-region"][0].message
+    assert _agree(m, report, GRID) == len(GRID)
+
+
+class SkipIfTensor(nn.Module):
+    """MONAI's ``UpCat``: the skip joins only where ``torch.jit.isinstance`` says it is a tensor,
+    which plain fx answers False for a proxy (tracing the branch without the ``cat``, where the
+    channels do not match: an error about a graph that is not the model)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+        self.up = nn.ConvTranspose2d(4, 4, 2, stride=2)
+        self.convs = nn.Conv2d(8, 2, 3)
+
+    def forward(self, x):
+        e = self.down(x)
+        x_0 = self.up(e)
+        if e is not None and torch.jit.isinstance(e, torch.Tensor):
+            return self.convs(torch.cat([x_0, self.up(e)], dim=1))
+        return self.convs(x_0)  # as in UpCat: the channels of the skip are missing here
+
+
+def test_isinstance_on_a_traced_tensor_is_answered_as_the_real_run_does():
+    m = SkipIfTensor()
+    report, G = analyse(m, "N,3,H,W")
+    assert not report.unknown_nodes and report.region == ()
+    assert any(G.nodes[n]["op"].name == "cat" for n in G.nodes if G.nodes[n].get("op") is not None)
+    assert report.domain == "H ≥ 3 and W ≥ 3"
+    assert _agree(m, report, GRID) == len(GRID)  # exact everywhere
+
+
+class NumpyOnSizes(nn.Module):
+    """Sizes through numpy and ``ndim`` (MONAI's SwinUNETR checks ``np.array(x.shape[2:]) % 32``
+    and pads by ``np.ceil``; einops picks a recipe by ``x.ndim``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.convs = nn.ModuleDict({"4": nn.Conv2d(3, 4, 3)})
+
+    def forward(self, x):
+        conv = self.convs[str(x.ndim)]
+        size = np.array(x.shape[2:])
+        if (size % 4 > 0).any():
+            raise ValueError("sizes must be multiples of 4")
+        if np.ceil(x.shape[-1] / 3) > 20:
+            raise ValueError("too wide")
+        return conv(x)
+
+
+def test_sizes_through_numpy_and_the_rank_are_traced():
+    m = NumpyOnSizes()
+    report, _ = analyse(m, "N,3,H,W")
+    assert not report.unknown_nodes
+    # numpy tests the sizes inside ``any()`` (a region), the ceiling is a condition of the domain
+    assert [str(c) for c in report.region] == ["Mod(H, 4) <= 0", "Mod(W, 4) <= 0"]
+    assert "W = 60" in report.domain and "W = 64" not in report.domain
+    assert _agree(m, report, GRID) > 0
+
+
+class SetsWindowFromInput(nn.Module):
+    """Hugging Face's Swin: ``forward`` shrinks ``self.window`` to a small input, for good."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.window = 8
+        self.fc = nn.Linear(3 * 64, 4)
+
+    def forward(self, x):
+        if x.shape[-1] // 32 < self.window:
+            self.window = x.shape[-1] // 32
+        return self.fc(torch.nn.functional.adaptive_avg_pool2d(x, self.window).flatten(1))
+
+
+def test_a_forward_that_changes_its_attributes_is_checked_as_the_fresh_model():
+    m = SetsWindowFromInput()
+    report, _ = analyse(m, "N,3,H,W")
+    assert m.window == 8 and type(m.window) is int  # the probes, traces and runs left no trace
+    answered = 0
+    for h, w in [(8, 8), (8, 64), (16, 200), (9, 255), (8, 256), (20, 300), (4, 512)]:
+        try:
+            says = report.accepts(N=2, H=h, W=w)
+        except ValueError:
+            continue
+        answered += 1
+        assert says == runs(SetsWindowFromInput(), 2, 3, h, w), (h, w, says)
+    assert answered >= 3

@@ -98,7 +98,7 @@ MODELS = [
                                {"name": "conv_1", "n_features": 8, "kernel_size": 1},
                                {"name": "conv_2", "kernel_size": 1}))), 1, False),
     ("monai/BasicUNet2d", _monai(lambda: monai.networks.nets.BasicUNet(2, 1, 2, features=(4, 4, 8, 8, 16, 4))),
-     1, False),
+     1, True),
     ("monai/AttentionUnet2d", _monai(lambda: monai.networks.nets.AttentionUnet(
         2, 1, 2, channels=(4, 8), strides=(2,))), 1, False),
     ("diffusers/UNet2DModel", _UNetAtStep, 3, False),

@@ -441,7 +441,8 @@ _SAME = {n: n for n in (
     "softshrink", "hardshrink", "zeros", "ones", "empty", "full", "rand", "randn", "arange", "new_empty",
     "new_zeros", "new_ones", "new_full", "zeros_like", "ones_like", "empty_like", "full_like", "rand_like",
     "randn_like", "relu_", "hardtanh_", "silu_", "gelu_", "leaky_relu_", "sigmoid_", "tanh_", "clamp_",
-    "add_", "mul_", "sub_", "div_", "hardswish_", "hardsigmoid_", "elu_", "mish_", "exp_", "copy_")}
+    "add_", "mul_", "sub_", "div_", "hardswish_", "hardsigmoid_", "elu_", "mish_", "exp_", "copy_",
+    "scaled_dot_product_attention")}
 _SAME.update({"_softmax": "softmax", "_log_softmax": "log_softmax", "_unsafe_view": "reshape",
               "alias": "contiguous", "lift_fresh_copy": "clone", "_to_copy": "contiguous", "to": "contiguous",
               "split": "split", "_adaptive_avg_pool2d": "adaptive_avg_pool2d",

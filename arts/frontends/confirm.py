@@ -28,7 +28,7 @@ import networkx as nx
 from arts.frontends.locations import display_path, is_internal, source_line
 from arts.graph.report import Diagnostic, Report
 
-__all__ = ["confirm"]
+__all__ = ["confirm", "kept_attributes", "not_the_model"]
 
 _PROBE = 32  # every size of the extra probe used when no input size is accepted at all
 _CPU_ELEMENTS = 1 << 18  # inputs up to this many elements run on CPU, larger ones on meta
@@ -92,7 +92,8 @@ def _run(module: Any, shapes: Sequence[tuple[int, ...]], longs: Sequence[bool], 
         if device == "meta":
             with _on_meta(module):
                 return module(*xs)
-        return module(*xs)
+        with kept_attributes(module):
+            return module(*xs)
 
     watch = _EmptySeen()
     with warnings.catch_warnings():
@@ -126,16 +127,48 @@ def _EmptySeen() -> Any:
     return Mode()
 
 
+_TABLES = ("_parameters", "_buffers", "_modules")
+
+
+class kept_attributes:
+    """Put back every plain attribute of ``module``'s submodules on exit: a forward that changes
+    its own attributes (Hugging Face's Swin sets ``self.window_size`` from the input's size) would
+    otherwise check, trace or run a model that the user's fresh one is not."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self.saved: list[tuple[Any, dict[str, Any]]] = []
+
+    def __enter__(self) -> None:
+        self.saved = [(m, {k: v for k, v in vars(m).items() if k not in _TABLES}) for m in self.module.modules()]
+
+    def __exit__(self, *exc: Any) -> None:
+        from torch import fx
+
+        for m, attrs in self.saved:
+            now = vars(m)
+            # new attributes stay (fx stores the constants it traced as ``_tensor_constant0``...),
+            # but not a traced value a forward kept
+            for k in [k for k, v in now.items() if k not in attrs and isinstance(v, fx.Proxy)]:
+                del now[k]
+            now.update(attrs)
+        self.saved = []
+
+
 class _on_meta:
     """Swap every parameter and buffer of ``module`` for a meta tensor of its shape, and back
-    (cheaper than a deep copy or ``torch.func``, whose first import costs seconds)."""
+    (cheaper than a deep copy or ``torch.func``, whose first import costs seconds); its plain
+    attributes are put back too (:class:`kept_attributes`)."""
 
     def __init__(self, module: Any) -> None:
         self.module = module
         self.saved: list[tuple[Any, str, str, Any]] = []
+        self.kept = kept_attributes(module)
 
     def __enter__(self) -> None:
         import torch
+
+        self.kept.__enter__()
 
         for m in self.module.modules():
             for kind in ("_parameters", "_buffers"):
@@ -151,6 +184,7 @@ class _on_meta:
         for m, kind, k, v in reversed(self.saved):
             getattr(m, kind)[k] = v
         self.saved.clear()
+        self.kept.__exit__(*exc)
 
 
 def _recording(fn: Callable[[], Any], lines: list) -> Any:
@@ -277,6 +311,14 @@ def confirm(module: Any, report: Report, G: nx.DiGraph, trace_fn: Callable[[], A
     return report
 
 
+_NOT_THE_MODEL = " (the trace is not the model)"
+
+
+def not_the_model(report: Report) -> bool:
+    """Whether :func:`confirm` found that ``report`` is about a traced graph that is not the model."""
+    return any(d.code == "unsupported" and d.message.endswith(_NOT_THE_MODEL) for d in report.diagnostics)
+
+
 def _show(point: dict[str, int]) -> str:
     return ", ".join(f"{k}={v}" for k, v in point.items())
 
@@ -296,7 +338,7 @@ def _not_the_model(report: Report, what: str, branch: tuple[str, int] | None,
             loc = f"{d.file}:{d.line}: " if d.file and d.line is not None else ""
             notes.append(f"in the traced graph only: {loc}{d.message}")
     kept = [d for d in report.diagnostics if d.severity != "error"]
-    kept.append(Diagnostic("warning", "unsupported", None, f"{where} (the trace is not the model)",
+    kept.append(Diagnostic("warning", "unsupported", None, f"{where}{_NOT_THE_MODEL}",
                            file=file, line=line, source=source, notes=notes))
     report.diagnostics = kept
     report.status = "unknown"

@@ -12,6 +12,16 @@ so that such a decision can be taken the way the model takes it at that size -- 
 * ``len(p)``, ``iter(p)``, ``int(p)``, ``range(p)`` (``__index__``) record the length or the
   value they fixed, as the guard ``p == value``.
 
+* ``torch.jit.isinstance(p, torch.Tensor)`` is True where ``p``'s example value is a tensor, as
+  in the real run (plain fx answers False: MONAI's ``UpCat`` then traces the branch without its
+  skip connection).  Python's own ``isinstance`` stays fx's: a proxy that claimed to be a tensor
+  would be read as one by torch's C functions (``torch.as_tensor``).
+
+* ``x.device`` (``is_cpu``, ``is_meta``...) is the device of the real run -- that of the
+  module's parameters, CPU if it has none -- not the trace's meta (timm's EfficientViT branches on
+  ``v.device.type != 'meta'``): a tensor whose example value is on meta is on that device in the
+  real run, and example computations read that device as meta.  The report names the device.
+
 A guard is either a **region** condition -- the traced program is the model only where it holds:
 decided there, ``unknown`` elsewhere (as for torch.export's guards, :mod:`arts.frontends.aten`) --
 or, when the branch not taken **certainly raises**, a condition of the domain: outside it the
@@ -28,11 +38,16 @@ stops the trace as before (the ATen path takes over).
 from __future__ import annotations
 
 import dis
+import math
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 __all__ = ["GuardFailed", "branch_guard", "guarded_tracer", "untaken_branch_raises"]
+
+
+# read now: fx's tracer swaps ``math``'s functions for wrappers while it traces (autowrap)
+_CEIL, _FLOOR = math.ceil, math.floor
 
 
 class GuardFailed(AssertionError):
@@ -193,6 +208,12 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
     from torch import fx
     from torch.fx.node import map_aggregate
 
+    # the device a real run uses: that of the module's parameters and buffers (CPU if it has
+    # none); the trace computes on meta, so a tensor whose example value is on meta is on this
+    # device in the real run (device constants equal to it are computed on meta, see ``_compute``)
+    found = {t.device for t in list(module.parameters()) + list(module.buffers())}
+    device = found.pop() if len(found) == 1 else (torch.device("cpu") if not found else None)
+
     class _Decisions:
         """``len``, ``range``/``__index__`` and ``int`` on a traced value: taken at the example, guarded."""
 
@@ -200,7 +221,16 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             return self.tracer._length(self)  # type: ignore[attr-defined]
 
         def __index__(self) -> int:
+            if isinstance(self.tracer._size_value(self), float):  # type: ignore[attr-defined]
+                raise TypeError("'float' object cannot be interpreted as an integer")  # as for the value
             return self.tracer._fixed(self, int)  # type: ignore[attr-defined]
+
+        # ``math.ceil(p)``, ``np.ceil(p)`` (MONAI's Swin pads to windows): a traced value, no decision
+        def __ceil__(self) -> Any:
+            return self.tracer.create_proxy("call_function", _CEIL, (self,), {})  # type: ignore[attr-defined]
+
+        def __floor__(self) -> Any:
+            return self.tracer.create_proxy("call_function", _FLOOR, (self,), {})  # type: ignore[attr-defined]
 
         def __int__(self) -> int:
             return self.tracer._fixed(self, int)  # type: ignore[attr-defined]
@@ -209,7 +239,21 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             return GuardedAttribute(self, k)  # type: ignore[arg-type]
 
     class GuardedProxy(_Decisions, fx.Proxy):  # type: ignore[misc]
-        pass
+        """A proxy that reads the device attributes of its example value (see below)."""
+
+        def __getattr__(self, k: str) -> Any:
+            if k in _DEVICE_ATTRS:
+                v = self.tracer.values.get(self.node, UNKNOWN)  # type: ignore[attr-defined]
+                if isinstance(v, torch.Tensor):
+                    d = device if v.device.type == "meta" else v.device
+                    if d is not None:
+                        self.tracer.devices_read.add(str(d))  # type: ignore[attr-defined]
+                        return _DEVICE_ATTRS[k](d)
+            if k.startswith("__") and k.endswith("__"):  # protocols probed by others (numpy's
+                raise AttributeError(k)  # ``__array_struct__``): a tensor has none of these
+            if k == "ndim":  # the rank: fixed by the input ranks, guarded like len()
+                return self.tracer._fixed(GuardedAttribute(self, k), int)  # type: ignore[attr-defined]
+            return super().__getattr__(k)
 
     class GuardedAttribute(_Decisions, fx.proxy.Attribute):  # type: ignore[misc]
         pass
@@ -224,10 +268,30 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             self._concrete = dict(concrete)
             self._computing = 0
             self.guards = 0
+            self.devices_read: set[str] = set()  # devices answered for ``.device`` reads
 
         # ---- values ---------------------------------------------------------------------------
         def proxy(self, node: Any) -> Any:
             return GuardedProxy(node, self)
+
+        def trace(self, root: Any, concrete_args: Any = None) -> Any:
+            # ``torch.jit.isinstance(p, torch.Tensor)`` (MONAI's ``UpCat``) answered for the example
+            # value: the type of what a torch op returns does not depend on the sizes.  (Not
+            # Python's ``isinstance``: a proxy posing as a tensor is read as one by torch's C code.)
+            jit_isinstance = torch.jit.isinstance
+
+            def answered(obj: Any, target_type: Any) -> bool:
+                if isinstance(obj, fx.Proxy) and obj.tracer is self:
+                    v = self.values.get(obj.node, UNKNOWN)
+                    if isinstance(v, torch.Tensor):
+                        return jit_isinstance(v, target_type)
+                return jit_isinstance(obj, target_type)
+
+            torch.jit.isinstance = answered
+            try:
+                return super().trace(root, concrete_args)
+            finally:
+                torch.jit.isinstance = jit_isinstance
 
         def value(self, a: Any) -> Any:
             return map_aggregate(a, lambda x: self.values.get(x.node, UNKNOWN) if isinstance(x, fx.Proxy) else x)
@@ -250,6 +314,8 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             if target is branch_guard:
                 return None
             vargs, vkwargs = self.value(tuple(args)), self.value(dict(kwargs))
+            if device is not None and device.type != "meta":  # the real device's tensors are computed on meta
+                vargs, vkwargs = _to_meta((vargs, vkwargs), device)
             if _has_unknown(vargs) or _has_unknown(vkwargs):
                 return UNKNOWN
             try:
@@ -330,6 +396,8 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
                 length = self.create_proxy("call_function", len, (obj,), {})
                 self._guard(length == n, True, None)
                 return n
+            if isinstance(v, (bool, int, float)):  # as Python says for the value (numpy probes it)
+                raise TypeError(f"object of type '{type(v).__name__}' has no len()")
             self.refused = "len() of a traced value that is not a tensor or a sequence"
             raise fx.proxy.TraceError("len() of a traced value that is not a tensor or a sequence")
 
@@ -338,6 +406,34 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             return iter([obj[i] for i in range(n)])
 
     return GuardedTracer()
+
+
+#: tensor attributes read from the device of the real run (see ``guarded_tracer``)
+_DEVICE_ATTRS: dict[str, Any] = {
+    "device": lambda d: d, "is_cpu": lambda d: d.type == "cpu", "is_cuda": lambda d: d.type == "cuda",
+    "is_meta": lambda d: d.type == "meta", "is_mps": lambda d: d.type == "mps", "is_xpu": lambda d: d.type == "xpu"}
+
+
+def _to_meta(v: Any, device: Any) -> Any:
+    """Arguments of an example computation with ``device`` (the real run's) read as meta: device
+    arguments (``torch.zeros(n, device=x.device)``) and, next to a meta tensor, tensors made on that
+    device (a constant ``torch.ones(3, device=x.device)`` the trace stored)."""
+    import torch
+    from torch.fx.node import map_aggregate
+
+    flat: list[Any] = []
+    map_aggregate(v, lambda x: flat.append(x) if isinstance(x, torch.Tensor) else None)
+    mixed = any(t.device.type == "meta" for t in flat) and any(t.device == device for t in flat)
+    meta = torch.device("meta")
+
+    def one(x: Any) -> Any:
+        if isinstance(x, torch.device) and x == device:
+            return meta
+        if mixed and isinstance(x, torch.Tensor) and x.device == device:
+            return x.to(meta)
+        return x
+
+    return map_aggregate(v, one)
 
 
 def _has_unknown(v: Any) -> bool:

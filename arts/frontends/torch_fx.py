@@ -198,10 +198,12 @@ def trace(module: Any, n_inputs: int | None = None, file: str | None = None) -> 
     """Trace ``module.forward`` with torch.fx; returns (fx graph, number of tensor inputs, concrete args)."""
     from torch import fx
 
+    from arts.frontends.confirm import kept_attributes
+
     n, concrete = _plan(module, n_inputs)
     tracer = _tracer_class()()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), kept_attributes(module):  # a forward may store proxies in self
             warnings.simplefilter("ignore")
             graph = _run_trace(tracer, module, concrete)
     except fx.proxy.TraceError as e:
@@ -229,7 +231,7 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None)
     import torch
     from torch import fx
 
-    from arts.frontends.aten import _EXAMPLES, _example_values
+    from arts.frontends.aten import _EXAMPLES
     from arts.frontends.confirm import _on_meta
     from arts.frontends.guards import guarded_tracer
 
@@ -241,8 +243,11 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None)
             if isinstance(x, sympy.Expr) and not x.is_Integer and not isinstance(x, sympy.Symbol):
                 raise TraceFailure(f"an input size {x} that is not a plain symbol", None)
     example = None
-    for k in range(len(_EXAMPLES) + len(_ODD_EXAMPLES)):
-        vals = _example_values(symbols, k) if k < len(_EXAMPLES) else _odd_values(symbols, k - len(_EXAMPLES))
+    tries = [_even_values(symbols, k) for k in range(len(_EXAMPLES))]
+    tries += [_odd_values(symbols, k) for k in range(len(_ODD_EXAMPLES))]
+    # all sizes equal (a fixed-size 3-d model: MONAI's UNETR at 64**3)
+    tries += [{s: (2 if s.name.startswith("N") or s.name == "B" else v) for s in symbols} for v in _CUBES]
+    for vals in tries:
         sizes = [[vals[x] if isinstance(x, sympy.Symbol) else int(x) for x in sh] for sh in shapes]
         metas = [torch.empty(sz, device="meta") for sz in sizes]
         try:
@@ -268,11 +273,29 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None)
                            frame_site(e.__traceback__, file)) from None
     if tracer.refused:
         raise TraceFailure(f"torch.fx cannot trace this: {tracer.refused} (the model caught the refusal)", None)
+    graph.devices_read = sorted(tracer.devices_read)  # type: ignore[attr-defined]
     return graph, n, concrete, {s.name: v for s, v in example.items()}, tracer.guards, root
 
 
 # tried after torch.export's example sizes (all even): models that need odd sizes
 _ODD_EXAMPLES = ((225, 193), (65, 49), (33, 33), (97, 97), (257, 257))
+_CUBES = (64, 96, 128, 32, 224, 256, 16)
+
+
+def _even_values(symbols: Sequence[sympy.Symbol], k: int) -> dict[sympy.Symbol, int]:
+    """torch.export's k-th example sizes, a third size and more 32 apart (not 1, as there): a
+    region guard on halving (MONAI's BasicUNet pads odd sizes) then keeps sizes divisible by 32
+    inside the region, where people run models."""
+    from arts.frontends.aten import _EXAMPLES
+
+    ex, out, i = _EXAMPLES[k], {}, 0
+    for s in symbols:
+        if s.name.startswith("N") or s.name == "B":
+            out[s] = 2
+        else:
+            out[s] = ex[i % len(ex)] + 32 * (i // len(ex))
+            i += 1
+    return out
 
 
 def _odd_values(symbols: Sequence[sympy.Symbol], k: int) -> dict[sympy.Symbol, int]:
@@ -485,8 +508,18 @@ def analyse(module: Any, *input_shapes: Any, where: Any = None, mode: str = "eva
     finally:
         module.train(was_training)
     n_inputs = len(shapes)
-    return _check_traced(module, fx_graph, concrete_idx, shapes, name, where, mode, file, aliases, notes,
-                         (lambda: trace(module, n_inputs, file)) if confirm_run else None)
+    report, G = _check_traced(module, fx_graph, concrete_idx, shapes, name, where, mode, file, aliases, notes,
+                              (lambda: trace(module, n_inputs, file)) if confirm_run else None)
+    from arts.frontends.confirm import not_the_model
+
+    if confirm_run and not_the_model(report):
+        # fx decided a branch silently (``torch.jit.isinstance`` on a proxy is False): the trace
+        # through branches answers such checks as the example values do; its verdict is confirmed too
+        plain = TraceFailure("the plain trace is not the model", None)
+        guarded = _through_branches(module, shapes, plain, name, where, mode, file, aliases, notes)
+        if guarded is not None and not not_the_model(guarded[0]):
+            return guarded
+    return report, G
 
 
 #: Seconds all the solver's decisions on one traced model may take together (each decision has
@@ -627,6 +660,9 @@ def _through_branches(module: Any, shapes: list[tuple], e: TraceFailure, name: s
     ex = ", ".join(f"{k}={v}" for k, v in example.items())
     head = (f"torch.fx cannot trace {name} plainly ({e.reason}); traced it through {n_guards} branch(es) on "
             f"sizes at the example {ex}")
+    devices = getattr(fx_graph, "devices_read", [])
+    if devices:  # ``x.device`` read as the real run's device, not the trace's meta: say which
+        head += f" (tensors on {', '.join(devices)}, as the model's parameters)"
     if report.region or report.region_empty:
         shown = ", ".join(_plain_condition(c) for c in report.region[:6]) + (", ..." if len(report.region) > 6
                                                                              else "")
