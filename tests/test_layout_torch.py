@@ -384,3 +384,24 @@ def test_matmul_of_batched_strided_inputs_is_contiguous(ranks: tuple[int, int]) 
     lay = output_layout(op, "m", ins, strided, tuple(out))
     assert lay.contiguous and y.is_contiguous()
     assert tuple(int(s) for s in out) == tuple(y.shape)
+
+
+@pytest.mark.parametrize("other", ["permuted", "expanded", "sliced", "broadcast"])
+@pytest.mark.parametrize("name", ["add", "mul", "broadcast_op"])
+def test_binary_with_contiguous_full_first_operand_is_contiguous(name: str, other: str) -> None:
+    """``a + b`` with ``a`` contiguous and of the result's shape is contiguous in torch whatever
+    ``b``'s strides (TensorIterator orders dimensions by the first operand): the rule says so."""
+    from arts.ops.layout import output_layout
+
+    a = torch.zeros(2, 3, 4, 5)
+    b = {"permuted": torch.zeros(5, 4, 3, 2).permute(3, 2, 1, 0),
+         "expanded": torch.zeros(1, 3, 1, 5).expand(2, 3, 4, 5),
+         "sliced": torch.zeros(2, 3, 8, 5)[:, :, ::2], "broadcast": torch.zeros(3, 5, 4).transpose(1, 2)[None]}[other]
+    y = a + b
+    op = Op.make(name, {"fn": "add"} if name == "broadcast_op" else {})
+    ins = [tuple(map(sympy.Integer, t.shape)) for t in (a, b)]
+    out = op.apply(ins).shape
+    lays = [Layout("contiguous"), Layout("strided", tuple(sympy.Integer(x) for x in b.stride()))]
+    assert output_layout(op, "b", ins, lays, tuple(out)).contiguous and y.is_contiguous()
+    # the other way round the second operand's strides may decide: the rule claims nothing
+    assert not output_layout(op, "b", ins[::-1], lays[::-1], tuple(out)).contiguous or (b + a).is_contiguous()
