@@ -310,11 +310,17 @@ def _runs(model, shape: tuple) -> bool:
 
 def blocker_of(report, G) -> list[str]:
     out = []
+    said = {d.node: d.message for d in report.diagnostics if d.code == "unsupported" and d.node}
     for n in report.unknown_nodes:
         op = G.nodes[n].get("op") if n in G else None
         params = getattr(op, "params", {}) or {}
         call = params.get("call") or n
         reason = str(params.get("reason", ""))
+        if not reason and n in said:  # a node the checker could not decide (a layout, a condition)
+            msg = said[n]
+            inner = msg[msg.find("(") + 1:msg.rfind(")")] if "(" in msg else msg
+            out.append(f"{str(call).rstrip('_0123456789')}: {inner.strip()[:70]}")
+            continue
         out.append(_blocker_name(str(call), reason))
     return out
 
@@ -579,7 +585,7 @@ def summary(ids: list[str], cache: Path, table: Path | None, command: str) -> in
           "The zoo needs torch 2.14.1 with torchvision 0.29.1 (the suite's torch 2.13.0 cannot load torchvision 0.29):",
           "", "    python -m venv /work/venv-zoo",
           "    /work/venv-zoo/bin/pip install torch==2.14.1 torchvision==0.29.1",
-          "    /work/venv-zoo/bin/pip install timm segmentation-models-pytorch monai transformers diffusers \\",
+          "    /work/venv-zoo/bin/pip install timm segmentation-models-pytorch monai transformers diffusers einops \\",
           "        sympy networkx pyyaml hypothesis pytest",
           "    /work/venv-zoo/bin/pip install -e . --no-deps",
           "    HF_HUB_OFFLINE=1 /work/venv-zoo/bin/python benchmarks/bench_zoo.py --cache /work/zoo-cache "

@@ -8,6 +8,7 @@ torch rejects; arts sizes are positive, so an empty output counts as a rejection
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -23,7 +24,7 @@ from arts.frontends.torch_fx import analyse
 # Each op below is checked against torch here (each test asserts its ops appear in the lowered graph).
 TORCH_ORACLE_COVERS = {"batch_norm", "bmm", "create", "einsum", "embedding", "sized_expand", "grid_sample", "mm",
                        "multihead_attention", "prelu", "recurrent", "repeat", "scaled_dot_product_attention",
-                       "transformer_encoder", "unbind_part", "unfold", "size_assert"}
+                       "transformer_encoder", "unbind_part", "unfold", "size_assert", "fold", "unfold_dim"}
 
 _CACHE: dict[int, Any] = {}
 
@@ -294,6 +295,152 @@ def test_unfold_and_grid_sample(s: dict[str, int]) -> None:
     same_as_torch(_SAMPLING, ["N,C,H,W", "N,L,E,2"], s, ops=("unfold", "grid_sample"))
 
 
+class FoldBack(nn.Module):
+    """timm VOLO: the input's blocks (``F.unfold``) folded back to its own ``H, W``."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__()
+        self.kw = kw
+
+    def forward(self, x):
+        H, W = x.shape[-2:]
+        return F.fold(F.unfold(x, **self.kw), output_size=(H, W), **self.kw)
+
+
+class FoldFree(FoldBack):
+    """``F.fold`` of a free input (batched or not) to a size read from another tensor."""
+
+    def forward(self, x, y):
+        return F.fold(y, output_size=(x.shape[2], x.shape[3]), **self.kw)
+
+
+_FOLD_PARAMS = [dict(kernel_size=2), dict(kernel_size=(3, 2), dilation=(1, 2), padding=(1, 0), stride=(2, 1)),
+                dict(kernel_size=3, padding=1, stride=2)]
+_FOLDS = [FoldBack(**kw) for kw in _FOLD_PARAMS]
+_FREE_FOLDS = [FoldFree(**kw) for kw in _FOLD_PARAMS]
+_UNBATCHED_FOLDS = [FoldFree(**kw) for kw in _FOLD_PARAMS]
+
+
+def _pair(v: Any) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else v
+
+
+@PROPERTY
+@given(SIZES, st.integers(0, 2), st.booleans(), st.booleans())
+def test_fold(s: dict[str, int], k: int, batched: bool, consistent: bool) -> None:
+    """Torch's col2im checks: channels divisible by the kernel area, the block count equal to the
+    sliding blocks of the output size; drawn both consistent (accepted) and free (mostly not)."""
+    same_as_torch(_FOLDS[k], ["N,C,H,W"], s, ops=("unfold", "fold"))
+    kw = _FOLD_PARAMS[k]
+    (kh, kw_), (dh, dw) = _pair(kw["kernel_size"]), _pair(kw.get("dilation", 1))
+    (ph, pw), (sh, sw) = _pair(kw.get("padding", 0)), _pair(kw.get("stride", 1))
+    if consistent:
+        bh = (s["H"] + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        bw = (s["W"] + 2 * pw - dw * (kw_ - 1) - 1) // sw + 1
+        s = {**s, "L": s["C"] * kh * kw_, "E": bh * bw if bh * bw > 0 else s["E"]}
+    same_as_torch(_FREE_FOLDS[k] if batched else _UNBATCHED_FOLDS[k], ["N,C,H,W", "N,L,E" if batched else "L,E"], s,
+                  ops=("fold",))
+
+
+
+class TensorWindows(nn.Module):
+    """timm HaloNet: overlapping windows of two dimensions with ``Tensor.unfold``, then a reshape."""
+
+    def forward(self, x):
+        kv = F.pad(x, [1, 1, 1, 1]).unfold(2, 4, 2).unfold(3, 4, 2)
+        return kv.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1), x.unfold(-1, 1, 3), x.unfold(0, 1, 1)
+
+
+class WindowView(nn.Module):
+    """``view`` of the windows: legal only where their strides merge (``W`` even, or ``H == 1``)."""
+
+    def forward(self, x):
+        y = x.unfold(-1, 2, 2)
+        y.add_(1)  # overlapping or not, an unfold view is written in place without error
+        return y.view(x.shape[0], x.shape[1], -1)
+
+
+_TENSOR_WINDOWS = [TensorWindows(), WindowView()]
+
+
+@PROPERTY
+@given(SIZES, st.sampled_from([0, 1]))
+def test_tensor_unfold(s: dict[str, int], k: int) -> None:
+    same_as_torch(_TENSOR_WINDOWS[k], ["N,C,H,W"], s, ops=("unfold_dim",))
+
+
+class Eye(nn.Module):
+    def __init__(self, square: bool) -> None:
+        super().__init__()
+        self.square = square
+
+    def forward(self, x):
+        if self.square:  # (W, W) against (N, C, H, W): H must be W or 1 (timm BAT's ``x * torch.eye(t, t)``)
+            return x * torch.eye(x.shape[3], dtype=x.dtype)
+        return x * torch.eye(x.shape[2], x.shape[3], dtype=x.dtype), torch.eye(3, 2, dtype=x.dtype)
+
+
+class NewTensor(nn.Module):
+    """diffusers' ``torch.tensor([timesteps])``: a tensor of Python numbers, broadcast against the input."""
+
+    def forward(self, x):
+        t = torch.tensor([10], dtype=torch.long, device=x.device) * torch.ones(x.shape[0], device=x.device)
+        return x + torch.tensor([[0.5, 1.5]], device=x.device), t, torch.tensor(2.0, device=x.device) * x, \
+            torch.tensor(x.shape, device=x.device)
+
+
+class Norms(nn.Module):
+    """ConvNeXt-V2's global response norm (``torch.linalg.vector_norm`` over H, W) and other norms."""
+
+    def forward(self, x):
+        g = torch.linalg.vector_norm(x, ord=2, dim=(1, 2), keepdim=True)
+        n = g / (g.mean(dim=-1, keepdim=True) + 1e-6)
+        return x * n, torch.linalg.vector_norm(x, dim=-1), torch.linalg.vector_norm(x, 1.0), \
+            torch.linalg.vector_norm(x, float("inf"), dim=[0, 3])
+
+
+class SizeProducts(nn.Module):
+    """Hugging Face Hiera's ``math.prod`` over sizes."""
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], math.prod(x.shape[1:])), x.view(-1, math.prod([2, x.shape[3]]))
+
+
+class AntialiasedResize(nn.Module):
+    """timm's position-embedding resampling: bicubic with antialias to sizes read from the input."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+
+    def forward(self, x):
+        return F.interpolate(x, size=(x.shape[2] // 2 + 1, x.shape[3] // 3), mode=self.mode, antialias=True,
+                             align_corners=False)
+
+
+class ResizeMat(nn.Module):
+    """timm BAT's ``resize_mat``: a product with ``torch.eye(t, t)``, then every part of a split (and
+    of a chunk, an unbind) of a dimension of known size passed whole to ``cat`` / ``stack``."""
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        y = (x.reshape(B * C, -1, 1, 1) * torch.eye(2, 2, dtype=x.dtype, device=x.device)).view(B * C, H, W, 2, 2)
+        y = torch.cat(torch.split(y, 1, dim=3), dim=1)
+        return torch.cat(torch.chunk(y, 2, dim=-1), 2), torch.stack(y.unbind(-1), 0)
+
+
+_MADE = [Eye(True), Eye(False), NewTensor(), Norms(), SizeProducts(), AntialiasedResize("bicubic"),
+         AntialiasedResize("bilinear"), ResizeMat()]
+_MADE_OPS = [("create",), ("create",), ("create",), ("reduce",), ("sized_reshape", "sized_view"),
+             ("sized_interpolate",), ("sized_interpolate",), ("split_part", "chunk_part", "unbind_part", "stack")]
+
+
+@PROPERTY
+@given(SIZES, st.integers(0, len(_MADE) - 1))
+def test_eye_tensor_norms_products_antialias_and_all_parts(s: dict[str, int], k: int) -> None:
+    same_as_torch(_MADE[k], ["N,C,H,W"], s, ops=_MADE_OPS[k])
+
+
 class Windows(nn.Module):
     """Swin: shift with torch.roll, window partition and merge through view/permute chains,
     layer norm over the last dimension of a channels-last tensor."""
@@ -487,6 +634,12 @@ class Fn(nn.Module):
 
 
 @pytest.mark.parametrize("fn, shapes", [
+    (lambda a: F.interpolate(a, size=(a.shape[2] * 2, a.shape[3]), mode="nearest", align_corners=True), ["N,C,H,W"]),
+    (lambda a: F.interpolate(a, size=a.shape[2] * 2, mode="linear", antialias=True), ["N,C,L"]),
+    (lambda a: F.interpolate(a, size=(a.shape[2], 2), mode="bilinear", recompute_scale_factor=True), ["N,C,H,W"]),
+    (lambda a: a.unfold(1, 2, 0), ["N,L"]),
+    (lambda a: a.unfold(1, 0, 1), ["N,L"]),
+    (lambda a: torch.eye(a.shape[0] - a.shape[0], dtype=a.dtype), ["N,L"]),
     (lambda a, b: torch.einsum("ij,jk->ii", a, b), ["H,W", "W,L"]),
     (lambda a, g: F.grid_sample(a, g, mode="bicubic", align_corners=False), ["N,C,H,W,L", "N,H,W,L,3"]),
     (lambda a: torch.einsum("ii->i", a), ["H,W"]),

@@ -70,6 +70,7 @@ _MIT = dict(hidden_sizes=[8, 16, 24, 32], depths=[1, 1, 1, 1], num_attention_hea
 MODELS = [
     ("hf/ResNet", _hf("ResNetConfig", embedding_size=16, **_SMALL), 3, True),
     ("hf/ConvNext", _hf("ConvNextConfig", **_SMALL), 3, True),
+    ("hf/ConvNextV2", _hf("ConvNextV2Config", **_SMALL), 3, True),
     ("hf/RegNet", _hf("RegNetConfig", embedding_size=16, groups_width=8, **_SMALL), 3, True),
     ("hf/PoolFormer", _hf("PoolFormerConfig", **_SMALL), 3, True),
     ("hf/MobileNetV1", _hf("MobileNetV1Config", depth_multiplier=0.25), 3, True),

@@ -24,3 +24,4 @@ from arts.ops import frontend_ops as _frontend_ops  # noqa: F401,E402  (front-en
 from arts.ops import tensor_ops as _tensor_ops  # noqa: F401,E402  (expand, create, einsum, batch_norm, ...)
 from arts.ops import sequence_ops as _sequence_ops  # noqa: F401,E402  (attention, recurrent, embedding)
 from arts.ops import guard_ops as _guard_ops  # noqa: F401,E402  (branch_guard: branches of forward on sizes)
+from arts.ops import windows as _windows  # noqa: F401,E402  (fold, Tensor.unfold)

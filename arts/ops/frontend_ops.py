@@ -289,18 +289,41 @@ register(type("SizedViewSpec", (_SizedReshape,), {
 
 _MODE_RANKS = {
     "nearest": (3, 4, 5), "nearest-exact": (3, 4, 5), "area": (3, 4, 5),
-    "linear": (3,), "bilinear": (4,), "bicubic": (4,), "trilinear": (5,),
+    "linear": (3,), "bilinear": (4,), "bicubic": (4,), "trilinear": (5,), "lanczos": (4,),
 }
+
+
+def _opt_bool(v: Any, name: str) -> Any:
+    return None if v is None else bool_param(v, name)
 
 
 @register
 class SizedInterpolateSpec(OpSpec):
-    """``F.interpolate(x, size=other.shape[2:])``: the output spatial sizes are size expressions."""
+    """``F.interpolate(x, size=other.shape[2:])``: the output spatial sizes are size expressions.
+
+    ``align_corners``, ``recompute_scale_factor`` and ``antialias`` do not change the output size;
+    they are here for the checks ``F.interpolate`` makes of them whatever the input (``antialias``:
+    bilinear, bicubic or lanczos modes, which take 4-d inputs only; lanczos needs it)."""
 
     name = "sized_interpolate"
     doc = "torch.nn.functional.interpolate with size computed from tensor sizes"
     arity = (1, None)
-    params = (Param("size", None, _expr_list()), Param("mode", "nearest", choice_param(*_MODE_RANKS)))
+    params = (Param("size", None, _expr_list()), Param("mode", "nearest", choice_param(*_MODE_RANKS)),
+              Param("align_corners", None, _opt_bool), Param("recompute_scale_factor", None, _opt_bool),
+              Param("antialias", False, bool_param))
+
+    def validate(self, p: dict[str, Any]) -> None:
+        mode = p["mode"]
+        if mode in ("nearest", "area", "nearest-exact") and p["align_corners"] is not None:
+            raise InputError(f"parameter align_corners can only be set with the interpolating modes "
+                             f"(linear, bilinear, bicubic, trilinear), not mode={mode!r}")
+        if p["recompute_scale_factor"]:
+            raise InputError("parameter recompute_scale_factor is not meaningful with an explicit size")
+        if p["antialias"] and mode not in ("bilinear", "bicubic", "lanczos"):
+            raise InputError(f"parameter antialias is restricted to bilinear, bicubic and lanczos modes, "
+                             f"not mode={mode!r}")
+        if mode == "lanczos" and (not p["antialias"] or p["align_corners"]):
+            raise InputError("mode='lanczos' needs antialias=True and align_corners other than True")
 
     def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
         x = tuple(inputs[0])

@@ -46,9 +46,9 @@ def _interp(L: Lowerer, node: Any, x: Any, size: Any, scale_factor: Any, mode: s
             params: dict[str, Any] = {"size": entries if isinstance(size, (list, tuple, ShapeVal)) else entries[0],
                                       "mode": mode, "align_corners": align_corners, "antialias": antialias}
             return L.emit(node, "interpolate", params, [t])
-        if antialias:
-            raise NotLowered("antialias with sizes computed from other tensors")
-        return L.emit_sized(node, "sized_interpolate", t, "size", entries, {"mode": mode})
+        extra = {"mode": mode, "align_corners": align_corners, "recompute_scale_factor": recompute_scale_factor,
+                 "antialias": antialias}
+        return L.emit_sized(node, "sized_interpolate", t, "size", entries, extra)
     sf = list(scale_factor) if isinstance(scale_factor, (list, tuple)) else scale_factor
     if isinstance(sf, list) and not all(isinstance(s, (int, float)) for s in sf):
         raise NotLowered("scale factors computed from sizes")
@@ -185,6 +185,30 @@ def _unfold(L: Lowerer, node: Any, name: str, x: Any, kernel_size: Any, dilation
     params = {"kernel_size": ints(kernel_size, "kernel_size"), "dilation": ints(dilation, "dilation"),
               "padding": ints(padding, "padding"), "stride": ints(stride, "stride")}
     return L.emit(node, "unfold", params, [L.tensor(x, "the input")])
+
+
+@lowers("F.fold")
+def _fold(L: Lowerer, node: Any, name: str, x: Any, output_size: Any, kernel_size: Any, dilation: Any = 1,
+          padding: Any = 0, stride: Any = 1) -> Any:
+    """``F.fold(x, output_size=(H, W), ...)``: the output size may be read from other tensors (timm
+    VOLO folds back to its input's ``H, W``); torch's ``_pair`` makes one size two."""
+    t = L.tensor(x, "the input")
+    sizes = L.sizes(output_size, "output_size") if isinstance(output_size, (list, tuple, ShapeVal)) else \
+        [L.size(output_size, "output_size")]
+    params = {"kernel_size": ints(kernel_size, "kernel_size"), "dilation": ints(dilation, "dilation"),
+              "padding": ints(padding, "padding"), "stride": ints(stride, "stride")}
+    return L.emit_sized(node, "fold", t, "output_size", sizes, params)
+
+
+@lowers("Tensor.unfold")
+def _tensor_unfold(L: Lowerer, node: Any, name: str, x: Any, dimension: Any, size: Any, step: Any) -> Any:
+    """``x.unfold(dimension, size, step)`` (timm HaloNet's overlapping key/value windows)."""
+    t = L.tensor(x, "the input")
+    args = {"dimension": as_int(dimension), "size": as_int(size), "step": as_int(step)}
+    for k, v in args.items():
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise NotLowered(f"unfold with a computed {k} {L._show(v)}")
+    return L.emit(node, "unfold_dim", args, [t])
 
 
 @lowers("F.grid_sample")

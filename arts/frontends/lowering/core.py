@@ -82,6 +82,26 @@ def _part_count(L: Lowerer, obj: SplitVal) -> int | None:
     return None
 
 
+def _part(L: Lowerer, node: Any, obj: SplitVal, idx: int, last: bool, suffix: str = "") -> Any:
+    """Part ``idx`` of ``split``/``chunk``/``unbind`` (``last``: no part may follow it)."""
+    if obj.kind == "unbind":
+        return L.emit(node, "unbind_part", {"dim": obj.dim, "index": idx, "last": last}, [obj.tensor], suffix)
+    if obj.kind == "chunk":
+        return L.emit(node, "chunk_part", {"chunks": obj.size, "dim": obj.dim, "index": idx, "last": last},
+                      [obj.tensor], suffix)
+    return L.emit(node, "split_part", {"split_size": obj.size, "dim": obj.dim, "index": idx, "last": last},
+                  [obj.tensor], suffix)
+
+
+def split_parts(L: Lowerer, node: Any, obj: SplitVal) -> list[Any]:
+    """Every part of ``split``/``chunk``/``unbind``, for a call that takes them all
+    (timm BAT's ``torch.cat(torch.split(x, 1, dim=1), dim=3)``): their number must be known."""
+    count = _part_count(L, obj)
+    if count is None:
+        raise NotLowered(f"all the parts of {obj.kind} of a dimension of unknown size")
+    return [_part(L, node, obj, i, i == count - 1, suffix=f"_part{i}") for i in range(count)]
+
+
 @lowers("math.ceil", "math.floor")
 def _ceil_floor(L: Lowerer, node: Any, name: str, x: Any) -> Any:
     """``math.ceil(H / self.stride)`` (timm VOLO): the exact integer of a quotient of sizes."""
@@ -92,6 +112,22 @@ def _ceil_floor(L: Lowerer, node: Any, name: str, x: Any) -> Any:
 
         return math.ceil(x) if name == "ceil" else math.floor(x)
     return as_int((sympy.ceiling if name == "ceil" else sympy.floor)(x))
+
+
+@lowers("math.prod")
+def _prod(L: Lowerer, node: Any, name: str, iterable: Any, *, start: Any = 1) -> Any:
+    """``math.prod(sizes)`` (Hugging Face Hiera's ``math.prod(strides)``, ``math.prod(x.shape[1:-1])``):
+    the product of a shape or of a sequence of sizes and numbers, times ``start``."""
+    items = L.shape_items(iterable.tensor) if isinstance(iterable, ShapeVal) else iterable
+    if not isinstance(items, (list, tuple)):
+        raise NotLowered(f"math.prod of {L._show(iterable)}")
+    out: Any = start
+    for v in (start, *items):
+        if isinstance(v, bool) or not isinstance(v, (int, float, sympy.Expr)):
+            raise NotLowered(f"math.prod of {L._show(v)}")
+    for v in items:
+        out = out * v
+    return as_int(out)
 
 
 @lowers("operator.getitem")
@@ -112,14 +148,7 @@ def _getitem(L: Lowerer, node: Any, name: str, obj: Any, idx: Any) -> Any:
             idx += count
             if idx < 0:
                 raise NotLowered(f"index {idx - count} into the {count} parts of {obj.kind}")
-        last = _unpack_count(node, L) == idx + 1
-        if obj.kind == "unbind":
-            return L.emit(node, "unbind_part", {"dim": obj.dim, "index": idx, "last": last}, [obj.tensor])
-        if obj.kind == "chunk":
-            return L.emit(node, "chunk_part", {"chunks": obj.size, "dim": obj.dim, "index": idx, "last": last},
-                          [obj.tensor])
-        return L.emit(node, "split_part", {"split_size": obj.size, "dim": obj.dim, "index": idx, "last": last},
-                      [obj.tensor])
+        return _part(L, node, obj, idx, _unpack_count(node, L) == idx + 1)
     if isinstance(obj, (tuple, list)):
         if isinstance(idx, (int, slice)) and not isinstance(idx, bool):
             try:

@@ -71,3 +71,46 @@ def _arange(L: Lowerer, node: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     # ceil((end - start) / step) elements; none (an empty tensor) is too small in arts
     length = as_int(sympy.ceiling(sympy.sympify(end - start) / step))
     return L.emit_sized(node, "create", None, "shape", [L.size(length, "arange length")], {"fn": name})
+
+
+@lowers("torch.eye")
+def _eye(L: Lowerer, node: Any, name: str, n: Any, m: Any = None, **kwargs: Any) -> Any:
+    """``torch.eye(n, m=n)``: an ``(n, m)`` matrix (timm's BAT/HaloNet blocks, with sizes known or read
+    from tensors); a negative ``n`` or ``m`` raises in torch, and 0 (an empty tensor) is too small in arts."""
+    for k in _IGNORED:
+        kwargs.pop(k, None)
+    if kwargs:
+        raise NotLowered(f"eye with {', '.join(kwargs)}")
+    rows = L.size(n, "eye n")
+    cols = rows if m is None else L.size(m, "eye m")
+    return L.emit_sized(node, "create", None, "shape", [rows, cols], {"fn": name})
+
+
+def _data_shape(L: Lowerer, data: Any, depth: int = 0) -> list[int]:
+    """The shape torch gives ``torch.tensor(data)``: nested lists and tuples of numbers, each level of
+    one length (torch raises "expected sequence of length ..." otherwise)."""
+    if isinstance(data, (bool, int, float, complex)) or is_size(data):
+        return []
+    if isinstance(data, ShapeVal):  # torch.tensor(x.shape): one entry per dimension
+        data = tuple(L.shape_items(data.tensor))
+    if not isinstance(data, (list, tuple)):
+        raise NotLowered(f"tensor of {L._show(data)} (only nested lists of numbers and sizes are modelled)")
+    if depth > 32:
+        raise NotLowered("tensor of lists nested more than 32 deep")
+    if not data:
+        raise NotLowered("tensor of empty data (an empty tensor; arts sizes are positive)")
+    shapes = [_data_shape(L, item, depth + 1) for item in data]
+    if any(s != shapes[0] for s in shapes):
+        raise NotLowered(f"tensor of ragged data {L._show(data)} (torch raises: expected sequences of one length)")
+    return [len(data)] + shapes[0]
+
+
+@lowers("torch.tensor")
+def _tensor(L: Lowerer, node: Any, name: str, data: Any, **kwargs: Any) -> Any:
+    """``torch.tensor(data)`` of Python numbers (diffusers' ``torch.tensor([timesteps])``): the shape
+    is the nesting of ``data``; tensors inside ``data`` are not modelled."""
+    for k in _IGNORED:
+        kwargs.pop(k, None)
+    if kwargs:
+        raise NotLowered(f"tensor with {', '.join(kwargs)}")
+    return L.emit(node, "create", {"fn": name, "shape": _data_shape(L, data)}, [])

@@ -154,6 +154,8 @@ def describe_target(target: Any) -> str:
             mod = f"torch.{sub}"
             if isinstance(name, str) and name.startswith(sub + "_"):
                 name = name[len(sub) + 1:]
+    if mod == "torch" and isinstance(name, str) and name.startswith("_VariableFunctionsClass."):
+        name = name[len("_VariableFunctionsClass."):]  # torch.cat, torch.eye: not their class's name
     if mod == "_operator":
         mod = "operator"
     return f"{mod}.{name}" if mod else str(name)

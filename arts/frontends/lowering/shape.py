@@ -24,6 +24,10 @@ REDUCTIONS = ("mean", "sum", "amax", "amin", "prod", "std", "var", "logsumexp", 
 def _cat(L: Lowerer, node: Any, name: str, tensors: Any, dim: int = 0, *, out: Any = None, axis: Any = None) -> Any:
     if axis is not None:
         dim = axis
+    if isinstance(tensors, SplitVal):
+        from arts.frontends.lowering.core import split_parts
+
+        tensors = split_parts(L, node, tensors)
     if not isinstance(tensors, (list, tuple)):
         raise NotLowered(f"{name} of {L._show(tensors)}")
     ts = [L.tensor(t, f"each input of {name}") for t in tensors]
@@ -170,6 +174,20 @@ def _maxmin(L: Lowerer, node: Any, name: str, x: Any, dim: Any = None, keepdim: 
 def _norm(L: Lowerer, node: Any, name: str, x: Any, p: Any = "fro", dim: Any = None, keepdim: bool = False,
           **kwargs: Any) -> Any:
     return _reduce(L, node, "norm", x, dim, keepdim)
+
+
+@lowers("torch.linalg.vector_norm")
+def _vector_norm(L: Lowerer, node: Any, name: str, x: Any, ord: Any = 2, dim: Any = None, keepdim: Any = False,
+                 **kwargs: Any) -> Any:
+    """``torch.linalg.vector_norm(x, ord, dim, keepdim)`` (ConvNeXt-V2's global response norm): a
+    reduction over ``dim`` (None or ``()``: every dimension); ``ord`` must be a number."""
+    for k in ("dtype", "out"):
+        kwargs.pop(k, None)
+    if kwargs:
+        raise NotLowered(f"vector_norm with {', '.join(kwargs)}")
+    if isinstance(ord, bool) or not isinstance(ord, (int, float)):
+        raise NotLowered(f"vector_norm with ord={L._show(ord)} (torch takes a number)")
+    return _reduce(L, node, "vector_norm", x, dim, keepdim)
 
 
 @lowers("torch.chunk", "Tensor.chunk")
