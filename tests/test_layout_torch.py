@@ -27,7 +27,7 @@ from arts.graph import typecheck
 from arts.graph.compile import to_module
 from arts.graph.graph import GraphBuilder
 from arts.ops import Op, StaticShapeError
-from arts.ops.layout import KEEPS_DENSE_STRIDES, view_condition, view_strides
+from arts.ops.layout import KEEPS_DENSE_STRIDES, Layout, view_condition, view_strides
 from arts.solver.evaluate import evaluate
 from arts.solver.symbols import dim
 
@@ -328,13 +328,16 @@ def test_index_layout_is_torchs(index: list) -> None:
     ("chunk_part", {"chunks": 2, "dim": 2, "index": 1}, [(2, 3, 6)]),
     ("split_part", {"split_size": 2, "dim": 1, "index": 0}, [(2, 5, 3)]),
     ("expand_as", {}, [(3, 1), (2, 3, 4)]),
+    ("unbind_part", {"dim": 1, "index": 2}, [(2, 3, 4)]),
+    ("unbind_part", {"dim": 0, "index": 0}, [(3, 2, 5, 4)]),
 ])
 def test_part_and_expand_as_layout_is_torchs(name: str, params: dict, shapes: list) -> None:
     from arts.ops.layout import CONTIGUOUS, output_layout, strides_of
 
     xs = [torch.zeros(s) for s in shapes]
     y = {"chunk_part": lambda: xs[0].chunk(2, 2)[1], "split_part": lambda: xs[0].split(2, 1)[0],
-         "expand_as": lambda: xs[0].expand_as(xs[1])}[name]()
+         "expand_as": lambda: xs[0].expand_as(xs[1]),
+         "unbind_part": lambda: xs[0].unbind(params["dim"])[params["index"]]}[name]()
     op = Op.make(name, params)
     ins = [tuple(map(sympy.Integer, s)) for s in shapes]
     out = op.apply(ins).shape
@@ -360,3 +363,45 @@ def test_issue_12_conv3d_transpose_view_is_rejected_where_torch_fails() -> None:
         assert report.accepts(**point)
         assert run(module, (point["N"], 8, point["D"], point["H"], point["W"])) == report.shape_at(
             g.graph.graph["outputs"][0], **point)
+
+
+@pytest.mark.parametrize("ranks", [(3, 3), (4, 4), (4, 3), (3, 5)])
+def test_matmul_of_batched_strided_inputs_is_contiguous(ranks: tuple[int, int]) -> None:
+    """torch.matmul of two tensors of rank >= 3 returns a fresh contiguous tensor whatever the
+    inputs' strides (q @ k.transpose(-2, -1) in attention; the layout rule of ``matmul``)."""
+    from arts.ops.layout import output_layout
+
+    ra, rb = ranks
+    batch = (2, 3, 1)[:max(ra, rb) - 2]
+    a = torch.zeros(*batch[len(batch) - (ra - 2):], 5, 4).transpose(-2, -1)  # a strided view, (.., 4, 5)
+    b = torch.zeros(*batch[len(batch) - (rb - 2):], 6, 5).transpose(-2, -1)  # (.., 5, 6)
+    b = b.unbind(0)[0].unsqueeze(0).expand(b.shape) if rb > 3 else b
+    y = a @ b
+    op = Op.make("matmul", {})
+    ins = [tuple(map(sympy.Integer, t.shape)) for t in (a, b)]
+    out = op.apply(ins).shape
+    strided = [Layout("strided", tuple(sympy.Integer(x) for x in t.stride())) for t in (a, b)]
+    lay = output_layout(op, "m", ins, strided, tuple(out))
+    assert lay.contiguous and y.is_contiguous()
+    assert tuple(int(s) for s in out) == tuple(y.shape)
+
+
+@pytest.mark.parametrize("other", ["permuted", "expanded", "sliced", "broadcast"])
+@pytest.mark.parametrize("name", ["add", "mul", "broadcast_op"])
+def test_binary_with_contiguous_full_first_operand_is_contiguous(name: str, other: str) -> None:
+    """``a + b`` with ``a`` contiguous and of the result's shape is contiguous in torch whatever
+    ``b``'s strides (TensorIterator orders dimensions by the first operand): the rule says so."""
+    from arts.ops.layout import output_layout
+
+    a = torch.zeros(2, 3, 4, 5)
+    b = {"permuted": torch.zeros(5, 4, 3, 2).permute(3, 2, 1, 0),
+         "expanded": torch.zeros(1, 3, 1, 5).expand(2, 3, 4, 5),
+         "sliced": torch.zeros(2, 3, 8, 5)[:, :, ::2], "broadcast": torch.zeros(3, 5, 4).transpose(1, 2)[None]}[other]
+    y = a + b
+    op = Op.make(name, {"fn": "add"} if name == "broadcast_op" else {})
+    ins = [tuple(map(sympy.Integer, t.shape)) for t in (a, b)]
+    out = op.apply(ins).shape
+    lays = [Layout("contiguous"), Layout("strided", tuple(sympy.Integer(x) for x in b.stride()))]
+    assert output_layout(op, "b", ins, lays, tuple(out)).contiguous and y.is_contiguous()
+    # the other way round the second operand's strides may decide: the rule claims nothing
+    assert not output_layout(op, "b", ins[::-1], lays[::-1], tuple(out)).contiguous or (b + a).is_contiguous()

@@ -103,6 +103,29 @@ def test_simplify_dim_is_exact(e):
         assert evaluate(s, {"H": h}) == evaluate(e, {"H": h})
 
 
+
+@PROFILE
+@given(qa_exprs(), st.integers(2, 9), st.integers(-3, 3), st.integers(-2, 2), st.sampled_from([1, 2, 3]),
+       st.sampled_from(["pad", "pad_halve", "mod"]))
+def test_simplify_dim_round_up_is_exact(e, n, c, j, div, form):
+    """A size padded up to a multiple (``x + (n - x % n) % n``, Swin's windows; ``x + x % 2``, patch
+    merging), then halved, becomes one floor (:func:`arts.solver.simplify._round_up`), exactly --
+    also with offsets and multiples of ``n`` added inside the ``Mod`` where the form does not match."""
+    padded = e + c + sympy.Mod((n - 1) * e + j * n * H + 3 - c, n)
+    expr = {"pad": padded, "pad_halve": sympy.floor(padded / div), "mod": sympy.Mod(e, n) / div + e}[form]
+    s = simplify_dim(expr)
+    for h in range(1, 160):
+        assert evaluate(s, {"H": h}) == evaluate(expr, {"H": h}), (expr, s, h)
+
+
+def test_simplify_dim_window_pad_then_merge_is_one_floor():
+    """Swin: pad floor(H/4) up to a multiple of 7, crop back, pad to even and halve, twice."""
+    x = sympy.floor(H / 4)
+    assert simplify_dim(sympy.floor((x + sympy.Mod(6 * x, 7)) / 7)) == sympy.floor((H + 24) / 28)
+    half = simplify_dim(sympy.floor((x + sympy.Mod(x, 2)) / 2))
+    assert half == sympy.floor((H + 4) / 8)
+    assert simplify_dim(sympy.floor((half + sympy.Mod(half, 2)) / 2)) == sympy.floor((H + 12) / 16)
+
 # ---- decide -----------------------------------------------------------------------------------
 
 @PROFILE

@@ -331,7 +331,8 @@ def _compute_layout(op: Op, node: str, in_shapes: list, in_layouts: list, out: t
 #: Ops whose result can be non-contiguous although their inputs are contiguous (``pointwise``:
 #: ``.to(memory_format=torch.channels_last)``).
 _FRESH_NONCONTIGUOUS = frozenset({"permute", "transpose", "expand", "expand_as", "sized_expand", "index", "slice",
-                                  "chunk_part", "split_part", "pointwise", "unfold_dim", *UNMODELLED})
+                                  "chunk_part", "split_part", "unbind_part", "pointwise", "unfold_dim",
+                                  *UNMODELLED})
 
 
 def _resolve(shape: tuple, live: Domain, symbols: Sequence[sympy.Symbol]) -> tuple:

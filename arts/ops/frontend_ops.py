@@ -233,6 +233,13 @@ class SizedPadSpec(OpSpec):
         return Inferred(tuple(x), keep(*conds))
 
 
+def _quotient_by_size(e: Any) -> bool:
+    """Whether ``e`` has a floor of a quotient by a size expression (``floor(H/A)``): then it may be
+    0 for positive sizes, unlike the floors of quotients by constants that convs and pools make."""
+    return any(not sympy.fraction(sympy.together(f.args[0]))[1].is_number
+               for f in sympy.sympify(e).atoms(sympy.floor, sympy.ceiling))
+
+
 class _SizedReshape(OpSpec):
     arity = (1, None)
     params = (Param("shape", None, _expr_list(allow_minus_one=True)),)
@@ -251,6 +258,11 @@ class _SizedReshape(OpSpec):
         P = sympy.sympify(prod(known)) if known else sympy.Integer(1)
         shown = "[" + ", ".join(str(s) for s in entries) + "]"
         if -1 in entries:
+            if _quotient_by_size(P):
+                # an entry may be 0 (``H // A`` with H < A): its own condition above fails there; Max
+                # keeps the divisibility condition and the inferred size defined there (no modulo
+                # by 0 when evaluated) and equal to P wherever P >= 1
+                P = sympy.Max(P, 1)
             q = sympy.cancel(numel / P)
             if q.is_polynomial() and sympy.fraction(q)[1] == 1:
                 inferred = sympy.expand(q)
@@ -363,6 +375,11 @@ class ReduceSpec(OpSpec):
         return Inferred(tuple(s for i, s in enumerate(x) if i not in targets))
 
 
+def _bound(a: Any) -> bool:
+    """A slice bound: None, an int, or a size expression over placeholders (a string in a graph file)."""
+    return a is None or (isinstance(a, int) and not isinstance(a, bool)) or isinstance(a, sympy.Expr)
+
+
 def _index_items(v: Any, name: str) -> Any:
     if not isinstance(v, (list, tuple)):
         raise InputError(f"parameter {name} must be a list of index items")
@@ -370,10 +387,16 @@ def _index_items(v: Any, name: str) -> Any:
     for it in v:
         it = tuple(it) if isinstance(it, (list, tuple)) else (it,)
         kind = it[0] if it else None
+        if kind == "slice" and len(it) == 4:
+            try:  # bounds read from a graph file are strings ("arg1_1", "-arg0_2 + 3")
+                it = ("slice", *(sympy.sympify(a) if isinstance(a, str) else a for a in it[1:3]), it[3])
+            except (sympy.SympifyError, TypeError, SyntaxError):
+                raise InputError(f"parameter {name}: bad slice bound in {it!r}") from None
+            it = ("slice", *(int(a) if isinstance(a, sympy.Expr) and a.is_Integer else a for a in it[1:3]), it[3])
         ok = (kind in ("none", "ellipsis") and len(it) == 1) or (
             kind == "int" and len(it) == 2 and isinstance(it[1], int)) or (
-            kind == "slice" and len(it) == 4 and all(a is None or (isinstance(a, int) and not isinstance(a, bool))
-                                                     for a in it[1:]))
+            kind == "slice" and len(it) == 4 and all(_bound(a) for a in it[1:3])
+            and (it[3] is None or (isinstance(it[3], int) and not isinstance(it[3], bool))))
         if not ok:
             raise InputError(f"parameter {name}: bad index item {it!r}")
         if kind == "slice" and it[3] is not None and it[3] < 1:
@@ -420,13 +443,43 @@ def slice_length(S: Any, start: int | None, stop: int | None, step: int | None) 
     return _ceil_div(hi - lo, step), ne
 
 
+def _clamped_bound(a: Any, S: Any) -> Any:
+    """Python's reading of the slice bound ``a`` of a sequence of length ``S``: a negative bound
+    counts from the end, and the result is clamped to ``[0, S]``.  The sign of a size expression
+    is decided by sympy where it can be (sizes are positive integers); otherwise it is a
+    ``Piecewise`` on it."""
+    a = sympy.sympify(a)
+    if a.is_nonnegative:
+        return sympy.Min(a, S)
+    if a.is_negative:
+        return sympy.Max(a + S, 0)
+    return sympy.Piecewise((sympy.Max(a + S, 0), a < 0), (sympy.Min(a, S), True))
+
+
+def sized_slice_length(S: Any, start: Any, stop: Any, step: int | None) -> tuple[Any, Any]:
+    """(length, condition "non-empty") of ``range(S)[start:stop:step]`` where a bound may be a
+    size expression: torch's (and Python's) slice semantics -- negative bounds from the end,
+    clamping to ``[0, S]``, a positive int step.  Exact for every positive integer ``S``."""
+    if all(b is None or isinstance(b, int) for b in (start, stop)):
+        return slice_length(S, start, stop, step)
+    S = sympy.sympify(S)
+    step = step or 1
+    lo = sympy.Integer(0) if start is None else _clamped_bound(start, S)
+    hi = S if stop is None else _clamped_bound(stop, S)
+    # where the slice is empty arts refuses it (the condition), so the length needs no Max(., 0)
+    return _ceil_div(hi - lo, step), sympy.Gt(hi, lo)
+
+
 @register
 class IndexSpec(OpSpec):
-    """Basic tensor indexing ``x[:, 1:, None, 0, ...]``: slices with constant bounds, integers,
-    ``None`` and one ``...``.  Advanced (tensor) indexing is not modelled."""
+    """Basic tensor indexing ``x[:, 1:, None, 0, ...]``: slices, integers, ``None`` and one
+    ``...``.  A slice bound may be a size expression over placeholders (``x[:, :H, :W]`` after a
+    pad: ``arg1_1`` is dimension 1 of argument 1); arguments after the first are the tensors whose
+    sizes the bounds read.  Advanced (tensor) indexing is not modelled here (``take``)."""
 
     name = "index"
-    doc = "tensor[...] with constant slices, integers, None and ..."
+    doc = "tensor[...] with slices (bounds: ints or size expressions), integers, None and ..."
+    arity = (1, None)
     params = (Param("index", None, _index_items),)
 
     def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
@@ -452,8 +505,13 @@ class IndexSpec(OpSpec):
                 need = k + 1 if k >= 0 else -k
                 conds.append(ge(S, need, f"index {k} is out of range for dimension {d}", code="too-small"))
             else:
-                length, ne = slice_length(S, it[1], it[2], it[3])
-                conds.append(cond(ne, f"slice {_show_slice(it)} of dimension {d} is empty", code="too-small",
+                start, stop = (b if b is None or isinstance(b, int) else resolve(b, inputs, self.name)
+                               for b in it[1:3])
+                length, ne = sized_slice_length(S, start, stop, it[3])
+                if start is None and stop is None:
+                    ne = sympy.true  # x[:, ::2]: every arts size is positive (its producer's condition)
+                shown = _show_slice(("slice", start, stop, it[3]))
+                conds.append(cond(ne, f"slice {shown} of dimension {d} is empty", code="too-small",
                                   expected="a non-empty slice", found=f"size {S}"))
                 out.append(length)
             d += 1

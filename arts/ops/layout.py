@@ -475,10 +475,10 @@ def _restride(c: Ctx, f: Callable[[tuple, tuple], tuple], dense_kept: bool = Tru
 
 
 #: Ops whose result torch may hand back as a non-contiguous view although every input is
-#: contiguous: einsum (a permuted view of its product), unbind (a select view), attention and
-#: recurrent layers (batch_first outputs and CPU flash attention return transposed buffers).
-#: Their layout is not modelled: a later ``view`` is unknown, never ok.
-UNMODELLED = ("einsum", "unbind_part", "scaled_dot_product_attention", "multihead_attention", "recurrent",
+#: contiguous: einsum (a permuted view of its product), attention and recurrent layers
+#: (batch_first outputs and CPU flash attention return transposed buffers).  Their layout is not
+#: modelled: a later ``view`` is unknown, never ok.
+UNMODELLED = ("einsum", "scaled_dot_product_attention", "multihead_attention", "recurrent",
               "transformer_encoder")
 
 
@@ -621,6 +621,37 @@ def _squeeze(c: Ctx) -> Layout:
         norm_dim(i, max(len(shape), 1), "squeeze") for i in (d if isinstance(d, tuple) else (d,))]
     drop = {i for i in targets if i < len(shape) and _s(shape[i]) == 1}
     return _restride(c, lambda s, t: tuple(x for i, x in enumerate(t) if i not in drop))
+
+
+@rule("add", "sub", "mul", "div", "broadcast_op")
+def _binary(c: Ctx) -> Layout:
+    """A broadcasting binary op whose first operand is contiguous and already has the result's
+    shape: TensorIterator orders the result's dimensions by the first operand whose two strides
+    are both non-zero (``reorder_dimensions``), so the result is contiguous whatever the second
+    operand's strides (Swin-V2's ``attn + relative_position_bias``; in place it is the operand)."""
+    a = tuple(c.shapes[0])
+    if c.layouts[0].contiguous and len(a) == len(c.out) and all(_s(x) == _s(o) for x, o in zip(a, c.out)):
+        return CONTIGUOUS
+    return _default(c)
+
+
+@rule("matmul")
+def _matmul(c: Ctx) -> Layout:
+    """``torch.matmul`` of two tensors of rank 3 or more expands both to a common batch, reshapes
+    them to 3-d and returns ``_unsafe_view(bmm(...))``: a fresh contiguous result whatever the
+    inputs' strides (``q @ k.transpose(-2, -1)`` in attention).  Lower ranks fold into ``mm`` and
+    may return a transposed view: the default rule."""
+    if len(c.shapes) == 2 and all(len(s) >= 3 for s in c.shapes):
+        return CONTIGUOUS
+    return _default(c)
+
+
+@rule("unbind_part")
+def _select(c: Ctx) -> Layout:
+    """``x.unbind(d)[i]`` is torch's ``select(d, i)`` view: dimension ``d`` is dropped, the other
+    strides are the input's (``q, k, v = qkv.unbind(0)`` in attention)."""
+    d = norm_dim(c.p["dim"], len(c.shapes[0]), "unbind")
+    return _restride(c, lambda s, t: t[:d] + t[d + 1:], dense_kept=False)
 
 
 @rule("chunk_part", "split_part")

@@ -90,10 +90,45 @@ def _floor_div(coeffs: dict[sympy.Basic, int], den: int, canonical: bool = False
     return sympy.floor(_sum(coeffs) / den, evaluate=False)
 
 
+def _round_up(e: sympy.Basic) -> sympy.Basic | None:
+    """``k*(R + Mod(P, n))`` where ``P ≡ c - R (mod n)`` term by term (``x + Mod(6*x, 7)``: a size padded
+    up to a multiple of ``n``, ``x + (n - x % n) % n``) as ``c + n*floor((R - c + n - 1)/n)``.
+
+    Exact for integer-valued terms: ``Mod(P, n) = Mod(c - R, n) = c - R - n*floor((c - R)/n)``, and
+    ``-floor(-y) = ceiling(y)``.  Written through ``Mod`` the size mentions ``R`` twice, and after
+    two halvings (Swin's window pad, then patch merging's pad to even) the nested floors no longer
+    collapse; as one floor of ``R`` they do.  None when ``e`` is not of that form."""
+    mods = [(k, m) for k, m in (t.as_coeff_Mul() for t in e.args) if isinstance(m, sympy.Mod)]
+    if len(mods) != 1 or not mods[0][0].is_Rational or not (mods[0][1].args[1].is_Integer
+                                                           and mods[0][1].args[1] > 1):
+        return None
+    k, mod = mods[0]  # e == k*(rest/k + Mod(P, n)): floor((x + Mod(x, 2))/2) has k = 1/2
+    P, n = mod.args
+    n = int(n)
+    rest = sympy.expand((e - k * mod) / k)
+    fr, fp = _over(rest), _over(P)
+    if fr is None or fp is None or fr[1] != 1 or fp[1] != 1:
+        return None
+    total: dict[sympy.Basic, int] = dict(fr[0])
+    for t, c in fp[0].items():
+        total[t] = total.get(t, 0) + c
+    one = sympy.Integer(1)
+    if any(c % n for t, c in total.items() if t != one):
+        return None
+    c0 = total.get(one, 0) % n
+    coeffs = dict(fr[0])
+    coeffs[one] = coeffs.get(one, 0) - c0 + n - 1
+    return k * (c0 + n * sympy.floor(_sum(coeffs) / n))
+
+
 @lru_cache(maxsize=65536)
 def _norm(e: sympy.Basic, canonical: bool = False) -> sympy.Basic:
     if not e.args or not e.has(sympy.floor, sympy.ceiling, sympy.Mod):
         return e
+    if isinstance(e, sympy.Add) and e.has(sympy.Mod):
+        up = _round_up(e)
+        if up is not None:
+            return _norm(up, canonical)
     args = [_norm(a, canonical) for a in e.args]
     if isinstance(e, _ROUND):
         form = _over(args[0])

@@ -172,22 +172,51 @@ def _getitem(L: Lowerer, node: Any, name: str, obj: Any, idx: Any) -> Any:
             elif isinstance(it, int) and not isinstance(it, bool):
                 spec.append(("int", it))
             elif isinstance(it, slice):
-                parts = [as_int(v) for v in (it.start, it.stop, it.step)]
-                if not all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in parts):
-                    raise NotLowered("slicing with bounds computed from sizes")
-                if parts[2] is not None and parts[2] < 1:
-                    raise NotLowered(f"slice step {parts[2]} (torch requires a positive step)")
-                spec.append(("slice", *parts))
+                spec.append(("slice", *_slice_parts(L, it)))
             elif isinstance(it, (TensorVal, list)):
                 from arts.frontends.lowering.indexing import advanced_index
 
                 return advanced_index(L, node, obj.name, items)
             else:
                 raise NotLowered(f"indexing with {L._show(it)}")
-        return L.emit(node, "index", {"index": spec}, [obj.name])
+        return _emit_index(L, node, obj.name, spec)
     if isinstance(obj, Opaque):
         return obj
     raise NotLowered(f"indexing {L._show(obj)}")
+
+
+def _slice_parts(L: Lowerer, it: slice) -> list[Any]:
+    """(start, stop, step) of a slice in ``x[...]``: each bound None, an int or a size expression
+    over reference symbols (``x[:, :H, :W]``: ``H`` read from another tensor); the step a positive
+    int (torch refuses others)."""
+    parts = [as_int(v) for v in (it.start, it.stop, it.step)]
+    for v in parts[:2]:
+        if v is not None and not isinstance(v, int):
+            L.size(v, "slice bound")  # NotLowered unless an integer size expression arts follows
+    step = parts[2]
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
+        raise NotLowered(f"slice step {L._show(step)} computed from sizes")
+    if step is not None and step < 1:
+        raise NotLowered(f"slice step {step} (torch requires a positive step)")
+    return parts
+
+
+def _emit_index(L: Lowerer, node: Any, x: str, spec: list[tuple], suffix: str = "") -> TensorVal:
+    """Emit ``index`` on ``x``; slice bounds that are size expressions become placeholders
+    (``arg{i}_{d}``) over the tensors whose sizes they read, which follow ``x`` as arguments."""
+    args = [x]
+    reps: dict[sympy.Symbol, sympy.Symbol] = {}
+    for it in spec:
+        for b in it[1:3] if it[0] == "slice" else ():
+            if isinstance(b, sympy.Expr):
+                for s in sorted(b.free_symbols, key=lambda t: t.name):
+                    t, d = L.refs[s]
+                    if t not in args:
+                        args.append(t)
+                    reps[s] = placeholder(args.index(t), d)
+    out = [(it[0], *(b.xreplace(reps) if isinstance(b, sympy.Expr) else b for b in it[1:3]), it[3])
+           if it[0] == "slice" else it for it in spec]
+    return L.emit(node, "index", {"index": out}, args, suffix)
 
 
 @lowers("Tensor.size")

@@ -8,7 +8,7 @@ import sympy
 
 from arts.frontends.lowering.registry import lowers
 from arts.frontends.lowering.values import (
-    NotLowered, Opaque, ShapeVal, TensorVal, as_int, is_size,
+    NotLowered, Opaque, ShapeVal, TensorVal, as_int, integer_valued, is_size,
 )
 
 if TYPE_CHECKING:
@@ -106,11 +106,45 @@ def _scalar_op(name: str, a: Any, b: Any) -> Any:
     if fn is None:
         raise NotLowered(f"{name} of sizes")
     if name in ("floordiv", "mod") and not (isinstance(b, int) and b > 0):
-        raise NotLowered(f"{name} of sizes by a non-constant or non-positive divisor")
+        raise NotLowered(f"{name} of sizes by a non-constant or non-positive divisor")  # see _size_division
     if name in _RELATIONS and (isinstance(a, sympy.Expr) or isinstance(b, sympy.Expr)):
         return _RELATIONS[name](a, b)  # a condition on sizes (for torch._assert)
     r = fn(a, b)
     return as_int(r) if isinstance(r, sympy.Expr) else r
+
+
+def _size_division(L: Lowerer, node: Any, name: str, a: Any, b: Any) -> Any:
+    """``a // b`` and ``a % b`` of integer sizes (``B // (Hp * Wp // ws // ws)``, ``B // x.shape[0]``).
+
+    Python's ``a // b`` is ``floor(a / b)`` and ``a % b`` is ``a - b * floor(a / b)`` (sympy's
+    ``Mod``, the sign of the divisor) for *every* non-zero integer ``b``, so both are exact once
+    ``b != 0``.  Where sympy proves that from the sizes being positive integers, nothing else is
+    needed; a divisor known to be non-negative (``A // B``) may be 0: then ``b != 0`` is a condition
+    of the domain at this line (a ``size_assert``: Python raises ``ZeroDivisionError`` there) and the
+    quotient is written over ``Max(b, 1)``, which is ``b`` wherever the condition holds.  A divisor
+    of unknown sign, or not an integer, stays unknown."""
+    from arts.frontends.lowering.core import _size_formula
+
+    if isinstance(b, int):
+        if b == 0:
+            raise NotLowered(f"{name} of a size by zero")
+        if isinstance(a, int):
+            return a // b if name == "floordiv" else a % b
+    else:
+        if not integer_valued(b) or not b.free_symbols <= set(L.refs):
+            raise NotLowered(f"{name} of sizes by {L._show(b)}, not an integer size")
+        if b.is_zero is not False:  # not proven non-zero: the model raises where it is 0
+            if not b.is_nonnegative:
+                raise NotLowered(f"{name} of sizes by {L._show(b)}, which may be 0 or negative")
+            formula, args = _size_formula(L, sympy.Ne(b, 0), f"{name} by {L._show(b)}")
+            L.emit(node, "size_assert", {"formula": formula, "message": f"integer {name} by {L._show(b)}, "
+                                                                          "which is 0 here"}, args,
+                   suffix="_nonzero")
+            b = sympy.Max(b, 1)  # equal to b where the assert holds; never a division by 0 when evaluated
+    if isinstance(a, sympy.Expr) and not integer_valued(a):
+        raise NotLowered(f"{name} of {L._show(a)}, not an integer size")
+    q = sympy.floor(sympy.sympify(a) / b)
+    return as_int(q if name == "floordiv" else sympy.Mod(a, b))
 
 
 _RELATIONS: dict[str, Callable[[Any, Any], Any]] = {
@@ -156,6 +190,8 @@ def _binary(L: Lowerer, node: Any, name: str, a: Any, b: Any = None, *rest: Any,
     sized_a = is_size(a) and not isinstance(a, bool)
     sized_b = is_size(b) and not isinstance(b, bool)
     if sized_a and sized_b:
+        if base in ("floordiv", "mod"):
+            return _size_division(L, node, base, as_int(a), as_int(b))
         return _scalar_op(base, as_int(a), as_int(b))
     if name == "add" and isinstance(a, (tuple, list, ShapeVal)) and isinstance(b, (tuple, list, ShapeVal)):
         left = tuple(L.sizes(a, "shape")) if isinstance(a, ShapeVal) else tuple(a)

@@ -23,6 +23,7 @@ from arts.frontends.lowering.values import (
 from arts.graph.graph import add_input, add_node, new_graph
 from arts.ops.base import Op
 from arts.ops.frontend_ops import placeholder
+from arts.solver.simplify import simplify_dim
 
 __all__ = ["Lowerer", "lower"]
 
@@ -275,7 +276,9 @@ class Lowerer:
         shape = None
         if all(s is not None for s in ins):
             try:
-                shape = tuple(op.apply(ins).shape)  # type: ignore[arg-type]
+                # collapsed as the checker does (exact), so that padded-then-halved sizes (Swin) do
+                # not nest here either
+                shape = tuple(simplify_dim(sympy.sympify(e)) for e in op.apply(ins).shape)  # type: ignore[arg-type]
             except Exception:  # noqa: BLE001 - typecheck reports it; here we only want ranks
                 shape = None
         self.shapes[name] = shape
