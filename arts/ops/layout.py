@@ -623,29 +623,6 @@ def _squeeze(c: Ctx) -> Layout:
     return _restride(c, lambda s, t: tuple(x for i, x in enumerate(t) if i not in drop))
 
 
-@rule("add", "sub", "mul", "div", "broadcast_op")
-def _binary(c: Ctx) -> Layout:
-    """A broadcasting binary op whose first operand is contiguous and already has the result's
-    shape: TensorIterator orders the result's dimensions by the first operand whose two strides
-    are both non-zero (``reorder_dimensions``), so the result is contiguous whatever the second
-    operand's strides (Swin-V2's ``attn + relative_position_bias``; in place it is the operand)."""
-    a = tuple(c.shapes[0])
-    if c.layouts[0].contiguous and len(a) == len(c.out) and all(_s(x) == _s(o) for x, o in zip(a, c.out)):
-        return CONTIGUOUS
-    return _default(c)
-
-
-@rule("matmul")
-def _matmul(c: Ctx) -> Layout:
-    """``torch.matmul`` of two tensors of rank 3 or more expands both to a common batch, reshapes
-    them to 3-d and returns ``_unsafe_view(bmm(...))``: a fresh contiguous result whatever the
-    inputs' strides (``q @ k.transpose(-2, -1)`` in attention).  Lower ranks fold into ``mm`` and
-    may return a transposed view: the default rule."""
-    if len(c.shapes) == 2 and all(len(s) >= 3 for s in c.shapes):
-        return CONTIGUOUS
-    return _default(c)
-
-
 @rule("unbind_part")
 def _select(c: Ctx) -> Layout:
     """``x.unbind(d)[i]`` is torch's ``select(d, i)`` view: dimension ``d`` is dropped, the other
