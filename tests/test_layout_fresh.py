@@ -390,12 +390,14 @@ GRAPHS = [
     # a channels-last input of two images: the pool keeps channels-last, so view(-1) fails unless
     # the result is channels-last and contiguous at once (4 channels of 1x1 images)
     ("channels_last", "avg_pool2d", {"kernel_size": 2}, [("view", {"shape": [-1]})], "2,8,H,W", True),
-    ("channels_last", "adaptive_avg_pool2d", {"output_size": 1}, [("view", {"shape": [2, -1]})], "N,8,H,W", True),
+    # a batch that may be 1: contiguous() keeps the permuted strides of a 1x1 image (exact size-1
+    # strides, a Piecewise by the sizes) and the format test over them is not decided: unknown
+    ("channels_last", "adaptive_avg_pool2d", {"output_size": 1}, [("view", {"shape": [2, -1]})], "N,8,H,W", False),
     # ... and its permute(0, 2, 3, 1) is viewable at every size (it is channels-last)
     ("channels_last", "avg_pool2d", {"kernel_size": 2},
      [("permute", {"dims": [0, 2, 3, 1]}), ("view", {"shape": [-1]})], "2,8,H,W", True),
-    # a batch that may be 1: the batch stride torch reads is not known, so unknown
-    ("channels_last", "avg_pool2d", {"kernel_size": 2}, [("view", {"shape": [-1]})], "N,8,H,W", False),
+    # a batch that may be 1: the batch stride torch reads is tracked exactly, so decided
+    ("channels_last", "avg_pool2d", {"kernel_size": 2}, [("view", {"shape": [-1]})], "N,8,H,W", True),
     # a conv of a channels-last input: backend-dependent, unknown
     ("channels_last", "conv2d", {"in_channels": 8, "out_channels": 4, "kernel_size": 1},
      [("view", {"shape": [-1]})], "2,8,H,W", False),
