@@ -341,6 +341,7 @@ FRESH = {
     "max_pool": lambda x: F.max_pool2d(x, 1),
     "layer_norm": lambda x: F.layer_norm(x, x.shape[-1:]),
     "softmax": lambda x: x.softmax(-1),
+    "log_softmax": lambda x: F.log_softmax(x, 1),
     "interpolate": lambda x: F.interpolate(x, scale_factor=2.0),
     "linear": lambda x: F.linear(x, torch.randn(3, x.shape[-1])),
     "linear_bias": lambda x: F.linear(x, torch.randn(3, x.shape[-1]), torch.randn(3)),
@@ -359,8 +360,10 @@ def test_torch_allocates_fresh_results_dense(op: str, view: str, shape: list[int
     x = VIEWS[view](torch.randn(*shape))
     y = FRESH[op](x)
     assert _dense(y), (op, view, shape)
-    if op in ("layer_norm", "linear", "linear_bias"):  # arts's layout rule for these: always contiguous
-        assert y.is_contiguous(), (view, shape, y.stride())
+    if op in ("layer_norm", "linear", "linear_bias", "softmax", "log_softmax"):
+        # arts's layout rule for these: row-major strides at every dimension (size-1 ones too)
+        row = torch.empty(y.shape).stride()
+        assert y.stride() == row, (view, shape, y.stride())
 
 
 class InPlaceAfter(nn.Module):

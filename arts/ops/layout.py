@@ -519,12 +519,13 @@ def contiguous_result(c: Ctx) -> Layout:
                 lay.origin, dense=True)
 
 
-@rule("layer_norm", "linear")
+@rule("layer_norm", "linear", "softmax", "log_softmax")
 def _fresh_contiguous(c: Ctx) -> Layout:
     """torch's layer_norm makes its input contiguous and allocates a contiguous result
     (native_layer_norm); linear is an ``mm`` of the (reshaped) input into a fresh contiguous
-    buffer, viewed back to the batch shape (checked on permuted, sliced, expanded and
-    channels-last inputs in tests/test_frontend_library_rules.py)."""
+    buffer, viewed back to the batch shape; softmax's structured kernels allocate a row-major
+    result whatever the input's strides (row-major at every dimension, size-1 ones too: checked on
+    permuted, sliced, expanded and channels-last inputs in tests/test_frontend_library_rules.py)."""
     return CONTIGUOUS
 
 
