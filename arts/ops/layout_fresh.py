@@ -203,7 +203,7 @@ def _by_format(c: Ctx, shape: Sequence[Any], strides: Sequence[Any], out: Sequen
     """The strides of a fresh ``out`` in the format torch picks for an input of ``shape``/``strides``
     (both 4-d or both 5-d), or None when that cannot be told."""
     cl = channels_last_strides(out)
-    rows = contiguous_strides(out)
+    rows = contiguous_strides(tuple(out))
     differ = sympy.true if SIZE1_STRIDES_MATTER else _differ(out, cl, rows)
     if differ is sympy.false:
         return rows
