@@ -282,31 +282,29 @@ _ODD_EXAMPLES = ((225, 193), (65, 49), (33, 33), (97, 97), (257, 257))
 _CUBES = (64, 96, 128, 32, 224, 256, 16)
 
 
+def _example_values(symbols: Sequence[sympy.Symbol], ex: Sequence[int], spread: int) -> dict[sympy.Symbol, int]:
+    """Example sizes: 2 for a batch, then ``ex``'s sizes in turn, each round ``spread`` apart."""
+    out, i = {}, 0
+    for s in symbols:
+        if s.name.startswith("N") or s.name == "B":
+            out[s] = 2
+        else:
+            out[s] = ex[i % len(ex)] + spread * (i // len(ex))
+            i += 1
+    return out
+
+
 def _even_values(symbols: Sequence[sympy.Symbol], k: int) -> dict[sympy.Symbol, int]:
     """torch.export's k-th example sizes, a third size and more 32 apart (not 1, as there): a
     region guard on halving (MONAI's BasicUNet pads odd sizes) then keeps sizes divisible by 32
     inside the region, where people run models."""
     from arts.frontends.aten import _EXAMPLES
 
-    ex, out, i = _EXAMPLES[k], {}, 0
-    for s in symbols:
-        if s.name.startswith("N") or s.name == "B":
-            out[s] = 2
-        else:
-            out[s] = ex[i % len(ex)] + 32 * (i // len(ex))
-            i += 1
-    return out
+    return _example_values(symbols, _EXAMPLES[k], 32)
 
 
 def _odd_values(symbols: Sequence[sympy.Symbol], k: int) -> dict[sympy.Symbol, int]:
-    ex, out, i = _ODD_EXAMPLES[k], {}, 0
-    for s in symbols:
-        if s.name.startswith("N") or s.name == "B":
-            out[s] = 2
-        else:
-            out[s] = ex[i % len(ex)] + 2 * (i // len(ex))
-            i += 1
-    return out
+    return _example_values(symbols, _ODD_EXAMPLES[k], 2)
 
 
 def _decorated(module: Any) -> bool:

@@ -205,17 +205,12 @@ def _emit_index(L: Lowerer, node: Any, x: str, spec: list[tuple], suffix: str = 
     """Emit ``index`` on ``x``; slice bounds that are size expressions become placeholders
     (``arg{i}_{d}``) over the tensors whose sizes they read, which follow ``x`` as arguments."""
     args = [x]
-    reps: dict[sympy.Symbol, sympy.Symbol] = {}
+    out = []
     for it in spec:
-        for b in it[1:3] if it[0] == "slice" else ():
-            if isinstance(b, sympy.Expr):
-                for s in sorted(b.free_symbols, key=lambda t: t.name):
-                    t, d = L.refs[s]
-                    if t not in args:
-                        args.append(t)
-                    reps[s] = placeholder(args.index(t), d)
-    out = [(it[0], *(b.xreplace(reps) if isinstance(b, sympy.Expr) else b for b in it[1:3]), it[3])
-           if it[0] == "slice" else it for it in spec]
+        if it[0] == "slice":
+            lo, hi = L.placeheld([it[1], it[2]], args)
+            it = (it[0], lo, hi, it[3])
+        out.append(it)
     return L.emit(node, "index", {"index": out}, args, suffix)
 
 

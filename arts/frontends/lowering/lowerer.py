@@ -294,6 +294,13 @@ class Lowerer:
         """Emit ``op_name`` on ``x`` with ``params[key] = entries`` (sizes over reference symbols);
         the tensors whose sizes are read become the later arguments (all of them if ``x`` is None)."""
         args = [x] if x is not None else []
+        out = self.placeheld(entries, args)
+        return self.emit(node, op_name, {**params, key: out}, args, suffix)
+
+    def placeheld(self, entries: list[Any], args: list[str]) -> list[Any]:
+        """``entries`` with each reference symbol of a size as its placeholder ``arg{i}_{d}``
+        (``i`` the position in ``args`` of the tensor whose size it reads; appended to ``args``
+        when new).  Entries that are not sympy expressions pass unchanged."""
         reps: dict[sympy.Symbol, sympy.Symbol] = {}
         for e in entries:
             if isinstance(e, sympy.Expr):
@@ -302,8 +309,7 @@ class Lowerer:
                     if t not in args:
                         args.append(t)
                     reps[s] = placeholder(args.index(t), d)
-        out = [e.xreplace(reps) if isinstance(e, sympy.Expr) else e for e in entries]
-        return self.emit(node, op_name, {**params, key: out}, args, suffix)
+        return [e.xreplace(reps) if isinstance(e, sympy.Expr) else e for e in entries]
 
     def call_text(self, node: Any) -> str:
         if node.op == "call_module":
