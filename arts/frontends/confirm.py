@@ -31,7 +31,9 @@ from arts.graph.report import Diagnostic, Report
 __all__ = ["confirm", "kept_attributes", "not_the_model"]
 
 _PROBE = 32  # every size of the extra probe used when no input size is accepted at all
-_CPU_ELEMENTS = 1 << 18  # inputs up to this many elements run on CPU, larger ones on meta
+#: Inputs up to this many elements run on CPU, larger ones on meta (a CPU run of a ViT-B at 224x224
+#: takes about a second, its meta run a tenth of that; a 3x64x64 input costs little either way).
+_CPU_ELEMENTS = 1 << 14
 
 
 class _Failed(Exception):
