@@ -23,7 +23,8 @@ from arts.graph.typical import typical_counterexample
 from arts.messages import OUT_OF_TIME, with_op
 from arts.ops.base import Condition, Op, StaticShapeError
 from arts.ops.guard_ops import REGION_CODE
-from arts.ops.layout import CONTIGUOUS, UNMODELLED, Layout, layout_conditions, output_layout, plain
+from arts.ops.layout import (CONTIGUOUS, UNMODELLED, Layout, always_contiguous, has_layout_conditions,
+                             layout_conditions, output_layout, plain)
 from arts.solver.budget import expired
 from arts.solver.decide import decide
 from arts.solver.domain import Domain
@@ -118,10 +119,22 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
     answers: dict = {}  # layout questions settled, by live domain (layouts are computed lazily, out of order)
 
     def layout_of(a: str) -> Layout:
-        lay = layouts[a]
-        if not isinstance(lay, Layout):
-            lay = layouts[a] = lay()
-        return lay
+        """``a``'s layout, computing it (and the pending layouts it needs, oldest first: no
+        recursion down a long chain) on first use."""
+        stack = [a]
+        while stack:
+            x = stack[-1]
+            pending = layouts[x]
+            if isinstance(pending, Layout):
+                stack.pop()
+                continue
+            todo = [b for b in pending.args if not isinstance(layouts[b], Layout)]
+            if todo:
+                stack.extend(todo)
+                continue
+            layouts[x] = pending.compute([layouts[b] for b in pending.args])
+            stack.pop()
+        return layouts[a]
 
     diags: list[Diagnostic] = []
     poisoned: set[str] = set()
@@ -158,10 +171,11 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
                 shapes[a] = _resolve(shapes[a], live, symbols)
                 resolved_on[a] = live
         in_shapes = [shapes[a] for a in args]
-        in_layouts = [layout_of(a) for a in args]
         try:
             inf = op.apply(in_shapes)
-            lay_conds = layout_conditions(op, n, in_shapes, in_layouts, inf.shape, mode)
+            # only a view reads its inputs' layouts here; the others' wait until something needs them
+            lay_conds = (layout_conditions(op, n, in_shapes, [layout_of(a) for a in args], inf.shape, mode)
+                         if has_layout_conditions(op) else [])
         except StaticShapeError as e:
             static_failure = True
             poisoned.add(n)
@@ -179,7 +193,8 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
         if not lay_conds and not any(c.formula not in seen for c in inf.conditions):
             shapes[n] = _resolve(shape, live, symbols)
             resolved_on[n] = live
-            layouts[n] = _layout(op, n, in_shapes, in_layouts, shapes[n], live, symbols, mode, answers)
+            layouts[n] = _layout(op, n, in_shapes, [layouts[a] for a in args], args, shapes[n], live, symbols, mode,
+                                 answers)
             continue
         # a branch the trace took on sizes bounds the region where the graph is the model: the
         # domain is restricted to it silently (the front end says so), never a diagnostic
@@ -230,7 +245,8 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
                 live = live.restrict(joint)
         shapes[n] = _resolve(shape, live, symbols)
         resolved_on[n] = live
-        layouts[n] = _layout(op, n, in_shapes, in_layouts, shapes[n], live, symbols, mode, answers)
+        layouts[n] = _layout(op, n, in_shapes, [layouts[a] for a in args], args, shapes[n], live, symbols, mode,
+                             answers)
     if static_failure:
         status = "error"
     elif any(x.severity == "error" for x in diags):
@@ -289,14 +305,34 @@ LAYOUT_QUESTIONS = 256
 LAYOUT_BUDGET = 2_000
 
 
-def _layout(op: Op, node: str, in_shapes: list, in_layouts: list, out: tuple, live: Domain,
+class _Pending:
+    """A layout not computed yet: ``compute`` takes the layouts of the inputs ``args``.  Most
+    layouts are never needed (only a ``view`` downstream reads one), and exact ones of strided
+    inputs cost solver questions."""
+
+    __slots__ = ("args", "compute")
+
+    def __init__(self, args: Sequence[str], compute: Any) -> None:
+        self.args, self.compute = tuple(args), compute
+
+
+def _layout(op: Op, node: str, in_shapes: list, in_layouts: list, args: Sequence[str], out: tuple, live: Domain,
             symbols: Sequence[sympy.Symbol], mode: str, answers: dict | None = None) -> Any:
-    """The output layout, or a function computing it on first use, with the comparisons it
-    hinges on decided over the live domain (a layout proven there holds on every later one)."""
-    if all(plain(lay) for lay in in_layouts) and op.name not in _FRESH_NONCONTIGUOUS:
+    """The output layout, or a :class:`_Pending` computing it on first use, with the comparisons
+    it hinges on decided over the live domain of this node (a layout proven there holds on every
+    later one).  ``in_layouts`` are the inputs' layouts, computed or pending."""
+    fresh = op.name not in _FRESH_NONCONTIGUOUS
+    if fresh and all(isinstance(lay, Layout) and plain(lay) for lay in in_layouts):
         return CONTIGUOUS
-    return lambda: _compute_layout(op, node, in_shapes, in_layouts, out, live, symbols, mode,
-                                   {} if answers is None else answers)
+    if always_contiguous(op):
+        return CONTIGUOUS
+    answers = {} if answers is None else answers
+
+    def compute(lays: list) -> Layout:
+        if fresh and all(plain(lay) for lay in lays):
+            return CONTIGUOUS
+        return _compute_layout(op, node, in_shapes, lays, out, live, symbols, mode, answers)
+    return _Pending(args, compute)
 
 
 def _compute_layout(op: Op, node: str, in_shapes: list, in_layouts: list, out: tuple, live: Domain,

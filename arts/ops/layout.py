@@ -431,12 +431,26 @@ RULES: dict[str, Callable[[Ctx], Layout]] = {}
 CONDITIONS: dict[str, Callable[[Ctx], list]] = {}
 
 
-def rule(*names: str) -> Callable[[Callable[[Ctx], Layout]], Callable[[Ctx], Layout]]:
+#: Ops whose result is contiguous whatever their inputs' layouts (so those need not be computed).
+ALWAYS_CONTIGUOUS: set[str] = set()
+
+
+def rule(*names: str, always_contiguous: bool = False) -> Callable[[Callable[[Ctx], Layout]], Callable[[Ctx], Layout]]:
+    """Register a layout rule (``always_contiguous``: it returns CONTIGUOUS for every input)."""
     def deco(f: Callable[[Ctx], Layout]) -> Callable[[Ctx], Layout]:
         for n in names:
             RULES[n] = f
+            if always_contiguous:
+                ALWAYS_CONTIGUOUS.add(n)
+            else:
+                ALWAYS_CONTIGUOUS.discard(n)
         return f
     return deco
+
+
+def always_contiguous(op: Op) -> bool:
+    """Whether ``op``'s result is contiguous whatever its inputs' layouts."""
+    return op.name in ALWAYS_CONTIGUOUS
 
 
 def conditions(*names: str) -> Callable[[Callable[[Ctx], list]], Callable[[Ctx], list]]:
@@ -519,7 +533,7 @@ def contiguous_result(c: Ctx) -> Layout:
                 lay.origin, dense=True)
 
 
-@rule("layer_norm", "linear", "softmax", "log_softmax")
+@rule("layer_norm", "linear", "softmax", "log_softmax", always_contiguous=True)
 def _fresh_contiguous(c: Ctx) -> Layout:
     """torch's layer_norm makes its input contiguous and allocates a contiguous result
     (native_layer_norm); linear is an ``mm`` of the (reshaped) input into a fresh contiguous
@@ -812,6 +826,11 @@ def _no_overlap_in_place(c: Ctx) -> list:
                                      "call .clone() or .contiguous() first", c.op.name, lay.origin),
              code="view-stride", expected="no expanded dimension", found=Text("strides ({})", ", ".join(map(str, st))))
     return [k] if k is not None else []
+
+
+def has_layout_conditions(op: Op) -> bool:
+    """Whether ``op`` puts conditions on its inputs' layouts (a view does)."""
+    return op.name in CONDITIONS
 
 
 def layout_conditions(op: Op, node: str, shapes: Sequence[Shape], layouts: Sequence[Layout], out: Shape,

@@ -355,7 +355,7 @@ def _resize(c: Ctx) -> Layout:
 
 # ---- products and attention ----------------------------------------------------------------------
 
-@rule("matmul", "mm", "bmm")
+@rule("matmul", "mm", "bmm", always_contiguous=True)
 def _product(c: Ctx) -> Layout:
     """mm and bmm allocate contiguous results; matmul views one of them (see the module docstring)."""
     return CONTIGUOUS

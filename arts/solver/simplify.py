@@ -164,6 +164,13 @@ def simplify_dim(e: sympy.Basic) -> sympy.Basic:
     """Collapse nested floors/ceilings/mods (exactly) in a size expression or condition."""
     if not isinstance(e, sympy.Basic) or not e.has(sympy.floor, sympy.ceiling, sympy.Mod):
         return e
+    return _simplify_dim(e)
+
+
+@lru_cache(maxsize=1 << 15)
+def _simplify_dim(e: sympy.Basic) -> sympy.Basic:
+    """:func:`simplify_dim` of an expression with a floor, ceiling or mod (cached: the front end
+    and the checker collapse the same sizes, once per node that has them)."""
     if isinstance(e, (sympy.And, sympy.Or, sympy.Not)) or isinstance(e, Relational):
         return e.func(*(simplify_dim(a) for a in e.args))
     best = e

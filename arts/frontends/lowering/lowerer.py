@@ -48,7 +48,9 @@ class Lowerer:
         self._names: set[str] = set()
         self._node: Any = None
         self.aug_seen: dict[tuple, int] = {}
-        self._abstracted: dict[Any, sympy.Symbol] = {}
+        self._abstract_of: dict[Any, Any] = {}  # a size -> itself or its symbol (count_ops is slow)
+        self._locations: dict[str, dict[str, Any]] = {}  # an fx stack trace -> its node attributes
+        self._inferred: dict[Any, tuple | None] = {}  # (op, input shapes) -> output shape
 
     # ---- driver -----------------------------------------------------------------------------
     def run(self) -> nx.DiGraph:
@@ -213,6 +215,15 @@ class Lowerer:
 
     def _location(self, node: Any) -> dict[str, Any]:
         trace = node.meta.get("stack_trace") or getattr(node, "stack_trace", None)
+        # a layer called in a loop has one trace for all its nodes: parse it once
+        got = self._locations.get(trace) if trace else None
+        if got is None:
+            got = self._locate(trace)
+            if trace:
+                self._locations[trace] = got
+        return dict(got)
+
+    def _locate(self, trace: str | None) -> dict[str, Any]:
         site = user_frame(trace, prefer=self.file)
         if site is None:
             return {}
@@ -259,28 +270,39 @@ class Lowerer:
             return None
         out = []
         for e in shape:
-            if isinstance(e, sympy.Basic) and not e.is_Integer and (
-                    e.has(sympy.Piecewise) or sympy.count_ops(e, visual=False) > 60):
-                key = sympy.srepr(e) if len(self._abstracted) < 10000 else None
-                sym = self._abstracted.get(key) if key is not None else None
-                if sym is None:
-                    sym = sympy.Symbol(f"_size{len(self._abstracted)}", integer=True, positive=True)
-                    if key is not None:
-                        self._abstracted[key] = sym
-                e = sym
+            if isinstance(e, sympy.Basic) and not e.is_Integer:
+                done = self._abstract_of.get(e)
+                if done is None:
+                    done = self._abstract_of[e] = self._abstract_size(e)
+                e = done
             out.append(e)
         return tuple(out)
+
+    def _abstract_size(self, e: sympy.Basic) -> sympy.Basic:
+        if e.has(sympy.Piecewise) or sympy.count_ops(e, visual=False) > 60:
+            return sympy.Symbol(f"_size{len(self._abstract_of)}", integer=True, positive=True)
+        return e
 
     def _infer(self, name: str, op: Op, args: list[str]) -> None:
         ins = [self._abstract(self.shapes.get(a)) for a in args]
         shape = None
         if all(s is not None for s in ins):
             try:
-                # collapsed as the checker does (exact), so that padded-then-halved sizes (Swin) do
-                # not nest here either
-                shape = tuple(simplify_dim(sympy.sympify(e)) for e in op.apply(ins).shape)  # type: ignore[arg-type]
-            except Exception:  # noqa: BLE001 - typecheck reports it; here we only want ranks
-                shape = None
+                key: Any = (op, tuple(ins))
+                hash(key)
+            except TypeError:
+                key = None
+            if key is not None and key in self._inferred:  # a block repeated at one size (ResNet stages)
+                shape = self._inferred[key]
+            else:
+                try:
+                    # collapsed as the checker does (exact), so that padded-then-halved sizes (Swin)
+                    # do not nest here either
+                    shape = tuple(simplify_dim(sympy.sympify(e)) for e in op.apply(ins).shape)  # type: ignore[arg-type]
+                except Exception:  # noqa: BLE001 - typecheck reports it; here we only want ranks
+                    shape = None
+                if key is not None:
+                    self._inferred[key] = shape
         self.shapes[name] = shape
         self.ranks[name] = len(shape) if shape is not None else None
 
