@@ -384,13 +384,17 @@ class InPlaceAfter(nn.Module):
             return y
         if self.form == "bn":
             return F.relu(self.bn(p), inplace=True)
+        if self.form == "gate":  # timm's ECA/SE gate, then the residual and an in-place ReLU
+            z = (self.scale * p) * x.mean((2, 3), keepdim=True).expand_as(p)
+            z += p
+            return F.relu(z, inplace=True).flatten(1)
         if self.form == "expanded_fresh":  # a fresh tensor, expanded: in place it overlaps
             return (self.scale * p)[:, :, :1].expand(-1, -1, 3, -1).relu_()
         return F.relu(p[:, :, :1].expand(-1, -1, 3, -1), inplace=True)
 
 
 @PROPERTY
-@given(SIZES, st.sampled_from([InPlaceAfter("scale"), InPlaceAfter("bn")]))
+@given(SIZES, st.sampled_from([InPlaceAfter("scale"), InPlaceAfter("bn"), InPlaceAfter("gate")]))
 def test_in_place_after_a_fresh_result_of_a_non_contiguous_input(s: dict[str, int], model: nn.Module) -> None:
     same_as_torch(model, ["N,4,H,W"], s)
 

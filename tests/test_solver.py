@@ -231,3 +231,16 @@ def test_batchnorm_training_condition_is_decided():
             ran = False
         assert r.accepts(N=n, H=h, W=w) == ran
     assert typecheck(G).status == "ok"  # eval mode: every size
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 12), st.integers(2, 16))
+def test_a_condition_restating_a_domain_equation_is_proven_and_nothing_else(n, k, d):
+    """``H' * W' == n`` on the domain, asked in another spelling (expanded, scaled by ``k``): proven
+    without search; an equation with another constant is never proven."""
+    H, W = dim("H"), dim("W")
+    hp, wp = sympy.floor((H - 1) / d) + 1, sympy.floor((W - 1) / d) + 1
+    dom = Domain([sympy.Eq(hp * wp, n)], [H, W])
+    assert decide(sympy.Eq(k * n, sympy.expand(k * hp * wp)), dom, [H, W]).is_proven
+    assert decide(sympy.Or(sympy.Eq(H, 1), sympy.Eq(sympy.expand(hp * wp) / n, 1)), dom, [H, W]).is_proven
+    assert not decide(sympy.Eq(sympy.expand(hp * wp), n + 1), dom, [H, W]).is_proven

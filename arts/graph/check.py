@@ -23,8 +23,10 @@ from arts.graph.typical import typical_counterexample
 from arts.messages import OUT_OF_TIME, with_op
 from arts.ops.base import Condition, Op, StaticShapeError
 from arts.ops.guard_ops import REGION_CODE
-from arts.ops.layout import (CONTIGUOUS, UNMODELLED, Layout, always_contiguous, has_layout_conditions,
-                             layout_conditions, output_layout, plain)
+from arts.ops.layout import (CONTIGUOUS, UNMODELLED, Layout, always_contiguous, conditions_read_density_only,
+                             has_layout_conditions, layout_conditions, output_layout, plain,
+                             returns_first_input)
+from arts.ops.layout_iter import fresh_dense
 from arts.solver.budget import expired
 from arts.solver.decide import decide
 from arts.solver.domain import Domain
@@ -174,8 +176,9 @@ def typecheck(graph: "nx.DiGraph | str | os.PathLike[str]", inputs: Any = None, 
         try:
             inf = op.apply(in_shapes)
             # only a view reads its inputs' layouts here; the others' wait until something needs them
-            lay_conds = (layout_conditions(op, n, in_shapes, [layout_of(a) for a in args], inf.shape, mode)
-                         if has_layout_conditions(op) else [])
+            lay_conds = (layout_conditions(op, n, in_shapes, _condition_layouts(op, args, layouts, layout_of),
+                                           inf.shape, mode)
+                         if has_layout_conditions(op, mode) else [])
         except StaticShapeError as e:
             static_failure = True
             poisoned.add(n)
@@ -305,15 +308,27 @@ LAYOUT_QUESTIONS = 256
 LAYOUT_BUDGET = 2_000
 
 
+def _condition_layouts(op: Op, args: Sequence[str], layouts: dict, layout_of: Any) -> list:
+    """The input layouts ``op``'s layout conditions read: an in-place op only asks whether its
+    input is dense, which a pending fresh result already says."""
+    if conditions_read_density_only(op):
+        return [_DENSE if isinstance(layouts[a], _Pending) and layouts[a].dense else layout_of(a) for a in args]
+    return [layout_of(a) for a in args]
+
+
+#: A fresh result whose strides are not computed (only its density was asked).
+_DENSE = Layout("unknown", dense=True, reason="a fresh result (dense); its strides were not needed")
+
+
 class _Pending:
     """A layout not computed yet: ``compute`` takes the layouts of the inputs ``args``.  Most
     layouts are never needed (only a ``view`` downstream reads one), and exact ones of strided
     inputs cost solver questions."""
 
-    __slots__ = ("args", "compute")
+    __slots__ = ("args", "compute", "dense")
 
-    def __init__(self, args: Sequence[str], compute: Any) -> None:
-        self.args, self.compute = tuple(args), compute
+    def __init__(self, args: Sequence[str], compute: Any, dense: bool) -> None:
+        self.args, self.compute, self.dense = tuple(args), compute, dense
 
 
 def _layout(op: Op, node: str, in_shapes: list, in_layouts: list, args: Sequence[str], out: tuple, live: Domain,
@@ -332,7 +347,14 @@ def _layout(op: Op, node: str, in_shapes: list, in_layouts: list, args: Sequence
         if fresh and all(plain(lay) for lay in lays):
             return CONTIGUOUS
         return _compute_layout(op, node, in_shapes, lays, out, live, symbols, mode, answers)
-    return _Pending(args, compute)
+    if fresh_dense(op):
+        dense = True
+    elif returns_first_input(op, mode) and in_layouts:
+        first = in_layouts[0]
+        dense = first.dense if isinstance(first, _Pending) else first.contiguous or first.dense
+    else:
+        dense = False
+    return _Pending(args, compute, dense)
 
 
 def _compute_layout(op: Op, node: str, in_shapes: list, in_layouts: list, out: tuple, live: Domain,

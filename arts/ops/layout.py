@@ -453,10 +453,21 @@ def always_contiguous(op: Op) -> bool:
     return op.name in ALWAYS_CONTIGUOUS
 
 
-def conditions(*names: str) -> Callable[[Callable[[Ctx], list]], Callable[[Ctx], list]]:
+#: When a condition rule has something to say (op, mode -> bool; absent: always), and whether it
+#: reads only whether the input is dense (then a fresh result's strides need not be computed).
+APPLIES: dict[str, Callable[[Op, str], bool]] = {}
+DENSITY_ONLY: set[str] = set()
+
+
+def conditions(*names: str, applies: Callable[[Op, str], bool] | None = None,
+               density_only: bool = False) -> Callable[[Callable[[Ctx], list]], Callable[[Ctx], list]]:
     def deco(f: Callable[[Ctx], list]) -> Callable[[Ctx], list]:
         for n in names:
             CONDITIONS[n] = f
+            if applies is not None:
+                APPLIES[n] = applies
+            if density_only:
+                DENSITY_ONLY.add(n)
         return f
     return deco
 
@@ -548,7 +559,21 @@ def _same_layout(c: Ctx) -> Layout:
     return c.layouts[0]
 
 
-@rule("dropout", "alpha_dropout", "dropout1d", "dropout2d", "dropout3d")
+_DROPOUTS = ("dropout", "alpha_dropout", "dropout1d", "dropout2d", "dropout3d")
+
+
+def returns_first_input(op: Op, mode: str) -> bool:
+    """Whether ``op`` returns its first input itself (the rules here give it the input's layout):
+    identity, an in-place activation or binary op, a dropout outside training."""
+    if op.name == "identity":
+        return True
+    if op.name in _DROPOUTS:
+        return mode != "train" or op.params.get("p") == 0
+    return bool(op.params.get("inplace")) and (op.name in _ACTIVATIONS or op.name in ("add", "sub", "mul", "div",
+                                                                                       "broadcast_op"))
+
+
+@rule(*_DROPOUTS)
 def _dropout(c: Ctx) -> Layout:
     if c.mode != "train" or c.p.get("p") == 0:
         return c.layouts[0]  # eval mode (and p=0) returns the input itself
@@ -571,8 +596,11 @@ KEEPS_DENSE_STRIDES = frozenset({
 SAME_TENSOR = frozenset({"detach", "requires_grad", "identity", "t"})
 
 
-@rule("relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "sigmoid", "tanh", "hardswish",
-      "hardsigmoid", "hardtanh", "mish", "softplus", "pointwise")
+_ACTIVATIONS = ("relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "sigmoid", "tanh", "hardswish",
+                "hardsigmoid", "hardtanh", "mish", "softplus")
+
+
+@rule(*_ACTIVATIONS, "pointwise")
 def _elementwise(c: Ctx) -> Layout:
     """torch's unary elementwise ops keep a dense input's strides (TensorIterator); in place
     they return the input itself."""
@@ -803,23 +831,27 @@ def _windows_need_contiguous(c: Ctx) -> list:
                       f"whether its window view is legal is not modelled")
 
 
+def _writes_in_place(op: Op, mode: str) -> bool:
+    """Whether ``op`` writes into its first input (a dropout only when it runs: in training)."""
+    p = op.params
+    fn = p.get("fn")
+    if not (p.get("inplace") or (isinstance(fn, str) and fn.endswith("_") and op.name == "pointwise")):
+        return False
+    return mode == "train" or not (op.name.startswith("dropout") or op.name == "alpha_dropout")
+
+
 @conditions("relu", "relu6", "leaky_relu", "elu", "selu", "silu", "hardswish", "hardsigmoid", "hardtanh", "mish",
-            "pointwise", "broadcast_op", "dropout", "alpha_dropout", "dropout1d", "dropout2d", "dropout3d")
+            "pointwise", "broadcast_op", "dropout", "alpha_dropout", "dropout1d", "dropout2d", "dropout3d",
+            applies=_writes_in_place, density_only=True)
 def _no_overlap_in_place(c: Ctx) -> list:
     """In-place ops refuse a tensor with internal overlap (a size > 1 with stride 0: expanded)."""
-    fn = c.p.get("fn")
-    if not (c.p.get("inplace") or (isinstance(fn, str) and fn.endswith("_") and c.op.name == "pointwise")):
+    if not _writes_in_place(c.op, c.mode):
         return []
-    if c.op.name.startswith("dropout") or c.op.name == "alpha_dropout":
-        if c.mode != "train":
-            return []
     shape, lay = c.inp()
-    if lay.contiguous:
+    if lay.contiguous or lay.dense:  # dense: no two elements share memory
         return []
     st = strides_of(shape, lay)
     if st is None:
-        if lay.dense:
-            return []
         raise Unsupported(f"{c.op.name} in place: cannot tell whether its input overlaps itself ({lay.reason})")
     parts = [sympy.Or(_eq(s, 1), _ne(t, 0)) for s, t in zip(shape, st)]
     k = cond(sympy.And(*parts), Text("{} in place: its input has elements that share memory (after {}); "
@@ -828,9 +860,17 @@ def _no_overlap_in_place(c: Ctx) -> list:
     return [k] if k is not None else []
 
 
-def has_layout_conditions(op: Op) -> bool:
-    """Whether ``op`` puts conditions on its inputs' layouts (a view does)."""
-    return op.name in CONDITIONS
+def has_layout_conditions(op: Op, mode: str = "eval") -> bool:
+    """Whether ``op`` puts conditions on its inputs' layouts (a view does, an in-place op does)."""
+    if op.name not in CONDITIONS:
+        return False
+    applies = APPLIES.get(op.name)
+    return applies is None or applies(op, mode)
+
+
+def conditions_read_density_only(op: Op) -> bool:
+    """Whether ``op``'s layout conditions read only whether its inputs are dense."""
+    return op.name in DENSITY_ONLY
 
 
 def layout_conditions(op: Op, node: str, shapes: Sequence[Shape], layouts: Sequence[Layout], out: Shape,

@@ -495,10 +495,26 @@ def clone_strides(op: Operand, ask: Ask) -> tuple:
 # ---- rules --------------------------------------------------------------------------------------
 
 def _result(c: Ctx, strides: Any, what: str) -> Layout:
+    """A fresh result (dense, strides known or not)."""
     if strides is None:
-        return unknown(c.here, f"the strides torch gives {what} depend on the sizes (or on facts arts does not "
-                               f"see, such as dtypes)")
+        return Layout("unknown", dense=True, origin=c.here,
+                      reason=f"the strides torch gives {what} depend on the sizes (or on facts arts does not "
+                             f"see, such as dtypes)")
     return make(c.out, strides, c.here, dense=True)
+
+
+def fresh_dense(op: Any) -> bool:
+    """Whether ``op``'s result is known dense without computing its strides: a fresh
+    TensorIterator result or copy (allocated as a permutation of a contiguous tensor)."""
+    p = op.params
+    if p.get("inplace"):
+        return False
+    if op.name in ("add", "sub", "mul", "div"):
+        return True
+    if op.name == "broadcast_op":
+        return p.get("fn") in BINARY
+    fn = op.name if op.name != "pointwise" else p.get("fn")
+    return fn in UNARY or fn in WITH_SCALAR or fn in CLONES
 
 
 def _operands(c: Ctx, idx: Sequence[int]) -> list[Operand] | None:

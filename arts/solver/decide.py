@@ -401,8 +401,13 @@ def _decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol], 
         point = _fill({}, dom, order_syms)
         return Verdict.refuted({n: point[n] for n in order if n in point}) if point else \
             Verdict.unknown("the condition never holds, but no point of the domain was found")
-    conjuncts = list(sympy.And.make_args(cond))
     residual = list(dom.residual)
+    conjuncts = list(sympy.And.make_args(cond))
+    if residual:  # a conjunct that restates an equation of the domain holds there
+        known = {k for r in residual if (k := _equation_key(collapse(r))) is not None}
+        conjuncts = [c for c in conjuncts if not _restates(c, known)]
+        if not conjuncts:
+            return Verdict.proven("the domain's own equations")
     # group conjuncts and residual constraints into components of shared symbols
     comps: list[tuple[set, list, list]] = []
     for c in conjuncts:
@@ -465,6 +470,31 @@ def _decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol], 
     if unknowns:
         return Verdict.unknown("; ".join(dict.fromkeys(unknowns)))
     return Verdict.proven()
+
+
+def _equation_key(r: sympy.Basic) -> sympy.Basic | None:
+    """One spelling of an equation ``a == b``: ``a - b`` expanded, without its content and sign
+    (``H'*W' == 196`` and ``128*H'*W' == 25088`` and their expanded forms are one equation)."""
+    if not isinstance(r, sympy.Eq):
+        return None
+    d = sympy.expand(r.lhs - r.rhs)
+    if d == 0:
+        return None
+    _, d = d.as_content_primitive()
+    return -d if d.could_extract_minus_sign() else d
+
+
+def _restates(c: sympy.Basic, known: set) -> bool:
+    """Whether ``c`` follows from the equations ``known`` (by their keys) without search: it is
+    one of them, a disjunction with one of them, or a conjunction of such."""
+    if isinstance(c, sympy.Eq):
+        k = _equation_key(c)
+        return k is not None and k in known
+    if isinstance(c, sympy.Or):
+        return any(_restates(a, known) for a in c.args)
+    if isinstance(c, sympy.And):
+        return all(_restates(a, known) for a in c.args)
+    return False
 
 
 def _fill(partial: dict[str, int], dom: Domain, syms: Sequence[sympy.Symbol]) -> dict[str, int] | None:
