@@ -58,7 +58,8 @@ class Layout:
     the layout is unknown.  ``loose`` (contiguous only): row-major at every dimension of size other
     than 1, but the strides at size-1 dimensions are not known (``.contiguous()`` of a tensor of
     unknown layout returns it unchanged when torch calls it contiguous): a ``view`` may use it, a
-    rule that reads strides (TensorIterator, the memory-format test) may not.
+    rule that reads strides (TensorIterator, the memory-format test) may not.  ``alts`` (unknown
+    only): the result is one of these layouts, which one depending on the backend.
     """
 
     kind: str
@@ -67,6 +68,10 @@ class Layout:
     origin: str | None = None
     reason: str | None = None
     loose: bool = False
+    #: (unknown only) the layouts torch may give, by backend (CPU, CUDA, meta, and a choice of
+    #: kernel by size): each a contiguous or strided layout.  A rule sees one at a time
+    #: (:func:`output_layout`), and a ``view`` is decided only where all of them agree.
+    alts: tuple | None = None
 
     @property
     def contiguous(self) -> bool:
@@ -826,22 +831,76 @@ def _no_overlap_in_place(c: Ctx) -> list:
 def layout_conditions(op: Op, node: str, shapes: Sequence[Shape], layouts: Sequence[Layout], out: Shape,
                       mode: str = "eval") -> list[Condition]:
     """The layout conditions ``op`` puts on its inputs (view's stride condition).  May raise
-    :class:`Unsupported` (the layout is unknown) or StaticShapeError (fails for every size)."""
+    :class:`Unsupported` (the layout is unknown) or StaticShapeError (fails for every size).
+    An input whose layout depends on the backend (``alts``) is asked each way: the conditions must
+    be the same formulas (a view legal on one device and not on another is not decided)."""
     f = CONDITIONS.get(op.name)
     if f is None or not layouts or all(lay.contiguous for lay in layouts):
         return []
-    return f(Ctx(op, node, list(shapes), list(layouts), tuple(out), mode=mode))
+    combos = _combos(layouts)
+    if combos is None:
+        return f(Ctx(op, node, list(shapes), list(layouts), tuple(out), mode=mode))
+    got = [f(Ctx(op, node, list(shapes), list(ls), tuple(out), mode=mode)) for ls in combos]
+    if any({k.formula for k in g} != {k.formula for k in got[0]} for g in got[1:]):
+        origin = next(lay.origin for lay in layouts if lay.alts)
+        raise Unsupported(f"whether the sizes fit the input's memory layout depends on the backend "
+                          f"(torch lays out the result of {origin} differently on CPU, CUDA and meta); "
+                          f"use .reshape(...) or .contiguous() first")
+    return got[0]
+
+
+#: Most combinations of backend-dependent input layouts an op is run on, and most layouts a
+#: backend-dependent result may be one of (more: unknown).
+MAX_COMBOS, MAX_ALTS = 16, 4
+
+
+def _combos(layouts: Sequence[Layout]) -> list[tuple] | None:
+    """Every combination of the inputs' backend-dependent layouts (None: no input has any).  The
+    inputs' choices are taken as independent: a superset of what one run can give."""
+    if not any(lay.alts for lay in layouts):
+        return None
+    out: list[tuple] = [()]
+    for lay in layouts:
+        out = [c + (a,) for c in out for a in (lay.alts or (lay,))]
+        if len(out) > MAX_COMBOS:
+            return []
+    return out
+
+
+def either(alts: Sequence[Layout], origin: str | None, reason: str) -> Layout:
+    """A result that is one of ``alts`` (known layouts), which one depending on the backend: the
+    layout itself where they are all the same, else an ``unknown`` carrying them."""
+    flat = [b for a in alts for b in (a.alts or (a,))]
+    uniq: list[Layout] = []
+    for a in flat:
+        if a.kind == "unknown":
+            return a
+        if all((a.kind, a.strides, a.loose) != (b.kind, b.strides, b.loose) for b in uniq):
+            uniq.append(a)
+    if len(uniq) == 1:
+        return uniq[0]
+    if len(uniq) > MAX_ALTS:
+        return Layout("unknown", dense=all(a.contiguous or a.dense for a in uniq), origin=origin, reason=reason)
+    return Layout("unknown", dense=all(a.contiguous or a.dense for a in uniq), origin=origin, reason=reason,
+                  alts=tuple(uniq))
 
 
 def output_layout(op: Op, node: str, shapes: Sequence[Shape], layouts: Sequence[Layout], out: Shape,
                   known: Known = static_known, mode: str = "eval") -> Layout:
-    """The layout of ``op``'s result (contiguous when every input is and the op has no rule)."""
-    f = RULES.get(op.name)
-    if f is None:
-        return _default(Ctx(op, node, list(shapes), list(layouts), tuple(out), known, mode))
+    """The layout of ``op``'s result (contiguous when every input is and the op has no rule).  An
+    input whose layout depends on the backend (``alts``) is run each way (:func:`either`)."""
+    f = RULES.get(op.name) or _default
     if not layouts:
         return CONTIGUOUS
-    return f(Ctx(op, node, list(shapes), list(layouts), tuple(out), known, mode))
+    combos = _combos(layouts)
+    if combos is None:
+        return f(Ctx(op, node, list(shapes), list(layouts), tuple(out), known, mode))
+    here = f"{node} ({op})"
+    if not combos:
+        return unknown(here, "too many backend-dependent layouts meet here")
+    got = [f(Ctx(op, node, list(shapes), list(ls), tuple(out), known, mode)) for ls in combos]
+    origin = next(lay.origin for lay in layouts if lay.alts)
+    return either(got, origin, f"the layout after {origin} depends on the backend (CPU, CUDA or meta)")
 
 
 # the rules of TensorIterator's ops, cat and pad (they register themselves in RULES)
