@@ -177,3 +177,32 @@ def test_view_legal_on_one_backend_only_is_unknown() -> None:
     report, _ = analyse(m, "N,8,H,W")
     assert report.unknown_nodes and report.status == "unknown", report.format()
     assert _runs_on(m, (2, 8, 3, 4), "meta") and not _runs_on(m, (2, 8, 3, 4), "cpu")
+
+
+class _HieraStem(torch.nn.Module):
+    """timm's Hiera stem: a patch conv, ``flatten(2).transpose(1, 2)`` tokens plus a position
+    embedding (the add's strides are a Piecewise by which sizes are 1: the tokens may broadcast),
+    then ``view`` as an image and the mask-unit unroll (another view of the add's result)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = torch.nn.Conv2d(3, 8, 4, stride=4)
+        self.pos = torch.nn.Parameter(torch.zeros(1, 16, 8))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.proj(x).flatten(2).transpose(1, 2) + self.pos
+        x = x.view(x.shape[0], 4, 4, 8)
+        x = x.view(x.shape[0], 2, 2, 2, 2, 8).permute(0, 2, 4, 1, 3, 5)
+        return x.reshape(x.shape[0], -1, 8).view(x.shape[0], 4, 4, 8)
+
+
+def test_view_of_a_piecewise_add_result_is_decided_exactly() -> None:
+    from arts.frontends.torch_fx import analyse
+
+    m = _HieraStem().eval()
+    report, _ = analyse(m, "N,3,H,W")
+    assert not report.unknown_nodes, report.format()
+    for n, h, w in [(1, 4, 4), (2, 16, 16), (1, 17, 19), (2, 8, 16), (1, 4, 16), (3, 20, 5), (1, 16, 4)]:
+        runs = _runs_on(m, (n, 3, h, w), "cpu")
+        assert runs == _runs_on(m, (n, 3, h, w), "meta")
+        assert report.accepts(N=n, H=h, W=w) == runs, ((n, h, w), report.format())

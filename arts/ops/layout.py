@@ -38,7 +38,7 @@ from typing import Any, Callable, Sequence
 import sympy
 
 from arts.errors import Unsupported
-from arts.ops.base import Condition, Op, Shape, Text, cond, norm_dim
+from arts.ops.base import Condition, Op, Shape, StaticShapeError, Text, cond, norm_dim
 
 __all__ = ["Layout", "CONTIGUOUS", "contiguous_strides", "view_condition", "view_strides",
            "layout_conditions", "output_layout", "plain"]
@@ -298,8 +298,10 @@ def view_strides(shape: Shape, strides: Sequence[Any], new: Shape, known: Known 
     return _by_pieces(old_l, strides_l, new_l, known, PIECE_SPLITS)
 
 
-#: Most Piecewise strides (an expand's, a pad's) view_strides splits on, each both ways.
-PIECE_SPLITS = 3
+#: Most Piecewise strides (an expand's, a pad's, an add's by which sizes are 1) view_strides splits on,
+#: each both ways (timm's Hiera: tokens plus a position embedding hinge on four conditions).  Only a
+#: walk that would otherwise give up splits this deep.
+PIECE_SPLITS = 5
 
 
 def _by_pieces(shape: list, strides: list, new: list, known: Known, splits: int) -> tuple | None:
@@ -840,13 +842,22 @@ def layout_conditions(op: Op, node: str, shapes: Sequence[Shape], layouts: Seque
     combos = _combos(layouts)
     if combos is None:
         return f(Ctx(op, node, list(shapes), list(layouts), tuple(out), mode=mode))
-    got = [f(Ctx(op, node, list(shapes), list(ls), tuple(out), mode=mode)) for ls in combos]
-    if any({k.formula for k in g} != {k.formula for k in got[0]} for g in got[1:]):
-        origin = next(lay.origin for lay in layouts if lay.alts)
+    origin = next(lay.origin for lay in layouts if lay.alts)
+    if not combos:
+        raise Unsupported(f"too many backend-dependent layouts meet here (after {origin})")
+    got: list = []
+    for ls in combos:
+        try:
+            got.append({k.formula: k for k in f(Ctx(op, node, list(shapes), list(ls), tuple(out), mode=mode))})
+        except StaticShapeError as e:  # fails for every size with this layout: the same with each?
+            got.append(e)
+    if all(isinstance(g, StaticShapeError) for g in got):
+        raise got[0]
+    if any(isinstance(g, StaticShapeError) for g in got) or any(set(g) != set(got[0]) for g in got):
         raise Unsupported(f"whether the sizes fit the input's memory layout depends on the backend "
                           f"(torch lays out the result of {origin} differently on CPU, CUDA and meta); "
                           f"use .reshape(...) or .contiguous() first")
-    return got[0]
+    return list(got[0].values())
 
 
 #: Most combinations of backend-dependent input layouts an op is run on, and most layouts a
