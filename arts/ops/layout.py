@@ -236,6 +236,7 @@ def view_condition(shape: Shape, strides: Sequence[Any], new: Shape) -> sympy.Ba
         e = _prod(list(new)[v:])
         if e not in suffixes:
             suffixes.append(e)
+    prefixes = [_prod(list(new)[:v]) for v in range(len(new) + 1)]
     parts = []
     for b in range(1, r):
         bd = boundary(shape, strides, b)
@@ -244,6 +245,11 @@ def view_condition(shape: Shape, strides: Sequence[Any], new: Shape) -> sympy.Ba
         q = _prod(list(shape)[b:])
         match = sympy.Or(*(_eq(q, s) for s in suffixes))
         if match is sympy.true:
+            continue
+        # the element counts agree, so a suffix matches exactly when the prefix before it does:
+        # ``N, L, C`` viewed as ``N, h, w, C`` splits after N whatever L == h*w looks like
+        p = _prod(list(shape)[:b])
+        if any(_eq(p, x) is sympy.true for x in prefixes):
             continue
         parts.append(sympy.Or(sympy.Not(bd), match))
     return tidy(sympy.And(*parts))
@@ -352,6 +358,11 @@ def _fork(shape: list, strides: list, new: list, known: Known, assumed: list, fo
     return tuple(a if _same(a, b) else sympy.Piecewise((a, c), (b, True)) for a, b in zip(yes, no))
 
 
+def _settled(a: sympy.Basic, b: sympy.Basic) -> sympy.Basic:
+    """Of two conditions equivalent where the element counts agree, one sympy settles, else ``a``."""
+    return b if (b is sympy.true or b is sympy.false) and not (a is sympy.true or a is sympy.false) else a
+
+
 def _walk(shape: list, strides: list, new: list, known: Known, assumed: list, forks: list,
           forced: dict[Any, bool]) -> tuple | None:
     """One walk of computeStride; ``forced`` fixes the decisions already forked on (chunk
@@ -387,7 +398,10 @@ def _walk(shape: list, strides: list, new: list, known: Known, assumed: list, fo
             continue
         while view_d >= 0:
             key = ("more", d, view_d)
-            mc = sympy.Or(_lt(view_numel, tensor_numel), _eq(new[view_d], 1))
+            # view_numel < tensor_numel, or (the element counts agree and the later chunks matched)
+            # the new prefix before this dimension is larger than the old one: whichever is settled
+            less = _settled(_lt(view_numel, tensor_numel), _lt(_prod(shape[:d]), _prod(new[:view_d + 1])))
+            mc = sympy.Or(less, _eq(new[view_d], 1))
             more = forced[key] if key in forced else ask(mc)
             if more is None:
                 return _fork(shape, strides, new, known, assumed, forks, forced, key, mc)
@@ -396,7 +410,7 @@ def _walk(shape: list, strides: list, new: list, known: Known, assumed: list, fo
             out[view_d] = view_numel * base
             view_numel = view_numel * new[view_d]
             view_d -= 1
-        if not ask(_eq(view_numel, tensor_numel)):
+        if not ask(_settled(_eq(view_numel, tensor_numel), _eq(_prod(shape[:d]), _prod(new[:view_d + 1])))):
             return None
         if d > 0:
             base = strides[d - 1]
