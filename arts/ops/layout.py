@@ -330,7 +330,12 @@ def _by_pieces(shape: list, strides: list, new: list, known: Known, splits: int)
     def under(taken: bool, hyp: Any) -> tuple | None:
         k: Known = (lambda q: known(sympy.Implies(hyp, q))) if hyp is not None else known
         reps = {p: piece(p, taken) for p in same}
-        return _by_pieces(shape, [t.xreplace(reps) for t in strides], new, k, splits - 1)
+        sts = [t.xreplace(reps) for t in strides]
+        if taken and isinstance(c, sympy.Eq):  # ``size == k`` holds here: the other pieces on it settle
+            a, b = c.args
+            if b.is_Number and not a.is_Number:
+                sts = [t.xreplace({a: b}) for t in sts]
+        return _by_pieces(shape, sts, new, k, splits - 1)
     v = known(c)
     if v is True:
         return under(True, None)
@@ -359,8 +364,14 @@ def _fork(shape: list, strides: list, new: list, known: Known, assumed: list, fo
 
 
 def _settled(a: sympy.Basic, b: sympy.Basic) -> sympy.Basic:
-    """Of two conditions equivalent where the element counts agree, one sympy settles, else ``a``."""
-    return b if (b is sympy.true or b is sympy.false) and not (a is sympy.true or a is sympy.false) else a
+    """Of two conditions equivalent where the element counts agree, one sympy settles, else one of
+    (in)equalities of sizes to 1 (``N*h > 1``: ``N != 1 or h != 1``), else ``a``."""
+    def rank(f: sympy.Basic) -> int:
+        if f is sympy.true or f is sympy.false:
+            return 0
+        rels = f.atoms(sympy.core.relational.Relational)
+        return 1 if all(isinstance(r, (sympy.Eq, sympy.Ne)) and 1 in r.args for r in rels) else 2
+    return b if rank(b) < rank(a) else a
 
 
 def _walk(shape: list, strides: list, new: list, known: Known, assumed: list, forks: list,
