@@ -206,3 +206,17 @@ def test_view_of_a_piecewise_add_result_is_decided_exactly() -> None:
         runs = _runs_on(m, (n, 3, h, w), "cpu")
         assert runs == _runs_on(m, (n, 3, h, w), "meta")
         assert report.accepts(N=n, H=h, W=w) == runs, ((n, h, w), report.format())
+
+
+def test_view_condition_reads_the_equal_element_count_both_ways() -> None:
+    """``N, L, C`` tokens (L fastest: a transposed conv result) viewed as ``N, h, w, C`` with
+    ``L == h*w`` only known from the element count: legal at every size (torch agrees at sizes
+    where ``L == h*w``), with no condition left over ``L`` and ``h*w``."""
+    from arts.ops.layout import view_condition
+
+    N, L, C, h, w = (dim(s) for s in ("N", "L", "C", "h", "w"))
+    f = view_condition((N, L, C), (L * C, sympy.Integer(1), L), (N, h, w, C))
+    assert f is sympy.true, f
+    for n, hh, ww, c in [(1, 2, 3, 4), (2, 1, 5, 3), (3, 4, 4, 1), (2, 3, 1, 2)]:
+        x = torch.empty(n, c, hh * ww).transpose(1, 2)
+        assert x.view(n, hh, ww, c).shape == (n, hh, ww, c)
