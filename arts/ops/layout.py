@@ -38,7 +38,7 @@ from typing import Any, Callable, Sequence
 import sympy
 
 from arts.errors import Unsupported
-from arts.ops.base import Condition, Op, Shape, Text, cond, norm_dim
+from arts.ops.base import Condition, Op, Shape, StaticShapeError, Text, cond, norm_dim
 
 __all__ = ["Layout", "CONTIGUOUS", "contiguous_strides", "view_condition", "view_strides",
            "layout_conditions", "output_layout", "plain"]
@@ -58,7 +58,8 @@ class Layout:
     the layout is unknown.  ``loose`` (contiguous only): row-major at every dimension of size other
     than 1, but the strides at size-1 dimensions are not known (``.contiguous()`` of a tensor of
     unknown layout returns it unchanged when torch calls it contiguous): a ``view`` may use it, a
-    rule that reads strides (TensorIterator, the memory-format test) may not.
+    rule that reads strides (TensorIterator, the memory-format test) may not.  ``alts`` (unknown
+    only): the result is one of these layouts, which one depending on the backend.
     """
 
     kind: str
@@ -67,6 +68,10 @@ class Layout:
     origin: str | None = None
     reason: str | None = None
     loose: bool = False
+    #: (unknown only) the layouts torch may give, by backend (CPU, CUDA, meta, and a choice of
+    #: kernel by size): each a contiguous or strided layout.  A rule sees one at a time
+    #: (:func:`output_layout`), and a ``view`` is decided only where all of them agree.
+    alts: tuple | None = None
 
     @property
     def contiguous(self) -> bool:
@@ -231,6 +236,7 @@ def view_condition(shape: Shape, strides: Sequence[Any], new: Shape) -> sympy.Ba
         e = _prod(list(new)[v:])
         if e not in suffixes:
             suffixes.append(e)
+    prefixes = [_prod(list(new)[:v]) for v in range(len(new) + 1)]
     parts = []
     for b in range(1, r):
         bd = boundary(shape, strides, b)
@@ -239,6 +245,11 @@ def view_condition(shape: Shape, strides: Sequence[Any], new: Shape) -> sympy.Ba
         q = _prod(list(shape)[b:])
         match = sympy.Or(*(_eq(q, s) for s in suffixes))
         if match is sympy.true:
+            continue
+        # the element counts agree, so a suffix matches exactly when the prefix before it does:
+        # ``N, L, C`` viewed as ``N, h, w, C`` splits after N whatever L == h*w looks like
+        p = _prod(list(shape)[:b])
+        if any(_eq(p, x) is sympy.true for x in prefixes):
             continue
         parts.append(sympy.Or(sympy.Not(bd), match))
     return tidy(sympy.And(*parts))
@@ -293,8 +304,10 @@ def view_strides(shape: Shape, strides: Sequence[Any], new: Shape, known: Known 
     return _by_pieces(old_l, strides_l, new_l, known, PIECE_SPLITS)
 
 
-#: Most Piecewise strides (an expand's, a pad's) view_strides splits on, each both ways.
-PIECE_SPLITS = 3
+#: Most Piecewise strides (an expand's, a pad's, an add's by which sizes are 1) view_strides splits on,
+#: each both ways (timm's Hiera: tokens plus a position embedding hinge on four conditions).  Only a
+#: walk that would otherwise give up splits this deep.
+PIECE_SPLITS = 5
 
 
 def _by_pieces(shape: list, strides: list, new: list, known: Known, splits: int) -> tuple | None:
@@ -317,7 +330,12 @@ def _by_pieces(shape: list, strides: list, new: list, known: Known, splits: int)
     def under(taken: bool, hyp: Any) -> tuple | None:
         k: Known = (lambda q: known(sympy.Implies(hyp, q))) if hyp is not None else known
         reps = {p: piece(p, taken) for p in same}
-        return _by_pieces(shape, [t.xreplace(reps) for t in strides], new, k, splits - 1)
+        sts = [t.xreplace(reps) for t in strides]
+        if taken and isinstance(c, sympy.Eq):  # ``size == k`` holds here: the other pieces on it settle
+            a, b = c.args
+            if b.is_Number and not a.is_Number:
+                sts = [t.xreplace({a: b}) for t in sts]
+        return _by_pieces(shape, sts, new, k, splits - 1)
     v = known(c)
     if v is True:
         return under(True, None)
@@ -343,6 +361,17 @@ def _fork(shape: list, strides: list, new: list, known: Known, assumed: list, fo
     if all(_same(a, b) for a, b in zip(yes, no)):
         return yes
     return tuple(a if _same(a, b) else sympy.Piecewise((a, c), (b, True)) for a, b in zip(yes, no))
+
+
+def _settled(a: sympy.Basic, b: sympy.Basic) -> sympy.Basic:
+    """Of two conditions equivalent where the element counts agree, one sympy settles, else one of
+    (in)equalities of sizes to 1 (``N*h > 1``: ``N != 1 or h != 1``), else ``a``."""
+    def rank(f: sympy.Basic) -> int:
+        if f is sympy.true or f is sympy.false:
+            return 0
+        rels = f.atoms(sympy.core.relational.Relational)
+        return 1 if all(isinstance(r, (sympy.Eq, sympy.Ne)) and 1 in r.args for r in rels) else 2
+    return b if rank(b) < rank(a) else a
 
 
 def _walk(shape: list, strides: list, new: list, known: Known, assumed: list, forks: list,
@@ -380,7 +409,10 @@ def _walk(shape: list, strides: list, new: list, known: Known, assumed: list, fo
             continue
         while view_d >= 0:
             key = ("more", d, view_d)
-            mc = sympy.Or(_lt(view_numel, tensor_numel), _eq(new[view_d], 1))
+            # view_numel < tensor_numel, or (the element counts agree and the later chunks matched)
+            # the new prefix before this dimension is larger than the old one: whichever is settled
+            less = _settled(_lt(view_numel, tensor_numel), _lt(_prod(shape[:d]), _prod(new[:view_d + 1])))
+            mc = sympy.Or(less, _eq(new[view_d], 1))
             more = forced[key] if key in forced else ask(mc)
             if more is None:
                 return _fork(shape, strides, new, known, assumed, forks, forced, key, mc)
@@ -389,7 +421,7 @@ def _walk(shape: list, strides: list, new: list, known: Known, assumed: list, fo
             out[view_d] = view_numel * base
             view_numel = view_numel * new[view_d]
             view_d -= 1
-        if not ask(_eq(view_numel, tensor_numel)):
+        if not ask(_settled(_eq(view_numel, tensor_numel), _eq(_prod(shape[:d]), _prod(new[:view_d + 1])))):
             return None
         if d > 0:
             base = strides[d - 1]
@@ -786,6 +818,15 @@ def _reshape(c: Ctx) -> Layout:
     return _view_like(c, c.out)
 
 
+def same_shape(old: Sequence[Any], new: Sequence[Any]) -> bool:
+    """Whether ``view(new)`` keeps every size (``x.view(B, -1, H, W)`` of a ``B, C, H, W`` tensor).
+    Such a view succeeds whatever the strides: each of computeStride's chunks of old dimensions is
+    covered by the very same new dimensions (with positive sizes; a chunk starts after a size other
+    than 1, where the greedy walk over size-1 new dimensions stops too).  Its strides may still
+    differ from the input's at size-1 dimensions."""
+    return len(old) == len(new) and all(_same(a, b) for a, b in zip(old, new))
+
+
 def _exact(new: tuple, old: tuple) -> tuple:
     """The new shape with an inferred ``floor(numel/P)`` entry as the exact quotient ``numel/P``
     (they agree wherever the element-count condition holds, which the view condition assumes)."""
@@ -804,7 +845,7 @@ def _exact(new: tuple, old: tuple) -> tuple:
 @conditions("view", "sized_view")
 def _view_stride_condition(c: Ctx) -> list:
     shape, lay = c.inp()
-    if lay.contiguous:
+    if lay.contiguous or same_shape(shape, _exact(c.out, shape)):
         return []
     st = strides_of(shape, lay)
     if st is None:
@@ -876,22 +917,85 @@ def conditions_read_density_only(op: Op) -> bool:
 def layout_conditions(op: Op, node: str, shapes: Sequence[Shape], layouts: Sequence[Layout], out: Shape,
                       mode: str = "eval") -> list[Condition]:
     """The layout conditions ``op`` puts on its inputs (view's stride condition).  May raise
-    :class:`Unsupported` (the layout is unknown) or StaticShapeError (fails for every size)."""
+    :class:`Unsupported` (the layout is unknown) or StaticShapeError (fails for every size).
+    An input whose layout depends on the backend (``alts``) is asked each way: the conditions must
+    be the same formulas (a view legal on one device and not on another is not decided)."""
     f = CONDITIONS.get(op.name)
     if f is None or not layouts or all(lay.contiguous for lay in layouts):
         return []
-    return f(Ctx(op, node, list(shapes), list(layouts), tuple(out), mode=mode))
+    combos = _combos(layouts)
+    if combos is None:
+        return f(Ctx(op, node, list(shapes), list(layouts), tuple(out), mode=mode))
+    origin = next(lay.origin for lay in layouts if lay.alts)
+    if not combos:
+        raise Unsupported(f"too many backend-dependent layouts meet here (after {origin})")
+    got: list = []
+    for ls in combos:
+        try:
+            got.append({k.formula: k for k in f(Ctx(op, node, list(shapes), list(ls), tuple(out), mode=mode))})
+        except StaticShapeError as e:  # fails for every size with this layout: the same with each?
+            got.append(e)
+    if all(isinstance(g, StaticShapeError) for g in got):
+        raise got[0]
+    if any(isinstance(g, StaticShapeError) for g in got) or any(set(g) != set(got[0]) for g in got):
+        raise Unsupported(f"whether the sizes fit the input's memory layout depends on the backend "
+                          f"(torch lays out the result of {origin} differently on CPU, CUDA and meta); "
+                          f"use .reshape(...) or .contiguous() first")
+    return list(got[0].values())
+
+
+#: Most combinations of backend-dependent input layouts an op is run on, and most layouts a
+#: backend-dependent result may be one of (more: unknown).
+MAX_COMBOS, MAX_ALTS = 16, 4
+
+
+def _combos(layouts: Sequence[Layout]) -> list[tuple] | None:
+    """Every combination of the inputs' backend-dependent layouts (None: no input has any).  The
+    inputs' choices are taken as independent: a superset of what one run can give."""
+    if not any(lay.alts for lay in layouts):
+        return None
+    out: list[tuple] = [()]
+    for lay in layouts:
+        out = [c + (a,) for c in out for a in (lay.alts or (lay,))]
+        if len(out) > MAX_COMBOS:
+            return []
+    return out
+
+
+def either(alts: Sequence[Layout], origin: str | None, reason: str) -> Layout:
+    """A result that is one of ``alts`` (known layouts), which one depending on the backend: the
+    layout itself where they are all the same, else an ``unknown`` carrying them."""
+    flat = [b for a in alts for b in (a.alts or (a,))]
+    uniq: list[Layout] = []
+    for a in flat:
+        if a.kind == "unknown":
+            return a
+        if all((a.kind, a.strides, a.loose) != (b.kind, b.strides, b.loose) for b in uniq):
+            uniq.append(a)
+    if len(uniq) == 1:
+        return uniq[0]
+    if len(uniq) > MAX_ALTS:
+        return Layout("unknown", dense=all(a.contiguous or a.dense for a in uniq), origin=origin, reason=reason)
+    return Layout("unknown", dense=all(a.contiguous or a.dense for a in uniq), origin=origin, reason=reason,
+                  alts=tuple(uniq))
 
 
 def output_layout(op: Op, node: str, shapes: Sequence[Shape], layouts: Sequence[Layout], out: Shape,
                   known: Known = static_known, mode: str = "eval") -> Layout:
-    """The layout of ``op``'s result (contiguous when every input is and the op has no rule)."""
-    f = RULES.get(op.name)
-    if f is None:
-        return _default(Ctx(op, node, list(shapes), list(layouts), tuple(out), known, mode))
+    """The layout of ``op``'s result (contiguous when every input is and the op has no rule).  An
+    input whose layout depends on the backend (``alts``) is run each way (:func:`either`)."""
+    f = RULES.get(op.name) or _default
     if not layouts:
         return CONTIGUOUS
-    return f(Ctx(op, node, list(shapes), list(layouts), tuple(out), known, mode))
+    combos = _combos(layouts)
+    if combos is None:
+        return f(Ctx(op, node, list(shapes), list(layouts), tuple(out), known, mode))
+    here = f"{node} ({op})"
+    if not combos:
+        return unknown(here, "too many backend-dependent layouts meet here")
+    got = [f(Ctx(op, node, list(shapes), list(ls), tuple(out), known, mode)) for ls in combos]
+    origin = next(lay.origin for lay in layouts if lay.alts)
+    return either(got, origin, f"the layout after {origin} depends on the backend (CPU, CUDA or meta)")
 
 
 # the rules of TensorIterator's ops, cat and pad (they register themselves in RULES)

@@ -38,7 +38,10 @@ Channels-last is claimed only where every device agrees, else only the contiguou
   ``adaptive_avg_pool2d`` to ``1`` is a ``mean`` restrided to channels-last);
 * 1-d pools (run as 2-d pools of ``unsqueeze(-2)``; max_pool1d without grad on CPU is always
   contiguous), 3-d pools, group and instance norm: only contiguous;
-* batch norm: no rule (CPU picks the format; meta keeps the input's strides, like an elementwise op).
+* batch norm: CPU allocates row-major or channels-last, meta and CUDA keep a dense input's
+  strides: of a channels-last input, the result is *one of* the two formats (``Layout.alts``);
+* a conv whose format is not decided (CPU/cuDNN channels-last, meta contiguous) is likewise one
+  of the two formats: a later ``view`` is decided with each and must agree.
 
 **Products.**  ``mm``/``bmm`` allocate a contiguous result on every device (structured kernels), and
 ``matmul`` returns ``_unsafe_view`` of one of them (its fold of a 2-d @ 3-d product transposes and
@@ -60,7 +63,7 @@ from typing import Any, Sequence
 import sympy
 
 from arts.ops.layout import (
-    CONTIGUOUS, Ctx, Layout, _eq, _monomial, _ne, _s, contiguous_strides, make, rule, strides_of,
+    CONTIGUOUS, Ctx, Layout, _eq, _monomial, _ne, _s, contiguous_strides, either, make, plain, rule, strides_of,
 )
 
 __all__ = ["channels_last_strides", "never_channels_last", "always_channels_last", "SIZE1_STRIDES_MATTER"]
@@ -269,7 +272,18 @@ def _conv(c: Ctx) -> Layout:
     if len(shape) == n + 1:  # unbatched: run on unsqueeze(0), squeezed back
         x, xs = _unsqueeze(shape, st, 0)
         return _result(c, _drop(_by_format(c, x, xs, (sympy.Integer(1),) + tuple(c.out), False), 0), why)
-    return _result(c, _by_format(c, shape, st, c.out, False), why)
+    got = _by_format(c, shape, st, c.out, False)
+    if got is None and len(shape) == n + 2:
+        return _formats(c, why)
+    return _result(c, got, why)
+
+
+def _formats(c: Ctx, why: str) -> Layout:
+    """A fresh 4-d or 5-d result that every backend allocates row-major or channels-last, which
+    one depending on the backend and the sizes: one of the two (``alts``)."""
+    out = tuple(c.out)
+    cands = [contiguous_strides(out), channels_last_strides(out)]
+    return either([make(out, t, c.here, dense=True) for t in cands], c.here, f"{c.op.name}: {why}")
 
 
 # ---- pools ---------------------------------------------------------------------------------------
@@ -324,6 +338,28 @@ def _norm(c: Ctx) -> Layout:
     if len(shape) not in (4, 5):
         return CONTIGUOUS
     return _result(c, _by_format(c, shape, st, c.out, False), why)
+
+
+@rule("batch_norm", "batch_norm1d", "batch_norm2d", "batch_norm3d")
+def _batch_norm(c: Ctx) -> Layout:
+    """Where each backend's batch norm puts its result.  CPU (``batch_norm_cpu``) allocates it
+    row-major or channels-last: ``suggest_memory_format_contig`` when the input is contiguous in
+    some format (row-major for a tensor that is both), else ``suggest_memory_format()``.  Meta and
+    CUDA's native kernel use ``empty_like(input)``, which keeps a dense input's strides; cuDNN
+    runs on ``input.contiguous(suggested format)``.  So a row-major input gives a row-major result
+    everywhere, and an input with exactly channels-last strides (a conv's result on CPU) one of
+    the two formats (``alts``: a later view must be legal with each).  Other inputs: unknown
+    (meta's strides at size-1 dimensions of a gapped input follow yet another rule)."""
+    shape, lay = c.inp()
+    if plain(lay):
+        return CONTIGUOUS
+    got = _input(c)
+    if got is None:
+        return _unknown(c, "the input's strides are not known")
+    shape, st = got
+    if len(shape) in (4, 5) and all(_eq(a, b) is sympy.true for a, b in zip(st, channels_last_strides(shape))):
+        return _formats(c, "CPU, CUDA and meta lay out its result differently")
+    return _unknown(c, "the layout it gives a non-contiguous input is not modelled")
 
 
 # ---- resizing ------------------------------------------------------------------------------------
