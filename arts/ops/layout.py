@@ -524,11 +524,30 @@ def _restride(c: Ctx, f: Callable[[tuple, tuple], tuple], dense_kept: bool = Tru
     shape, lay = c.inp()
     st = strides_of(shape, lay)
     if st is None:  # strides unknown: a permutation keeps a dense tensor dense, a slice or expand not
-        if lay.loose:  # row-major but for unknown size-1 strides: after a permutation, unknown
-            return Layout("unknown", dense=dense_kept, origin=lay.origin, reason=lay.reason)
+        if lay.loose:
+            return _restride_loose(c, f, dense_kept)
         return lay if dense_kept or not lay.dense else Layout("unknown", origin=lay.origin, reason=lay.reason)
     new = f(shape, st)
     return make(c.out, new, lay.origin or c.here, dense=(lay.contiguous or lay.dense) and dense_kept)
+
+
+def _restride_loose(c: Ctx, f: Callable[[tuple, tuple], tuple], dense_kept: bool) -> Layout:
+    """A view that moves the strides of a *loose* tensor (row-major wherever a size is not 1,
+    size-1 strides unknown).  Each of these views gives a dimension of size other than 1 the
+    stride of an input dimension of size other than 1 (times a slice's step, or 0 where an expand
+    broadcasts), so the result's strides there are ``f`` of the row-major strides.  Where those are
+    row-major again at every dimension of size other than 1 (torch's ``is_contiguous()``, decided
+    over the live domain: a transpose that only moves size-1 dimensions, ``(N, 1, L, E)`` to
+    ``(N, L, 1, E)`` in one-head attention) the result is loose too; otherwise unknown."""
+    shape, lay = c.inp()
+    from arts.ops.layout_iter import is_contiguous
+
+    moved = f(shape, contiguous_strides(shape))
+    if c.known(is_contiguous(c.out, moved)) is not True:
+        return Layout("unknown", dense=dense_kept, origin=lay.origin, reason=lay.reason)
+    if all(c.known(_ne(s, 1)) is True for s in c.out):  # no size-1 dimension: the strides are exact
+        return CONTIGUOUS
+    return Layout("contiguous", dense=True, origin=lay.origin, loose=True, reason=lay.reason)
 
 
 #: Ops whose result torch may hand back as a non-contiguous view although every input is
