@@ -25,7 +25,7 @@ import sympy
 from sympy.core.relational import Relational
 
 from arts.errors import BudgetExceeded, Unsupported
-from arts.solver.budget import deadline_check, decision_budget
+from arts.solver.budget import deadline_check, decision_budget, expired
 from arts.solver.domain import SEARCH_BUDGET, Domain, _points, exhaustive, expand_minmax
 from arts.solver.evaluate import compile_expr
 from arts.solver.intset import IntSet
@@ -346,8 +346,8 @@ def decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol] = 
     Answers are remembered on the domain (:data:`CACHE`): a network asks the same question of
     one live domain many times (every broadcast's ``Piecewise`` asks ``a == 1``), and a condition
     proven on a domain stays proven on each of its restrictions (:meth:`Domain.restrict` carries
-    the proven ones over).  Only certain answers are kept; ``unknown`` (a budget, a deadline) is
-    asked again.  Past the running deadline (:mod:`arts.solver.budget`) the answer is ``unknown``
+    the proven ones over).  An ``unknown`` is kept for the same domain and budget only (the search
+    is deterministic), never one the deadline made.  Past the running deadline (:mod:`arts.solver.budget`) the answer is ``unknown``
     at once, whatever the step it was reached in.
     """
     with decision_budget():
@@ -363,7 +363,10 @@ def decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol] = 
         v = _bounded(cond, domain, symbols, budget)
         if v.is_proven:
             proven[cond] = v
-        elif v.is_refuted:
+        elif v.is_refuted or expired() is None:
+            # an unknown is kept too, unless the deadline made it: asked again of this very domain
+            # with this budget, the search would only repeat itself (EfficientViT asks one
+            # window-size question of one domain six times, 1.6 s each)
             verdicts[key] = v
         return v
 
@@ -380,6 +383,8 @@ def _bounded(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol],
         return _decide(cond, domain, symbols, budget)
     except BudgetExceeded as e:
         return Verdict.unknown(str(e))
+    except (TypeError, ValueError) as e:  # sympy refusing to rebuild a relation ("non-real"): no answer
+        return Verdict.unknown(f"the condition could not be normalised ({type(e).__name__}: {e})")
 
 
 def _decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol], budget: int) -> Verdict:

@@ -87,7 +87,10 @@ def _floor_div(coeffs: dict[sympy.Basic, int], den: int, canonical: bool = False
                 merged[t] = merged.get(t, 0) + n * c
         coeffs = {t: c for t, c in merged.items() if c != 0}
         den = n * den
-    return sympy.floor(_sum(coeffs) / den, evaluate=False)
+    arg = _sum(coeffs) / den
+    if arg.is_Number:  # floor(3/4) is 0 (unevaluated, sympy calls it non-real and refuses comparisons)
+        return sympy.floor(arg)
+    return sympy.floor(arg, evaluate=False)
 
 
 def _round_up(e: sympy.Basic) -> sympy.Basic | None:
