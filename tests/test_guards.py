@@ -417,3 +417,55 @@ def test_a_forward_that_changes_its_attributes_is_checked_as_the_fresh_model():
         answered += 1
         assert says == runs(SetsWindowFromInput(), 2, 3, h, w), (h, w, says)
     assert answered >= 3
+
+
+class WindowBias(nn.Module):
+    """Hugging Face Swinv2's relative-position bias behind a branch on sizes: the index is a
+    buffer, viewed (and here also shifted) eagerly -- fx stores the results as constants, whose
+    values must be the real buffer's, not a meta copy's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = nn.Parameter(torch.randn(7, 2))
+        self.register_buffer("index", torch.arange(16).view(4, 4) % 7, persistent=False)
+
+    def forward(self, x):
+        if x.shape[-1] % 2:
+            raise ValueError("odd width")
+        bias = self.table[self.index.view(-1)].view(4, 4, 2).permute(2, 0, 1)
+        shifted = self.table[(self.index + 3) % 7]
+        x = nn.functional.adaptive_avg_pool2d(x, 4)
+        return x + bias.sum(0), shifted.sum(-1) + x[:, :1]
+
+
+class IndexBySize(nn.Module):
+    """An index computed from the input's size (timm SAM's ``torch.arange(q_size)``): its values
+    at the example size say nothing about other sizes, so it stays unknown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = nn.Parameter(torch.randn(64, 2))
+
+    def forward(self, x):
+        if x.shape[-1] % 2:
+            raise ValueError("odd width")
+        return self.table[torch.arange(x.shape[-1]) * 2]
+
+
+_WINDOW_BIAS = WindowBias()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 9), st.integers(1, 9))
+def test_an_index_read_from_a_buffer_keeps_its_values(n, c, h, w):
+    report, _ = analyse(_WINDOW_BIAS, "N,C,H,W")
+    assert not report.unknown_nodes, report.format()
+    assert not report.region
+    assert report.accepts(N=n, C=c, H=h, W=w) == runs(_WINDOW_BIAS, n, c, h, w)
+    assert _WINDOW_BIAS.index.device.type == "cpu" and int(_WINDOW_BIAS.index[3, 3]) == 15 % 7
+
+
+def test_an_index_computed_from_the_size_stays_unknown():
+    report, _ = analyse(IndexBySize(), "N,W")
+    assert report.unknown_nodes and report.status != "ok"
+    assert any("advanced indexing by a tensor whose values arts cannot read" in d.message for d in report.diagnostics)

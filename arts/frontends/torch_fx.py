@@ -262,8 +262,8 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None)
         raise TraceFailure("forward does not run on meta tensors at any example size", None)
     metas = [torch.empty(sz, device="meta") for sz in sizes]
     tracer = guarded_tracer(_tracer_class(), root, metas, concrete, _run_trace.__code__)
-    try:
-        with _on_meta(module), warnings.catch_warnings():
+    try:  # buffers real: a constant computed from them (Swin's relative-position index) keeps its values
+        with _on_meta(module, buffers=False), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             graph = _run_trace(tracer, root, concrete)
     except fx.proxy.TraceError as e:
