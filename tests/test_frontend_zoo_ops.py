@@ -736,3 +736,51 @@ def test_repeat_interleave_by_the_input_is_unknown() -> None:
     report, _ = analyse(InterleaveByInput(), "N,C", "N")
     assert report.status == "unknown"
     assert any("tensor of repeats whose values arts cannot read" in d.message for d in report.diagnostics)
+
+
+
+def rel_pos_index(q: Any, k: Any) -> Any:
+    """timm SAM's ``get_rel_pos`` index: ``(q, k)`` relative offsets, shifted to be non-negative."""
+    q_coords = torch.arange(q, dtype=torch.float32)[:, None] * max(k / q, 1.0)
+    k_coords = torch.arange(k, dtype=torch.float32)[None, :] * max(q / k, 1.0)
+    return ((q_coords - k_coords) + (k - 1) * max(q / k, 1.0)).long()
+
+
+class StaticRelPos(nn.Module):
+    """SAM's relative positions on windows: the window's size (4, static after the view) indexes
+    a table through ``torch.arange`` arithmetic."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rel_pos = nn.Parameter(torch.randn(7, 3))
+
+    def forward(self, x):
+        w = x.view(-1, 4, 4, x.shape[-1])
+        return w + self.rel_pos[rel_pos_index(w.shape[1], w.shape[2])].sum(-1, keepdim=True)
+
+
+class RelPosBySize(nn.Module):
+    """The same index from the input's own size: its values change with the size, so it stays
+    unknown (a value read at the example size would hold there only)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rel_pos = nn.Parameter(torch.randn(1000, 3))
+
+    def forward(self, x):
+        return x + self.rel_pos[rel_pos_index(x.shape[1], x.shape[1])].sum(-1)[:, :1]
+
+
+_STATIC_REL = StaticRelPos()
+
+
+@PROPERTY
+@given(SIZES, st.sampled_from([4, 8, 16, 5]))
+def test_rel_pos_index_from_static_sizes(s: dict[str, int], h: int) -> None:
+    same_as_torch(_STATIC_REL, ["N,H,E"], {**s, "H": h}, ops=("take",))
+
+
+def test_rel_pos_index_from_the_input_size_is_unknown() -> None:
+    report, _ = analyse(RelPosBySize(), "N,H,E")
+    assert report.unknown_nodes and report.status != "ok"
+    assert any("advanced indexing by a tensor whose values arts cannot read" in d.message for d in report.diagnostics)
