@@ -27,6 +27,7 @@ The pipeline:
 from __future__ import annotations
 
 import inspect
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -136,6 +137,13 @@ def _tracer_class() -> Any:
         refused: str | None = None
         _params: dict[int, str] = {}
         _buffers: dict[int, str] = {}
+
+        def __init__(self) -> None:
+            # library functions that cannot take a proxy, traced as calls (each has a rule):
+            # ``einops.rearrange`` (MONAI's Swin), when the model has imported einops
+            einops = sys.modules.get("einops")
+            wrap = tuple(f for f in (getattr(einops, "rearrange", None),) if callable(f))
+            super().__init__(autowrap_functions=wrap)
 
         def proxy(self, node: Any) -> Any:
             return _LenProxy(node, self)
