@@ -469,3 +469,47 @@ def test_an_index_computed_from_the_size_stays_unknown():
     report, _ = analyse(IndexBySize(), "N,W")
     assert report.unknown_nodes and report.status != "ok"
     assert any("advanced indexing by a tensor whose values arts cannot read" in d.message for d in report.diagnostics)
+
+
+def _rel_index(q, k):
+    """timm SAM's ``get_rel_pos`` index."""
+    q_coords = torch.arange(q, dtype=torch.float32)[:, None] * max(k / q, 1.0)
+    k_coords = torch.arange(k, dtype=torch.float32)[None, :] * max(q / k, 1.0)
+    return ((q_coords - k_coords) + (k - 1) * max(q / k, 1.0)).long()
+
+
+class PinnedRelPos(nn.Module):
+    """timm SAM's global attention: ``int(2 * q - 1)`` fixes the size at the example (a region
+    guard), and inside that region the ``arange`` index has the example's values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rel_pos = nn.Parameter(torch.randn(9, 3))
+
+    def forward(self, x):
+        q = x.shape[1]
+        n = int(2 * q - 1)
+        table = self.rel_pos
+        if table.shape[0] != n:
+            table = nn.functional.interpolate(table.t()[None], size=n, mode="linear")[0].t()
+        return x + table[_rel_index(q, q)].sum(-1)[:, :1]
+
+
+def test_an_index_from_a_size_pinned_by_the_trace_is_read_inside_the_region():
+    model = PinnedRelPos()
+    report, G = analyse(model, "N,H,E")
+    assert not report.unknown_nodes, report.format()
+    assert report.region
+    assert "take" in {d["op"].name for _, d in G.nodes(data=True) if d.get("op") is not None}
+    inside = [(n, h, e) for n in (1, 2) for h in range(1, 300) for e in (1, 3)
+              if _accepts_or_none(report, N=n, H=h, E=e) is not None]
+    assert inside and len({h for _, h, _ in inside}) == 1  # one H: the example's
+    for n, h, e in inside:
+        assert report.accepts(N=n, H=h, E=e) == runs(model, n, h, e)
+
+
+def _accepts_or_none(report, **sizes):
+    try:
+        return report.accepts(**sizes)
+    except ValueError:  # outside the captured region
+        return None

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import sympy
+
 if TYPE_CHECKING:
     from arts.frontends.lowering.lowerer import Lowerer
 
@@ -123,7 +125,27 @@ def _scalar(L: Lowerer, node: Any, depth: int) -> Any:
     from arts.frontends.lowering.values import as_int
 
     v = as_int(L.env.get(node))
+    if isinstance(v, sympy.Expr):
+        v = _pinned(L, v)
     return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def _pinned(L: Lowerer, e: sympy.Expr) -> int | None:
+    """The one value a size ``e`` can have wherever the traced graph is the model: a traced branch
+    ``f(e) == 0`` with ``f`` linear (timm SAM's ``int(2 * q_size - 1)`` fixed at the example)."""
+    t = sympy.Dummy("t")
+    for p in L.pinned:
+        q = p.xreplace({e: t})
+        if q.free_symbols != {t}:
+            continue
+        poly = sympy.Poly(q, t) if q.is_polynomial(t) else None
+        if poly is None or poly.degree() != 1:
+            continue
+        a, b = poly.all_coeffs()
+        root = -b / a
+        if root.is_Integer:
+            return int(root)
+    return None
 
 
 def _attribute(L: Lowerer, node: Any) -> Any:

@@ -49,6 +49,9 @@ class Lowerer:
         self._node: Any = None
         self.aug_seen: dict[tuple, int] = {}
         self._abstracted: dict[Any, sympy.Symbol] = {}
+        #: ``e`` (over reference symbols) for each traced branch ``e == 0`` (``int(p)`` fixed at the
+        #: example): it holds wherever the traced graph is the model (:mod:`.constants` reads it)
+        self.pinned: list[sympy.Expr] = []
 
     # ---- driver -----------------------------------------------------------------------------
     def run(self) -> nx.DiGraph:
