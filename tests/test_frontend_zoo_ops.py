@@ -23,7 +23,8 @@ from arts.frontends.torch_fx import analyse
 
 # Each op below is checked against torch here (each test asserts its ops appear in the lowered graph).
 TORCH_ORACLE_COVERS = {"batch_norm", "bmm", "create", "einsum", "embedding", "sized_expand", "grid_sample", "mm",
-                       "multihead_attention", "prelu", "recurrent", "repeat", "scaled_dot_product_attention",
+                       "multihead_attention", "prelu", "recurrent", "repeat", "repeat_interleave",
+                       "scaled_dot_product_attention",
                        "transformer_encoder", "unbind_part", "unfold", "size_assert", "fold", "unfold_dim"}
 
 _CACHE: dict[int, Any] = {}
@@ -673,3 +674,113 @@ def test_calls_torch_always_rejects_are_never_ok(fn: Any, shapes: list[str]) -> 
     sizes = [tuple(3 if d not in "0123456789" else int(d) for d in s.split(",")) for s in shapes]
     if report.status == "error":
         assert _cpu(model, sizes, False) is None
+
+
+class RepeatInterleave(nn.Module):
+    """timm GCViT's ``q_global.repeat_interleave(B // q_global.shape[0], dim=0)``, the flattening form,
+    a negative dim and the ``output_size`` hint."""
+
+    def __init__(self, repeats: int) -> None:
+        super().__init__()
+        self.repeats = repeats
+        self.register_buffer("one", torch.tensor(2))
+
+    def forward(self, x, q):
+        r = self.repeats
+        return (x.repeat_interleave(r, 1), torch.repeat_interleave(x, r), q.repeat_interleave(x.shape[0] // q.shape[0],
+                dim=0), torch.repeat_interleave(x, self.one, dim=-2),
+                x.repeat_interleave(r, dim=2, output_size=x.shape[2] * r))
+
+
+class InterleaveCounts(nn.Module):
+    """Per-element repeats read from a buffer: the indexed dimension must have one per element."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("counts", torch.tensor([1, 0, 2]))
+
+    def forward(self, x, y):
+        return x.repeat_interleave(self.counts, dim=-1), y.repeat_interleave(self.counts), x.repeat_interleave(
+            self.counts[:1] + 1, dim=1, output_size=4)
+
+
+_INTERLEAVE = {r: RepeatInterleave(r) for r in (0, 1, 3)}
+_COUNTS = InterleaveCounts()
+INTERLEAVE_SIZES = st.fixed_dictionaries({"N": st.integers(1, 6), "C": st.sampled_from([2, 3]), "H": SIZE,
+                                          "L": st.integers(1, 3)})
+
+
+@PROPERTY
+@given(INTERLEAVE_SIZES, st.sampled_from([0, 1, 3]))
+def test_repeat_interleave(s: dict[str, int], r: int) -> None:
+    if r == 0:  # every result empty: arts rejects the model for every size, as torch gives empty tensors
+        report, _ = analyse(_INTERLEAVE[0], "N,C,H", "L,H")
+        assert report.status == "error" and not report.accepts(**s)
+        assert _cpu(_INTERLEAVE[0], [(s["N"], s["C"], s["H"]), (s["L"], s["H"])], False) is None
+        return
+    same_as_torch(_INTERLEAVE[r], ["N,C,H", "L,H"], s, ops=("repeat_interleave",))
+
+
+@PROPERTY
+@given(INTERLEAVE_SIZES, st.sampled_from([3, 3, 2, 4]), st.sampled_from([3, 3, 1, 6]))
+def test_repeat_interleave_by_a_buffer(s: dict[str, int], h: int, length: int) -> None:
+    same_as_torch(_COUNTS, ["N,C,H", "L"], {**s, "H": h, "L": length}, ops=("repeat_interleave",))
+
+
+class InterleaveByInput(nn.Module):
+    def forward(self, x, r):
+        return x.repeat_interleave(r, dim=0)
+
+
+def test_repeat_interleave_by_the_input_is_unknown() -> None:
+    report, _ = analyse(InterleaveByInput(), "N,C", "N")
+    assert report.status == "unknown"
+    assert any("tensor of repeats whose values arts cannot read" in d.message for d in report.diagnostics)
+
+
+
+def rel_pos_index(q: Any, k: Any) -> Any:
+    """timm SAM's ``get_rel_pos`` index: ``(q, k)`` relative offsets, shifted to be non-negative."""
+    q_coords = torch.arange(q, dtype=torch.float32)[:, None] * max(k / q, 1.0)
+    k_coords = torch.arange(k, dtype=torch.float32)[None, :] * max(q / k, 1.0)
+    return ((q_coords - k_coords) + (k - 1) * max(q / k, 1.0)).long()
+
+
+class StaticRelPos(nn.Module):
+    """SAM's relative positions on windows: the window's size (4, static after the view) indexes
+    a table through ``torch.arange`` arithmetic."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rel_pos = nn.Parameter(torch.randn(7, 3))
+
+    def forward(self, x):
+        w = x.view(-1, 4, 4, x.shape[-1])
+        return w + self.rel_pos[rel_pos_index(w.shape[1], w.shape[2])].sum(-1, keepdim=True)
+
+
+class RelPosBySize(nn.Module):
+    """The same index from the input's own size: its values change with the size, so it stays
+    unknown (a value read at the example size would hold there only)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rel_pos = nn.Parameter(torch.randn(1000, 3))
+
+    def forward(self, x):
+        return x + self.rel_pos[rel_pos_index(x.shape[1], x.shape[1])].sum(-1)[:, :1]
+
+
+_STATIC_REL = StaticRelPos()
+
+
+@PROPERTY
+@given(SIZES, st.sampled_from([4, 8, 16, 5]))
+def test_rel_pos_index_from_static_sizes(s: dict[str, int], h: int) -> None:
+    same_as_torch(_STATIC_REL, ["N,H,E"], {**s, "H": h}, ops=("take",))
+
+
+def test_rel_pos_index_from_the_input_size_is_unknown() -> None:
+    report, _ = analyse(RelPosBySize(), "N,H,E")
+    assert report.unknown_nodes and report.status != "ok"
+    assert any("advanced indexing by a tensor whose values arts cannot read" in d.message for d in report.diagnostics)

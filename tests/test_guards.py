@@ -417,3 +417,99 @@ def test_a_forward_that_changes_its_attributes_is_checked_as_the_fresh_model():
         answered += 1
         assert says == runs(SetsWindowFromInput(), 2, 3, h, w), (h, w, says)
     assert answered >= 3
+
+
+class WindowBias(nn.Module):
+    """Hugging Face Swinv2's relative-position bias behind a branch on sizes: the index is a
+    buffer, viewed (and here also shifted) eagerly -- fx stores the results as constants, whose
+    values must be the real buffer's, not a meta copy's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = nn.Parameter(torch.randn(7, 2))
+        self.register_buffer("index", torch.arange(16).view(4, 4) % 7, persistent=False)
+
+    def forward(self, x):
+        if x.shape[-1] % 2:
+            raise ValueError("odd width")
+        bias = self.table[self.index.view(-1)].view(4, 4, 2).permute(2, 0, 1)
+        shifted = self.table[(self.index + 3) % 7]
+        x = nn.functional.adaptive_avg_pool2d(x, 4)
+        return x + bias.sum(0), shifted.sum(-1) + x[:, :1]
+
+
+class IndexBySize(nn.Module):
+    """An index computed from the input's size (timm SAM's ``torch.arange(q_size)``): its values
+    at the example size say nothing about other sizes, so it stays unknown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = nn.Parameter(torch.randn(64, 2))
+
+    def forward(self, x):
+        if x.shape[-1] % 2:
+            raise ValueError("odd width")
+        return self.table[torch.arange(x.shape[-1]) * 2]
+
+
+_WINDOW_BIAS = WindowBias()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 9), st.integers(1, 9))
+def test_an_index_read_from_a_buffer_keeps_its_values(n, c, h, w):
+    report, _ = analyse(_WINDOW_BIAS, "N,C,H,W")
+    assert not report.unknown_nodes, report.format()
+    assert not report.region
+    assert report.accepts(N=n, C=c, H=h, W=w) == runs(_WINDOW_BIAS, n, c, h, w)
+    assert _WINDOW_BIAS.index.device.type == "cpu" and int(_WINDOW_BIAS.index[3, 3]) == 15 % 7
+
+
+def test_an_index_computed_from_the_size_stays_unknown():
+    report, _ = analyse(IndexBySize(), "N,W")
+    assert report.unknown_nodes and report.status != "ok"
+    assert any("advanced indexing by a tensor whose values arts cannot read" in d.message for d in report.diagnostics)
+
+
+def _rel_index(q, k):
+    """timm SAM's ``get_rel_pos`` index."""
+    q_coords = torch.arange(q, dtype=torch.float32)[:, None] * max(k / q, 1.0)
+    k_coords = torch.arange(k, dtype=torch.float32)[None, :] * max(q / k, 1.0)
+    return ((q_coords - k_coords) + (k - 1) * max(q / k, 1.0)).long()
+
+
+class PinnedRelPos(nn.Module):
+    """timm SAM's global attention: ``int(2 * q - 1)`` fixes the size at the example (a region
+    guard), and inside that region the ``arange`` index has the example's values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rel_pos = nn.Parameter(torch.randn(9, 3))
+
+    def forward(self, x):
+        q = x.shape[1]
+        n = int(2 * q - 1)
+        table = self.rel_pos
+        if table.shape[0] != n:
+            table = nn.functional.interpolate(table.t()[None], size=n, mode="linear")[0].t()
+        return x + table[_rel_index(q, q)].sum(-1)[:, :1]
+
+
+def test_an_index_from_a_size_pinned_by_the_trace_is_read_inside_the_region():
+    model = PinnedRelPos()
+    report, G = analyse(model, "N,H,E")
+    assert not report.unknown_nodes, report.format()
+    assert report.region
+    assert "take" in {d["op"].name for _, d in G.nodes(data=True) if d.get("op") is not None}
+    inside = [(n, h, e) for n in (1, 2) for h in range(1, 300) for e in (1, 3)
+              if _accepts_or_none(report, N=n, H=h, E=e) is not None]
+    assert inside and len({h for _, h, _ in inside}) == 1  # one H: the example's
+    for n, h, e in inside:
+        assert report.accepts(N=n, H=h, E=e) == runs(model, n, h, e)
+
+
+def _accepts_or_none(report, **sizes):
+    try:
+        return report.accepts(**sizes)
+    except ValueError:  # outside the captured region
+        return None

@@ -99,6 +99,9 @@ MODELS = [
                                {"name": "conv_2", "kernel_size": 1}))), 1, False),
     ("monai/BasicUNet2d", _monai(lambda: monai.networks.nets.BasicUNet(2, 1, 2, features=(4, 4, 8, 8, 16, 4))),
      1, True),
+    ("monai/SwinUNETR2d", _monai(lambda: monai.networks.nets.SwinUNETR(
+        in_channels=1, out_channels=2, feature_size=12, spatial_dims=2, depths=(1, 1, 1, 1), num_heads=(1, 1, 1, 1))),
+     1, True),
     ("monai/AttentionUnet2d", _monai(lambda: monai.networks.nets.AttentionUnet(
         2, 1, 2, channels=(4, 8), strides=(2,))), 1, False),
     ("diffusers/UNet2DModel", _UNetAtStep, 3, False),

@@ -158,10 +158,12 @@ class kept_attributes:
 class _on_meta:
     """Swap every parameter and buffer of ``module`` for a meta tensor of its shape, and back
     (cheaper than a deep copy or ``torch.func``, whose first import costs seconds); its plain
-    attributes are put back too (:class:`kept_attributes`)."""
+    attributes are put back too (:class:`kept_attributes`).  With ``buffers=False`` the buffers stay
+    real (the guarded trace: what ``forward`` computes from them eagerly keeps its values)."""
 
-    def __init__(self, module: Any) -> None:
+    def __init__(self, module: Any, buffers: bool = True) -> None:
         self.module = module
+        self.kinds = ("_parameters", "_buffers") if buffers else ("_parameters",)
         self.saved: list[tuple[Any, str, str, Any]] = []
         self.kept = kept_attributes(module)
 
@@ -171,7 +173,7 @@ class _on_meta:
         self.kept.__enter__()
 
         for m in self.module.modules():
-            for kind in ("_parameters", "_buffers"):
+            for kind in self.kinds:
                 table = getattr(m, kind)
                 for k, v in list(table.items()):
                     if isinstance(v, torch.Tensor) and v.device.type != "meta":

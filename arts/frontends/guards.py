@@ -325,8 +325,12 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
                         return target(*vargs, **vkwargs)
                     if kind == "call_method":
                         return getattr(vargs[0], target)(*vargs[1:], **vkwargs)
-                    if kind == "call_module":
-                        return self.root.get_submodule(target)(*vargs, **vkwargs)
+                    if kind == "call_module":  # on meta, buffers too (they stay real in the trace)
+                        from arts.frontends.confirm import _on_meta
+
+                        sub = self.root.get_submodule(target)
+                        with _on_meta(sub):
+                            return sub(*vargs, **vkwargs)
                     if kind == "get_attr":
                         obj: Any = self.root
                         for part in str(target).split("."):

@@ -27,6 +27,7 @@ The pipeline:
 from __future__ import annotations
 
 import inspect
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -136,6 +137,13 @@ def _tracer_class() -> Any:
         refused: str | None = None
         _params: dict[int, str] = {}
         _buffers: dict[int, str] = {}
+
+        def __init__(self) -> None:
+            # library functions that cannot take a proxy, traced as calls (each has a rule):
+            # ``einops.rearrange`` (MONAI's Swin), when the model has imported einops
+            einops = sys.modules.get("einops")
+            wrap = tuple(f for f in (getattr(einops, "rearrange", None),) if callable(f))
+            super().__init__(autowrap_functions=wrap)
 
         def proxy(self, node: Any) -> Any:
             return _LenProxy(node, self)
@@ -262,8 +270,8 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None)
         raise TraceFailure("forward does not run on meta tensors at any example size", None)
     metas = [torch.empty(sz, device="meta") for sz in sizes]
     tracer = guarded_tracer(_tracer_class(), root, metas, concrete, _run_trace.__code__)
-    try:
-        with _on_meta(module), warnings.catch_warnings():
+    try:  # buffers real: a constant computed from them (Swin's relative-position index) keeps its values
+        with _on_meta(module, buffers=False), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             graph = _run_trace(tracer, root, concrete)
     except fx.proxy.TraceError as e:

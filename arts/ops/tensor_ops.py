@@ -538,3 +538,62 @@ class SizedRepeatSpec(OpSpec):
         conds = [ge(k, 1, f"repeat: repeat {i} must be positive", code="too-small") for i, k in enumerate(r)]
         new = len(r) - len(x)
         return Inferred(tuple(r[:new]) + tuple(s * k for s, k in zip(x, r[new:])), keep(*conds))
+
+
+# ---- repeat_interleave ---------------------------------------------------------------------------
+
+def _optional_expr(v: Any, name: str) -> Any:
+    return None if v is None else _expr_list()(v, name)
+
+
+def _counts(v: Any, name: str) -> Any:
+    return None if v is None else _int_tuple(v, name)
+
+
+@_register
+class RepeatInterleaveSpec(OpSpec):
+    """``x.repeat_interleave(repeats, dim)``: each element repeated ``repeats`` times along ``dim``
+    (``dim=None``: of the flattened tensor).  ``repeats`` is one size (an int or an expression over
+    the later arguments' sizes: timm GCViT's ``B // q_global.shape[0]``) or ``counts``, the values of
+    a tensor of repeats (one per element of that dimension: the result's size is their sum).
+    ``output_size`` (torch's hint) must equal the result's size.  A result of size 0 (an empty
+    tensor in torch) is a ``too-small`` error, as every size in arts is positive."""
+
+    name = "repeat_interleave"
+    doc = "torch.repeat_interleave / Tensor.repeat_interleave with a size or a tensor of known repeats"
+    arity = (1, None)
+    params = (Param("repeats", None, _optional_expr), Param("counts", None, _counts),
+              Param("dim", None, int_param(optional=True)), Param("output_size", None, _optional_expr))
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        x = [sympy.sympify(s) for s in inputs[0]]
+        if (p["repeats"] is None) == (p["counts"] is None):
+            raise InputError("repeat_interleave: give exactly one of the parameters repeats and counts")
+        if p["dim"] is None:  # the flattened tensor
+            x, d = [prod(x) if x else sympy.Integer(1)], 0
+        elif not x:  # torch unsqueezes dim + 1 of the 0-d input
+            raise rank_error("repeat_interleave with a dim", "an input of rank ≥ 1 (not 0-d)", tuple(x))
+        else:
+            d = norm_dim(p["dim"], len(x), "repeat_interleave")
+        conds = []
+        counts = p["counts"]
+        if counts is not None and len(counts) > 1:  # one repeat per element of dimension d
+            if any(k < 0 for k in counts):
+                raise StaticShapeError(f"repeat_interleave: repeats {list(counts)} must be non-negative",
+                                       code="shape-mismatch")
+            where = "in the flattened input" if p["dim"] is None else f"along dimension {d}"
+            conds.append(eq(x[d], len(counts), Text("repeat_interleave: {} repeats for {} elements " + where,
+                                                    len(counts), x[d])))
+            size: Any = sympy.Integer(sum(counts))
+            if size < 1:
+                raise StaticShapeError("repeat_interleave: every repeat is 0 (an empty result)", code="too-small")
+        else:
+            r = sympy.Integer(counts[0]) if counts is not None else resolve(p["repeats"][0], inputs, self.name)
+            conds.append(ge(r, 1, Text("repeat_interleave: repeats {} must be positive", r), code="too-small"))
+            size = x[d] * r
+        if p["output_size"] is not None:
+            given = resolve(p["output_size"][0], inputs, self.name)
+            conds.append(eq(size, given, Text("repeat_interleave: output_size {} is not the result's size {}",
+                                              given, size)))
+        x[d] = size
+        return Inferred(tuple(x), keep(*conds))

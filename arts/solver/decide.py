@@ -347,8 +347,8 @@ def decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol] = 
     one live domain many times (every broadcast's ``Piecewise`` asks ``a == 1``), and a condition
     proven on a domain stays proven on each of its restrictions (:meth:`Domain.restrict` carries
     the proven ones over).  An ``unknown`` is kept for the same domain and budget only (the search
-    is deterministic), never one the deadline made.  Past the running deadline (:mod:`arts.solver.budget`) the answer is ``unknown``
-    at once, whatever the step it was reached in.
+    is deterministic), never one the deadline made.  Past the running deadline
+    (:mod:`arts.solver.budget`) the answer is ``unknown`` at once, whatever the step it was reached in.
     """
     with decision_budget():
         if not CACHE:

@@ -317,6 +317,8 @@ def _branch_guard(L: Lowerer, node: Any, name: str, condition: Any, taken: bool,
 
         where = f"{display_path(file, L.aliases)}:{line}"
     formula = condition if taken else sympy.Not(condition)
+    if isinstance(formula, sympy.Eq):
+        L.pinned.append(formula.lhs - formula.rhs)
     formula, args = _size_formula(L, formula, f"a branch at {where}")
     return L.emit(node, "branch_guard", {"formula": formula, "raises": bool(raises), "where": where}, args)
 

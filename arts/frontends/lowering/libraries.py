@@ -128,3 +128,27 @@ def _patch_merging_pad(L: Lowerer, node: Any, name: str, x: Any) -> Any:
                                               ("slice", None, None, None)]}, [padded.name], suffix=f"_x{k}").name
              for k, (i, j) in enumerate([(0, 0), (1, 0), (0, 1), (1, 1)])]
     return L.emit(node, "cat", {"dim": -1}, parts)
+
+
+@lowers("einops.einops.rearrange")
+def _rearrange(L: Lowerer, node: Any, name: str, x: Any, pattern: Any, **axes_lengths: Any) -> Any:
+    """``einops.rearrange(x, "b c h w -> b h w c")`` (MONAI's Swin): a pattern that only reorders
+    named axes is einops's ``permute`` of the input (it reshapes only to split or merge axes);
+    anything else -- groups ``( )``, ``...``, anonymous axes, lengths -- stays unknown."""
+    import re
+
+    t = L.tensor(x, "the input")
+    if not isinstance(pattern, str) or pattern.count("->") != 1:
+        raise NotLowered(f"rearrange with the pattern {pattern!r}")
+    left, right = (side.split() for side in pattern.split("->"))
+    word = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+    if axes_lengths or not all(word.match(a) for a in left + right):
+        raise NotLowered(f"rearrange pattern {pattern!r} (only reorderings of named axes are modelled)")
+    if len(set(left)) != len(left) or sorted(left) != sorted(right):
+        raise NotLowered(f"rearrange pattern {pattern!r} (its two sides do not name the same axes once each)")
+    r = L.ranks.get(t)
+    if r is None:
+        raise NotLowered("the rank of a tensor whose shape could not be inferred")
+    if r != len(left):
+        raise NotLowered(f"rearrange pattern {pattern!r} for a tensor of rank {r}")
+    return L.emit(node, "permute", {"dims": [left.index(a) for a in right]}, [t])

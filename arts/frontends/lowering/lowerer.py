@@ -51,6 +51,9 @@ class Lowerer:
         self._abstract_of: dict[Any, Any] = {}  # a size -> itself or its symbol (count_ops is slow)
         self._locations: dict[str, dict[str, Any]] = {}  # an fx stack trace -> its node attributes
         self._inferred: dict[Any, tuple | None] = {}  # (op, input shapes) -> output shape
+        #: ``e`` (over reference symbols) for each traced branch ``e == 0`` (``int(p)`` fixed at the
+        #: example): it holds wherever the traced graph is the model (:mod:`.constants` reads it)
+        self.pinned: list[sympy.Expr] = []
 
     # ---- driver -----------------------------------------------------------------------------
     def run(self) -> nx.DiGraph:

@@ -260,3 +260,45 @@ def _repeat(L: Lowerer, node: Any, name: str, x: Any, *repeats: Any, **kwargs: A
     if all(isinstance(e, int) for e in entries):
         return L.emit(node, "repeat", {"repeats": ints(tuple(entries), "repeats")}, [t])
     return L.emit_sized(node, "sized_repeat", t, "repeats", entries, {})
+
+
+@lowers("torch.repeat_interleave", "Tensor.repeat_interleave")
+def _repeat_interleave(L: Lowerer, node: Any, name: str, x: Any, repeats: Any = None, dim: Any = None, *,
+                       output_size: Any = None) -> Any:
+    """``repeats`` a size (an int, or computed from sizes), or a tensor whose values arts can read
+    (a buffer: :mod:`.constants`); a tensor computed from the input stays unknown."""
+    import torch
+
+    from arts.frontends.lowering.constants import constant_value
+
+    if repeats is None:
+        raise NotLowered("torch.repeat_interleave(repeats) alone (the result's size is the sum of its values)")
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int)):
+        raise NotLowered(f"{name} along a computed dimension")
+    t = L.tensor(x, "the input")
+    params: dict[str, Any] = {"dim": dim}
+    entries: list[Any] = []
+    if isinstance(repeats, TensorVal):
+        raw = node.kwargs["repeats"] if "repeats" in node.kwargs else node.args[1]
+        value = constant_value(L, raw)
+        if value is None:
+            raise NotLowered(f"{name} by a tensor of repeats whose values arts cannot read (computed from the "
+                             f"input, or not a module buffer)")
+        if value.dim() > 1 or value.dtype == torch.bool or value.is_floating_point() or value.is_complex():
+            raise NotLowered(f"{name} by a {value.dim()}-d tensor of repeats of dtype {value.dtype}")
+        params["counts"] = [int(v) for v in value.reshape(-1).tolist()]
+        if not params["counts"]:
+            raise NotLowered(f"{name} by an empty tensor of repeats")
+    else:
+        entries = L.sizes([repeats], "repeats")
+    if output_size is not None:
+        entries += L.sizes([output_size], "output_size")
+    if not entries:
+        return L.emit(node, "repeat_interleave", params, [t])
+    args = [t]
+    out = L.placeheld(entries, args)
+    if "counts" not in params:
+        params["repeats"] = [out[0]]
+    if output_size is not None:
+        params["output_size"] = [out[-1]]
+    return L.emit(node, "repeat_interleave", params, args)
