@@ -244,3 +244,17 @@ def test_a_condition_restating_a_domain_equation_is_proven_and_nothing_else(n, k
     assert decide(sympy.Eq(k * n, sympy.expand(k * hp * wp)), dom, [H, W]).is_proven
     assert decide(sympy.Or(sympy.Eq(H, 1), sympy.Eq(sympy.expand(hp * wp) / n, 1)), dom, [H, W]).is_proven
     assert not decide(sympy.Eq(sympy.expand(hp * wp), n + 1), dom, [H, W]).is_proven
+
+
+def test_a_padded_window_count_has_no_unevaluated_constant_floor():
+    """DaViT's windows of a size padded to a multiple of 28, quartered: collapsing
+    ``floor((28*floor((H - 1)/28) + 31)/4)`` once left ``floor(3/4)`` unevaluated, which sympy calls
+    non-real and then refuses to compare (a ``TypeError`` out of ``decide``).  The collapsed size
+    is exact and decidable."""
+    H = dim("H")
+    raw = sympy.floor((28 * sympy.floor((H - 1) / 28) + 31) / 4, evaluate=False)
+    e = simplify_dim(raw)
+    assert not any(isinstance(t, sympy.floor) and t.args[0].is_Number for t in sympy.preorder_traversal(e))
+    for h in range(1, 200):
+        assert int(e.subs(H, h)) == (28 * ((h - 1) // 28) + 31) // 4
+    assert decide(sympy.Ge(e, 7), Domain([], [H]), [H]).is_proven
