@@ -7,10 +7,11 @@ traces the branch without the skip ``cat``.  The graph arts checks is then not t
 
 So before a report says ``ok`` or ``error``, the model runs once for real at a size the domain
 accepts (it must run, with the output shapes arts inferred) and at the counterexample of the first
-error (it must fail).  It runs on meta tensors (parameters and buffers swapped for meta tensors
-and back, no copy), with CPU deciding wherever meta fails (meta kernels are lax the other way
-too: they accept some calls CPU torch rejects, e.g. ``conv_transpose2d`` with the wrong number
-of channels, so a meta success never refutes arts).
+error (it must fail).  An accepted size runs on meta tensors (parameters and buffers swapped for
+meta tensors and back, no copy) and is settled on CPU wherever meta does not give arts's shapes;
+a rejected one runs on CPU when small, else on meta, with CPU deciding wherever meta runs it
+(meta kernels are lax the other way too: they accept some calls CPU torch rejects, e.g.
+``conv_transpose2d`` with the wrong number of channels, so a meta success never refutes arts).
 When torch disagrees, the report becomes ``unknown``: the trace is not the model.  To name the
 branch, the user-code lines that ran under fx and under the real run are recorded
 (``sys.settrace``) and the last line before the two paths part is reported.
@@ -31,7 +32,7 @@ from arts.graph.report import Diagnostic, Report
 __all__ = ["confirm", "kept_attributes", "not_the_model"]
 
 _PROBE = 32  # every size of the extra probe used when no input size is accepted at all
-_CPU_ELEMENTS = 1 << 18  # naming the branch: inputs up to this many elements run on CPU, larger on meta
+_CPU_ELEMENTS = 1 << 18  # rejected sizes and branch naming: inputs this small run on CPU, larger on meta
 
 
 class _Failed(Exception):
@@ -213,17 +214,35 @@ def _small(shapes: Sequence[tuple[int, ...]]) -> bool:
 
 
 def _verdict_at(module: Any, shapes: Sequence[tuple[int, ...]], longs: Sequence[bool],
-                accepted: bool) -> list | None:
-    """Output shapes where torch runs the model, None where it fails.  The model runs on meta
-    tensors first (a CPU run pays for the compute and for each conv's kernel set-up: 0.2-0.4 s on
-    an Xception or a RegNet even at 1x1, 2 s for a ViT-B at 224x224), and on CPU, the truth,
-    wherever meta fails (a missing meta kernel) or runs a size arts rejects (meta kernels are lax)."""
+                accepted: bool, expect: list | None = None) -> list | None:
+    """Output shapes where torch runs the model, None where it fails.
+
+    A size arts accepts runs on meta tensors first: a CPU run pays for the compute and for each
+    conv's kernel set-up (0.2-0.4 s on an Xception or a RegNet even at 1x1, 2 s for a ViT-B at
+    224x224).  Meta is taken only where it gives the shapes arts ``expect``s; anything else (a
+    failure, other shapes: a model may branch on ``x.is_meta``) is settled by CPU, the truth.  A
+    size arts rejects runs on CPU when it is small, else on meta and then on CPU where meta runs it
+    (meta kernels are lax)."""
+    if accepted:
+        try:
+            got = _run(module, shapes, longs, "meta")
+            if expect is not None and sorted(set(got)) == expect:
+                return got
+        except _Failed:
+            pass
+        try:
+            return _run(module, shapes, longs, "cpu")
+        except _Failed:
+            return None
+    if _small(shapes):
+        try:
+            return _run(module, shapes, longs, "cpu")
+        except _Failed:
+            return None
     try:
-        got = _run(module, shapes, longs, "meta")
-        if accepted:
-            return got
+        _run(module, shapes, longs, "meta")
     except _Failed:
-        pass
+        return None
     try:
         return _run(module, shapes, longs, "cpu")
     except _Failed:
@@ -291,9 +310,9 @@ def confirm(module: Any, report: Report, G: nx.DiGraph, trace_fn: Callable[[], A
             shapes = [report.shape_at(n, **point) for n in inputs]
         except Exception:  # noqa: BLE001 - a point we cannot evaluate is no evidence either way
             continue
-        got = _verdict_at(module, shapes, longs, accepted)
+        mine = sorted({report.shape_at(o, **point) for o in G.graph.get("outputs", [])}) if accepted else None
+        got = _verdict_at(module, shapes, longs, accepted, mine)
         if accepted:
-            mine = sorted({report.shape_at(o, **point) for o in G.graph.get("outputs", [])})
             # distinct shapes on both sides: arts and torch may share or split identical results
             if got is not None and sorted(set(got)) == mine:
                 continue
