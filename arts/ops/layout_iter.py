@@ -209,7 +209,7 @@ def unpiece(c: sympy.Basic) -> sympy.Basic:
     with a Piecewise becomes the disjunction of its pieces, each under its condition."""
     if not c.has(sympy.Piecewise):
         return c
-    from arts.solver.piecewise import cases
+    from arts.solver.piecewise import cases as piece_cases
 
     reps = {}
     for rel in c.atoms(sympy.core.relational.Relational):
@@ -217,7 +217,7 @@ def unpiece(c: sympy.Basic) -> sympy.Basic:
             continue
         # arts's own case split first: sympy's piecewise_fold took 22 s on one of DaViT's window
         # views (nested Piecewise strides of a pad of slices), the split 0.1 s
-        split = cases(rel, UNPIECE_CASES, depth=16)
+        split = piece_cases(rel, UNPIECE_CASES, depth=16)
         if split is not None and all(isinstance(v, sympy.logic.boolalg.Boolean) and not v.has(sympy.ITE)
                                       for v, _ in split):
             reps[rel] = sympy.Or(*(sympy.And(cond, v) for v, cond in split))
