@@ -22,10 +22,12 @@ pytestmark = pytest.mark.filterwarnings("ignore")
 
 @pytest.fixture(autouse=True)
 def _aten_path_only(monkeypatch):
-    """Skip the second capture path (fx through the branches) so that the ATen path answers."""
+    """Skip the second capture path (fx through the branches) so that the ATen path answers, and
+    export once: the region of one export is what is tested here (more exports: test_regions.py)."""
     import arts.frontends.torch_fx as tf
 
     monkeypatch.setattr(tf, "_through_branches", lambda *a, **k: None)
+    monkeypatch.setattr("arts.frontends.regions.MAX_CAPTURES", 1)
 
 
 def _torch_runs(model: nn.Module, shape: tuple[int, ...]) -> bool:

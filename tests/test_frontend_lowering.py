@@ -25,6 +25,7 @@ from arts.frontends.torch_fx import analyse, check_module
 # asserts its op appears in the lowered graph.  ``unsupported`` has no torch counterpart: its rule
 # only raises Unsupported (the unknown verdict is tested in test_frontend_errors.py).
 TORCH_ORACLE_COVERS = {"sized_view", "sized_reshape", "sized_pad", "sized_interpolate", "broadcast_op", "index",
+                       *(f"sized_adaptive_{k}_pool{n}d" for k in ("avg", "max") for n in (1, 2, 3)),
                        "reduce", "chunk_part", "split_part", "expand_as", "matmul", "constant", "pointwise",
                        "unsupported"}
 
@@ -126,6 +127,25 @@ class Resize(nn.Module):
 
 def test_resizing() -> None:
     agree(Resize(), ["N,3,H,W"], GRID, ops=("sized_interpolate", "upsample", "interpolate"))
+
+
+class AdaptiveToComputedSizes(nn.Module):
+    """Adaptive pools to output sizes computed from the input's (timm's VGG: ``max(7, H)``)."""
+
+    def forward(self, x):
+        h, w = x.shape[2], x.shape[3]
+        flat = x.flatten(2)
+        cube = x.unsqueeze(2)
+        return (F.adaptive_avg_pool2d(x, (h // 2 + 1, None)), F.adaptive_max_pool2d(x, (3, w - 1)),
+                F.adaptive_avg_pool2d(x, h * 2), F.adaptive_avg_pool1d(flat, h + w),
+                F.adaptive_max_pool1d(flat, w // 3), F.adaptive_avg_pool3d(cube, (1, h // 2 + 1, 2)),
+                F.adaptive_max_pool3d(cube, (None, w - 2, h)))
+
+
+def test_adaptive_pools_to_computed_sizes() -> None:
+    # w - 1, w // 3, w - 2 are 0 at some sizes: torch rejects an empty output there (and so does arts)
+    agree(AdaptiveToComputedSizes(), ["N,3,H,W"], GRID,
+          ops=tuple(f"sized_adaptive_{k}_pool{n}d" for k in ("avg", "max") for n in (1, 2, 3)))
 
 
 class InPlace(nn.Module):

@@ -162,7 +162,8 @@ def test_a_branch_that_raises_otherwise_is_a_condition_of_the_domain():
     assert _agree(m, report, GRID) == len(GRID)  # exact everywhere
 
 
-def test_a_branch_to_other_code_bounds_the_region():
+def test_a_branch_to_other_code_bounds_the_region(monkeypatch):
+    monkeypatch.setattr("arts.frontends.regions.MAX_CAPTURES", 1)  # one trace (test_regions.py: more)
     m = Truncate()
     report, _ = analyse(m, "N,3,H,W")
     assert report.status == "error"  # inside the region, H < 5 fails: a real error, found there
@@ -177,12 +178,20 @@ def test_a_branch_to_other_code_bounds_the_region():
     assert _agree(m, report, GRID) == sum(1 for _, w in GRID if w > 40)
 
 
-def test_a_caught_raise_is_only_a_region():
+def test_a_caught_raise_is_only_a_region(monkeypatch):
+    monkeypatch.setattr("arts.frontends.regions.MAX_CAPTURES", 1)  # one trace
     m = Caught()
     report, _ = analyse(m, "N,3,H,W")
     assert report.region  # the handler may run other code: not a condition of the domain
     assert not [d for d in report.diagnostics if d.code == "assert-failed"]
     assert _agree(m, report, GRID) > 0
+
+
+def test_a_caught_raise_is_traced_both_ways():
+    m = Caught()
+    report, _ = analyse(m, "N,3,H,W")  # a second trace at an odd width runs the handler's code
+    assert report.region == ()
+    assert _agree(m, report, GRID) == len(GRID)
 
 
 def test_loops_and_len_on_static_sizes_need_no_region():
@@ -495,7 +504,8 @@ class PinnedRelPos(nn.Module):
         return x + table[_rel_index(q, q)].sum(-1)[:, :1]
 
 
-def test_an_index_from_a_size_pinned_by_the_trace_is_read_inside_the_region():
+def test_an_index_from_a_size_pinned_by_the_trace_is_read_inside_the_region(monkeypatch):
+    monkeypatch.setattr("arts.frontends.regions.MAX_CAPTURES", 1)  # one trace: one H
     model = PinnedRelPos()
     report, G = analyse(model, "N,H,E")
     assert not report.unknown_nodes, report.format()

@@ -124,21 +124,22 @@ def _eager(module: Any) -> Any:
     return Eager().train(module.training)
 
 
-def capture(module: Any, shapes: Sequence[tuple], budget_s: float | None = None) -> Capture:
+def capture(module: Any, shapes: Sequence[tuple], budget_s: float | None = None,
+            at: dict[str, int] | None = None) -> Capture:
     """Export ``module`` non-strict with every symbolic input size dynamic; see the module docstring.
     ``budget_s`` (default :data:`CAPTURE_BUDGET_S`) bounds all the tries together: past it the
     capture fails (the report is ``unknown``) rather than keep a user waiting on torch's symbolic
     shape simplification, which for some models (window partitions on padded sizes) runs for
-    minutes."""
+    minutes.  ``at`` (sizes by symbol name) is the one example to export at."""
     budget = CAPTURE_BUDGET_S if budget_s is None else budget_s
     try:
         with _time_limit(budget):
-            return _capture(module, shapes, budget)
+            return _capture(module, shapes, budget, at)
     except _OutOfTime:
         raise CaptureTimedOut(f"torch.export did not finish within {budget:.0f} s") from None
 
 
-def _capture(module: Any, shapes: Sequence[tuple], budget_s: float) -> Capture:
+def _capture(module: Any, shapes: Sequence[tuple], budget_s: float, at: dict[str, int] | None = None) -> Capture:
     import time
 
     import torch
@@ -152,10 +153,11 @@ def _capture(module: Any, shapes: Sequence[tuple], budget_s: float) -> Capture:
     errors: list[str] = []
     export_failed_where_runs = 0
     start = time.monotonic()
-    for k in range(len(_EXAMPLES)):
+    examples = ([{s: int(at[s.name]) for s in symbols}] if at is not None
+                else [_example_values(symbols, k) for k in range(len(_EXAMPLES))])
+    for vals in examples:
         if time.monotonic() - start > budget_s:
             break
-        vals = _example_values(symbols, k)
         sizes = [[vals[x] if isinstance(x, sympy.Symbol) else int(x) for x in s] for s in shapes]
         if errors and SCREEN:  # the first example failed: screen the others by a quick static run first
             why = _fails_static(module, sizes)
@@ -895,14 +897,41 @@ def _guarded(report: Report, region: list[sympy.Basic], user_declared: Any) -> G
 def analyse_aten(module: Any, shapes: list[tuple], name: str, where: Any, mode: str, file: str | None,
                  aliases: dict[str, str] | None, reason: str, notes: Sequence[Diagnostic] = ()
                  ) -> tuple[Report, nx.DiGraph]:
-    """Check ``module`` through the ATen path (the fx trace failed with ``reason``)."""
+    """Check ``module`` through the ATen path (the fx trace failed with ``reason``); where the
+    export's region is not the whole domain, export again at sizes outside it
+    (:func:`arts.frontends.regions.widen`)."""
+    import time
+
+    started = time.monotonic()
+    report, G = _aten_piece(module, shapes, name, where, mode, file, aliases, reason, notes, None)
+    cost = time.monotonic() - started
+    if not report.region:
+        return report, G
+    from arts.frontends.regions import widen
+
+    user_declared = report.user_declared  # type: ignore[attr-defined]
+    symbols = list(dict.fromkeys(x for s in shapes for x in s if isinstance(x, sympy.Symbol)))
+
+    def again(at: dict[str, int], seconds: float) -> tuple[Report, nx.DiGraph] | None:
+        try:
+            return _aten_piece(module, shapes, name, where, mode, file, aliases, reason, notes, at, seconds)
+        except CaptureFailed:  # forward does not run there, or the export fails: not covered
+            return None
+
+    return widen((report, G), again, user_declared, symbols, "exports", cost, least=2)
+
+
+def _aten_piece(module: Any, shapes: list[tuple], name: str, where: Any, mode: str, file: str | None,
+                aliases: dict[str, str] | None, reason: str, notes: Sequence[Diagnostic],
+                at: dict[str, int] | None, seconds: float | None = None) -> tuple[GuardedReport, nx.DiGraph]:
+    """One export (at the sizes ``at``, or the usual examples), decided inside its region."""
     from arts.frontends.torch_fx import finish
     from arts.graph.check import typecheck
     from arts.solver.decide import decide
     from arts.solver.domain import Domain
     from arts.solver.parse import parse_constraints
 
-    cap = capture(module, shapes)
+    cap = capture(module, shapes, budget_s=seconds, at=at)
     if cap.unmapped:
         raise CaptureFailed("guards over sizes that are not input sizes: " + "; ".join(cap.unmapped[:3]))
     from arts.frontends.torch_fx import _forward_params

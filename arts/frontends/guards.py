@@ -43,7 +43,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-__all__ = ["GuardFailed", "branch_guard", "guarded_tracer", "untaken_branch_raises"]
+__all__ = ["GuardFailed", "branch_guard", "conditional_store", "guarded_tracer", "size_select",
+           "untaken_branch_raises"]
 
 
 # read now: fx's tracer swaps ``math``'s functions for wrappers while it traces (autowrap)
@@ -60,6 +61,12 @@ def branch_guard(condition: Any, taken: bool, raises: bool, where: str) -> None:
     Run as part of the traced graph it checks that the branch goes the way it went when traced."""
     if bool(condition) != taken:
         raise GuardFailed(f"{where}: the branch on sizes goes the other way at this input")
+
+
+def size_select(condition: Any, then: Any, otherwise: Any) -> Any:
+    """``then`` where ``condition`` holds, else ``otherwise``: the value a list entry has after
+    ``if condition: entries[i] = then`` (see :func:`conditional_store`)."""
+    return then if condition else otherwise
 
 
 class _UnknownValue:
@@ -132,6 +139,88 @@ def untaken_branch_raises(frame: Any, taken: bool, stop: Any = None) -> bool:
             return False
         f = f.f_back
     return f is not None  # reached the trace's entry (else the stack is not what it seems)
+
+
+_BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+           "//": lambda a, b: a // b, "%": lambda a, b: a % b}
+_BODY_LIMIT = 24  # instructions of a conditional store
+
+
+def conditional_store(frame: Any) -> tuple[bool, list[Any]] | None:
+    """The branch ``frame`` is deciding, if it is a **conditional store**: ``if c: entries[i] = k``
+    with no ``else`` (MONAI's ``UpCat``: ``sp[i * 2 + 1] = 1`` where a size is odd), whose body
+    is one ``STORE_SUBSCR`` of a value computed from constants and local variables by arithmetic,
+    running straight to where the branch rejoins.  Such a branch needs no guard: skipping the body
+    and storing ``size_select(c, k, entries[i])`` instead is the same program for both values of
+    ``c``.  Returns (the value of ``c`` for which the body runs, the body's instructions) or None."""
+    code = frame.f_code
+    insts = list(dis.get_instructions(code))
+    at = {ins.offset: k for k, ins in enumerate(insts)}
+    k = at.get(frame.f_lasti)
+    if k is None or insts[k].opname not in _JUMPS_IF:
+        return None
+    jump = insts[k]
+    runs_when = not _JUMPS_IF[jump.opname]  # the body is the fall-through: it runs when the jump does not
+    target = jump.argval
+    body: list[Any] = []
+    for ins in insts[k + 1:k + 1 + _BODY_LIMIT]:
+        if ins.offset == target:
+            break  # runs straight into the join point
+        if ins.opname.startswith("JUMP_") and "_IF_" not in ins.opname and ins.argval == target:
+            break  # jumps to it (the join point is a loop's head)
+        if body and ins.is_jump_target:
+            return None  # another path enters the body
+        body.append(ins)
+    else:
+        return None
+    if not body or body[-1].opname != "STORE_SUBSCR":
+        return None
+    allowed = {"LOAD_CONST", "LOAD_FAST", "BINARY_OP", "UNARY_NEGATIVE", "NOP", "CACHE"}
+    if any(ins.opname not in allowed for ins in body[:-1]):
+        return None
+    if any(ins.opname == "BINARY_OP" and ins.argrepr not in _BINARY for ins in body):
+        return None
+    return runs_when, body
+
+
+def run_store(frame: Any, body: list[Any]) -> tuple[list, int, Any] | None:
+    """(list, index, value) that the store of :func:`conditional_store` writes, computed from the
+    frame's constants and locals (plain ints and one list), or None if they are not such."""
+    stack: list[Any] = []
+    local = frame.f_locals
+    for ins in body[:-1]:
+        name = ins.opname
+        if name in ("NOP", "CACHE"):
+            continue
+        if name == "LOAD_CONST":
+            stack.append(ins.argval)
+        elif name == "LOAD_FAST":
+            if ins.argval not in local:
+                return None
+            stack.append(local[ins.argval])
+        elif name == "UNARY_NEGATIVE":
+            if not stack or not _plain_int(stack[-1]):
+                return None
+            stack.append(-stack.pop())
+        else:  # BINARY_OP
+            if len(stack) < 2 or not (_plain_int(stack[-1]) and _plain_int(stack[-2])):
+                return None
+            b, a = stack.pop(), stack.pop()
+            if ins.argrepr in ("//", "%") and b == 0:
+                return None
+            stack.append(_BINARY[ins.argrepr](a, b))
+    if len(stack) != 3:
+        return None
+    value, entries, index = stack
+    if type(entries) is not list or not _plain_int(index) or not _plain_int(value):
+        return None
+    if not -len(entries) <= index < len(entries):
+        return None
+    return entries, index, value
+
+
+def _plain_int(v: Any) -> bool:
+    return type(v) is int
 
 
 def _all_paths_raise(insts: list[Any], at: dict[int, int], start: int, handler: bool = False) -> list[int] | None:
@@ -313,6 +402,9 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
                 return self._inputs.pop(0) if self._inputs else UNKNOWN
             if target is branch_guard:
                 return None
+            if target is size_select:  # bool() of its condition's value, not a traced decision
+                c, a, b = self.value(tuple(args))
+                return UNKNOWN if _has_unknown((c, a, b)) else (a if c else b)
             vargs, vkwargs = self.value(tuple(args)), self.value(dict(kwargs))
             if device is not None and device.type != "meta":  # the real device's tensors are computed on meta
                 vargs, vkwargs = _to_meta((vargs, vkwargs), device)
@@ -373,8 +465,32 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             if v is None:
                 return super().to_bool(obj)
             taken = bool(v)
-            self._guard(obj, taken, _user_frame())
+            frame = _user_frame()
+            joined = self._join_store(obj, frame)
+            if joined is not None:
+                return joined
+            self._guard(obj, taken, frame)
             return taken
+
+        def _join_store(self, cond: Any, frame: Any) -> bool | None:
+            """For a conditional store (:func:`conditional_store`): store the select of both
+            ways and return the truth value that skips the body; None for any other branch."""
+            if frame is None:
+                return None
+            found = conditional_store(frame)
+            if found is None:
+                return None
+            runs_when, body = found
+            store = run_store(frame, body)
+            if store is None:
+                return None
+            entries, index, value = store
+            old = entries[index]
+            if not (_plain_int(old) or (isinstance(old, fx.Proxy) and old.tracer is self
+                                        and _plain_int(self._size_value(old)))):
+                return None
+            entries[index] = self.create_proxy("call_function", size_select, (cond, value, old), {})
+            return not runs_when
 
         def _fixed(self, obj: Any, kind: type) -> int:
             v = self._size_value(obj)

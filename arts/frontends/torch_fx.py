@@ -229,13 +229,14 @@ def trace(module: Any, n_inputs: int | None = None, file: str | None = None) -> 
     return graph, n, concrete
 
 
-def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None) -> tuple[Any, int, dict[str, Any],
-                                                                                     dict[str, int], int, Any]:
+def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None,
+                  at: dict[str, int] | None = None) -> tuple[Any, int, dict[str, Any], dict[str, int], int, Any]:
     """Trace ``module.forward`` with torch.fx through its branches on sizes
     (:mod:`arts.frontends.guards`): at an example size where ``forward`` runs on meta tensors,
     every decision on a size is taken as the model takes it there and recorded as a
     ``branch_guard``.  Returns (fx graph, tensor inputs, concrete args, example sizes, guards, the
-    module traced: ``module``, or an entry module calling it when its forward is decorated)."""
+    module traced: ``module``, or an entry module calling it when its forward is decorated).
+    ``at`` (sizes by symbol name) is the one example to trace at, instead of the usual ones."""
     import torch
     from torch import fx
 
@@ -255,6 +256,8 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None)
     tries += [_odd_values(symbols, k) for k in range(len(_ODD_EXAMPLES))]
     # all sizes equal (a fixed-size 3-d model: MONAI's UNETR at 64**3)
     tries += [{s: (2 if s.name.startswith("N") or s.name == "B" else v) for s in symbols} for v in _CUBES]
+    if at is not None:
+        tries = [{s: int(at[s.name]) for s in symbols}]
     for vals in tries:
         sizes = [[vals[x] if isinstance(x, sympy.Symbol) else int(x) for x in sh] for sh in shapes]
         metas = [torch.empty(sz, device="meta") for sz in sizes]
@@ -647,22 +650,14 @@ def _through_branches(module: Any, shapes: list[tuple], e: TraceFailure, name: s
     """The second capture path: fx through the branches on sizes (:func:`trace_guarded`); the
     report is decided inside the region of the branches taken (unknown outside), and branches
     whose other way certainly raises are conditions of the domain.  None if it cannot trace."""
-    was_training = module.training
-    module.train(mode == "train")
-    try:
-        fx_graph, _, concrete, example, n_guards, root = trace_guarded(module, shapes, file)
-    except Exception:  # noqa: BLE001 - any failure of this path (TraceFailure, InputError...) leaves the next one
+    import time
+
+    started = time.monotonic()
+    first = _traced_at(module, shapes, name, where, mode, file, aliases, notes, None)
+    cost = time.monotonic() - started
+    if first is None:
         return None
-    finally:
-        module.train(was_training)
-    placeholders = [p for p in fx_graph.nodes if p.op == "placeholder"]
-    concrete_idx = {i: concrete[p.name] for i, p in enumerate(_forward_params(root))
-                    if p.name in concrete and i < len(placeholders)}
-    try:
-        report, G = _check_traced(module, fx_graph, concrete_idx, shapes, name, where, mode, file, aliases,
-                                  list(notes), lambda: trace_guarded(module, shapes, file)[:3], root=root)
-    except InputError:
-        return None
+    report, G, example, n_guards, fx_graph = first
     ex = ", ".join(f"{k}={v}" for k, v in example.items())
     head = (f"torch.fx cannot trace {name} plainly ({e.reason}); traced it through {n_guards} branch(es) on "
             f"sizes at the example {ex}")
@@ -692,7 +687,44 @@ def _through_branches(module: Any, shapes: list[tuple], e: TraceFailure, name: s
         report.diagnostics.insert(len(notes), Diagnostic(
             "note", "captured-region", None, f"{head}; every branch goes the traced way on the whole domain "
             "or raises otherwise"))
+    if report.region and not report.region_empty:  # trace again at sizes outside the region
+        from arts.frontends.regions import widen
+        from arts.solver.domain import Domain
+        from arts.solver.parse import parse_constraints
+
+        user = parse_constraints(where) if isinstance(where, (str, list, tuple)) else list(where or [])
+        symbols = list(dict.fromkeys(x for s in shapes for x in s if isinstance(x, sympy.Symbol)))
+
+        def again(at: dict[str, int], seconds: float) -> tuple[Report, nx.DiGraph] | None:
+            got = _traced_at(module, shapes, name, where, mode, file, aliases, notes, at)
+            return None if got is None else (got[0], got[1])
+
+        return widen((report, G), again, Domain(user, symbols), symbols, "traces", cost)
     return report, G
+
+
+def _traced_at(module: Any, shapes: list[tuple], name: str, where: Any, mode: str, file: str | None,
+               aliases: dict[str, str] | None, notes: list[Diagnostic], at: dict[str, int] | None
+               ) -> tuple[Report, nx.DiGraph, dict[str, int], int, Any] | None:
+    """Trace through branches (at the sizes ``at``, or the usual examples) and check the trace:
+    (report, graph, example sizes, branches, fx graph), or None if it cannot be traced."""
+    was_training = module.training
+    module.train(mode == "train")
+    try:
+        fx_graph, _, concrete, example, n_guards, root = trace_guarded(module, shapes, file, at)
+    except Exception:  # noqa: BLE001 - any failure of this path (TraceFailure, InputError...) leaves the next one
+        return None
+    finally:
+        module.train(was_training)
+    placeholders = [p for p in fx_graph.nodes if p.op == "placeholder"]
+    concrete_idx = {i: concrete[p.name] for i, p in enumerate(_forward_params(root))
+                    if p.name in concrete and i < len(placeholders)}
+    try:
+        report, G = _check_traced(module, fx_graph, concrete_idx, shapes, name, where, mode, file, aliases,
+                                  list(notes), lambda: trace_guarded(module, shapes, file, at)[:3], root=root)
+    except InputError:
+        return None
+    return report, G, example, n_guards, fx_graph
 
 
 def _plain_condition(c: sympy.Basic) -> str:

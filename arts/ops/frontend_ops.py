@@ -209,19 +209,36 @@ def _pad_amounts(v: Any, name: str) -> Any:
 class SizedPadSpec(OpSpec):
     """``F.pad`` whose amounts are size expressions (``[diff // 2, diff - diff // 2]``).
 
-    Constant mode only: torch computes ``size + left + right`` and narrows for negative amounts,
-    so it needs ``size + left >= 0``, ``size + right >= 0`` and (arts) a positive result.
+    Constant mode: torch computes ``size + left + right`` and narrows for negative amounts, so it
+    needs ``size + left >= 0``, ``size + right >= 0`` and (arts) a positive result.  Replicate
+    mode (MONAI's ``UpCat`` pads an odd size by one): amounts that cannot be negative (the front
+    end lowers no other), a 2-d to 4-d pad of an input with one or two leading dimensions, as for
+    ``pad``.
     """
 
     name = "sized_pad"
     doc = "torch.nn.functional.pad with amounts computed from tensor sizes"
     arity = (1, None)
-    params = (Param("pad", None, _pad_amounts), Param("mode", "constant", choice_param("constant")))
+    params = (Param("pad", None, _pad_amounts), Param("mode", "constant", choice_param("constant", "replicate")))
+
+    def validate(self, p: dict[str, Any]) -> None:
+        if p["mode"] == "replicate" and len(p["pad"]) not in (2, 4, 6):
+            raise InputError(f"parameter pad must have 2, 4 or 6 entries with mode='replicate', got {len(p['pad'])}")
 
     def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
         x = list(inputs[0])
         amounts = [resolve(a, inputs, self.name) for a in p["pad"]]
         m = len(amounts) // 2
+        if p["mode"] == "replicate":
+            if len(x) not in (m + 1, m + 2):
+                raise rank_error(self.name, f"a {m + 1}-d or {m + 2}-d (replicate padding of {m} dimensions)",
+                                 tuple(x))
+            if any(sympy.sympify(a).is_nonnegative is not True for a in amounts):
+                raise Unsupported(f"{self.name}: replicate padding by amounts that may be negative")
+            for j in range(m):
+                d = len(x) - 1 - j
+                x[d] = sympy.sympify(x[d]) + amounts[2 * j] + amounts[2 * j + 1]
+            return Inferred(tuple(x), ())
         if len(x) < m:
             raise rank_error(self.name, f"an at least {m}-d", tuple(x))
         conds = []
@@ -340,6 +357,46 @@ class SizedInterpolateSpec(OpSpec):
                                    found=f"rank {len(x)}")
         conds = [ge(s, 1, "interpolate: output size must be positive", code="too-small") for s in sizes]
         return Inferred(x[:2] + tuple(sizes), keep(*conds))
+
+
+def _expr_list_or_none() -> Any:
+    """Like :func:`_expr_list`, with ``None`` entries kept (an adaptive pool's "keep this size")."""
+    inner = _expr_list()
+
+    def conv(v: Any, name: str) -> Any:
+        vals = v if isinstance(v, (list, tuple)) else [v]
+        return tuple(None if x is None else inner([x], name)[0] for x in vals)
+    return conv
+
+
+def _make_sized_adaptive(n: int, kind: str) -> None:
+    """``F.adaptive_{kind}_pool{n}d(x, (max(7, x.shape[-2]), ...))``: output sizes computed from
+    sizes (timm's VGG pools its features up to 7x7 only where they are smaller)."""
+
+    def rule(self: OpSpec, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        from arts.ops.conv import channel_split
+
+        batch, c, sizes = channel_split(self.name, inputs[0], n)
+        given = list(p["output_size"])
+        if len(given) == 1:
+            given = given * n
+        if len(given) != n:
+            raise StaticShapeError(f"{self.name}: output_size has {len(given)} entries for {n} spatial dimensions",
+                                   code="rank-mismatch", expected=f"{n} sizes", found=f"{len(given)}")
+        out = [I if o is None else resolve(o, inputs, self.name) for I, o in zip(sizes, given)]
+        conds = [ge(o, 1, f"{self.name}: output size must be positive", code="too-small")
+                 for o, g in zip(out, given) if g is not None and not (isinstance(o, sympy.Integer) and o >= 1)]
+        return Inferred(tuple(batch) + (c,) + tuple(out), keep(*conds))
+
+    register(type(f"SizedAdaptive{kind.capitalize()}Pool{n}dSpec", (OpSpec,), {
+        "name": f"sized_adaptive_{kind}_pool{n}d", "arity": (1, None), "rule": rule,
+        "params": (Param("output_size", None, _expr_list_or_none()),),
+        "doc": f"torch.nn.functional.adaptive_{kind}_pool{n}d with output sizes computed from tensor sizes"}))
+
+
+for _n in (1, 2, 3):
+    for _kind in ("avg", "max"):
+        _make_sized_adaptive(_n, _kind)
 
 
 # ---- reductions, indexing, splitting ----------------------------------------------------------

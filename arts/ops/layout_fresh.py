@@ -294,7 +294,8 @@ def _pool_rank(c: Ctx) -> int:
 
 @rule("max_pool1d", "avg_pool1d", "adaptive_max_pool1d", "adaptive_avg_pool1d",
       "max_pool2d", "avg_pool2d", "adaptive_max_pool2d", "adaptive_avg_pool2d",
-      "max_pool3d", "avg_pool3d", "adaptive_max_pool3d", "adaptive_avg_pool3d")
+      "max_pool3d", "avg_pool3d", "adaptive_max_pool3d", "adaptive_avg_pool3d",
+      *(f"sized_adaptive_{k}_pool{n}d" for k in ("avg", "max") for n in (1, 2, 3)))
 def _pool(c: Ctx) -> Layout:
     got = _input(c)
     if got is None:

@@ -30,6 +30,8 @@ def _pad(L: Lowerer, node: Any, name: str, x: Any, pad: Any, mode: str = "consta
         if value is not None:
             params["value"] = value
         return L.emit(node, "pad", params, [t])
+    if mode == "replicate" and all(sympy.sympify(a).is_nonnegative is True for a in amounts):
+        return L.emit_sized(node, "sized_pad", t, "pad", amounts, {"mode": "replicate"})
     if mode != "constant":
         raise NotLowered(f"{mode} padding by amounts computed from sizes")
     return L.emit_sized(node, "sized_pad", t, "pad", amounts, {"mode": "constant"})
@@ -98,10 +100,18 @@ def _adaptive(kind: str, n: int) -> Handler:
         if return_indices:
             raise NotLowered("return_indices=True returns a tuple; arts models the values only")
         os_ = list(output_size) if isinstance(output_size, (list, tuple)) else output_size
+        if os_ is not None and not isinstance(os_, (list, int)):  # one size for every dimension, computed
+            output_size = os_ = [os_] * n
         if isinstance(os_, list):
             os_ = [None if v is None else as_int(v) for v in os_]
             if not all(v is None or isinstance(v, int) for v in os_):
-                raise NotLowered("output_size computed from sizes")
+                entries = [None if v is None else L.size(v, "output_size") for v in output_size]
+                t = L.tensor(x, "the input")
+                args = [t]
+                held = L.placeheld([e for e in entries if e is not None], args)
+                it = iter(held)
+                sized = [None if e is None else next(it) for e in entries]
+                return L.emit(node, f"sized_adaptive_{kind}_pool{n}d", {"output_size": sized}, args)
         return L.emit(node, f"adaptive_{kind}_pool{n}d", {"output_size": os_}, [L.tensor(x, "the input")])
     return handler
 

@@ -10,7 +10,7 @@ import sympy
 from arts.frontends.lowering.registry import lowers
 from arts.ops.frontend_ops import placeholder
 from arts.frontends.lowering.values import (
-    NotLowered, Opaque, ShapeVal, SplitVal, TensorVal, as_int,
+    NotLowered, Opaque, ShapeVal, SplitVal, TensorVal, as_int, integer_valued,
 )
 
 if TYPE_CHECKING:
@@ -321,6 +321,25 @@ def _branch_guard(L: Lowerer, node: Any, name: str, condition: Any, taken: bool,
         L.pinned.append(formula.lhs - formula.rhs)
     formula, args = _size_formula(L, formula, f"a branch at {where}")
     return L.emit(node, "branch_guard", {"formula": formula, "raises": bool(raises), "where": where}, args)
+
+
+@lowers("arts.frontends.guards.size_select", name="size_select")
+def _size_select(L: Lowerer, node: Any, name: str, condition: Any, then: Any, otherwise: Any) -> Any:
+    """A list entry after ``if condition: entries[i] = then`` (:func:`arts.frontends.guards.conditional_store`):
+    ``Piecewise((then, condition), (otherwise, True))`` over the sizes."""
+    if isinstance(condition, sympy.Expr) and not isinstance(condition, sympy.logic.boolalg.Boolean):
+        condition = sympy.Ne(condition, 0)
+    if isinstance(condition, (bool, int)) or condition in (sympy.true, sympy.false):
+        return then if bool(condition) else otherwise
+    if not isinstance(condition, sympy.logic.boolalg.Boolean):
+        raise NotLowered(f"a conditional store on {L._show(condition)} (only conditions on sizes are modelled)")
+    for v in (then, otherwise):
+        if not (isinstance(v, int) and not isinstance(v, bool)) and not (
+                isinstance(v, sympy.Expr) and integer_valued(v)):
+            raise NotLowered(f"a conditional store of {L._show(v)}, not an integer size")
+    if condition.free_symbols - set(L.refs):
+        raise NotLowered(f"a conditional store on {L._show(condition)}")
+    return sympy.Piecewise((sympy.sympify(then), condition), (sympy.sympify(otherwise), True))
 
 
 @lowers("builtins.len", name="len")

@@ -147,6 +147,24 @@ def _size_division(L: Lowerer, node: Any, name: str, a: Any, b: Any) -> Any:
     return as_int(q if name == "floordiv" else sympy.Mod(a, b))
 
 
+def _sequence_equality(L: Lowerer, base: str, a: Any, b: Any) -> Any:
+    """``x.shape[-2:] != pos.shape[-2:]`` (timm's position-embedding resampling): Python compares
+    two sequences of sizes entry by entry, so the answer is the conjunction of the entries'
+    equalities (``False`` outright when the lengths differ)."""
+    left = L.sizes(a, "shape") if isinstance(a, ShapeVal) else list(a)
+    right = L.sizes(b, "shape") if isinstance(b, ShapeVal) else list(b)
+    if not all(is_size(v) and not isinstance(v, bool) for v in left + right):
+        raise NotLowered(f"{base} of sequences that are not all sizes")
+    if len(left) != len(right):
+        return base == "ne"
+    parts = [_scalar_op("eq", as_int(x), as_int(y)) for x, y in zip(left, right)]
+    if all(isinstance(p, bool) for p in parts):
+        same = all(parts)
+        return same if base == "eq" else not same
+    same = sympy.And(*(sympy.true if p is True else sympy.false if p is False else p for p in parts))
+    return same if base == "eq" else sympy.Not(same)
+
+
 _RELATIONS: dict[str, Callable[[Any, Any], Any]] = {
     "eq": sympy.Eq, "ne": sympy.Ne, "lt": sympy.Lt, "le": sympy.Le, "gt": sympy.Gt, "ge": sympy.Ge}
 
@@ -197,6 +215,8 @@ def _binary(L: Lowerer, node: Any, name: str, a: Any, b: Any = None, *rest: Any,
         left = tuple(L.sizes(a, "shape")) if isinstance(a, ShapeVal) else tuple(a)
         right = tuple(L.sizes(b, "shape")) if isinstance(b, ShapeVal) else tuple(b)
         return left + right
+    if base in ("eq", "ne") and all(isinstance(v, (tuple, list, ShapeVal)) for v in (a, b)):
+        return _sequence_equality(L, base, a, b)
     if base == "mul" and isinstance(a, (tuple, list)) and isinstance(b, int) and not isinstance(b, bool):
         return type(a)(a * b)  # (1,) * (x.ndim - 1)
     if base == "mul" and isinstance(b, (tuple, list)) and isinstance(a, int) and not isinstance(a, bool):
