@@ -1,7 +1,8 @@
 """The documentation's examples are tests: console transcripts in README.md and docs/*.md, and the
 docstring examples of the arts modules.
 
-A ```` ```console ```` block holds ``$ arts ...`` commands, each followed by its exact output and
+A ```` ```console ```` block holds ``$ arts ...`` commands (``$ NAME=value arts ...`` sets a
+variable for one command), each followed by its exact output and
 ``[exit N]`` (or ``$ echo $?`` and the status).  A command followed by no output is only shown,
 not run (``arts search`` takes minutes).  Commands run from the repository root, where the docs'
 ``docs/model.py`` and ``examples/`` live.
@@ -42,7 +43,7 @@ def _examples() -> list[tuple[str, str, str, int]]:
             lines = m.group(1).splitlines()
             i = 0
             while i < len(lines):
-                if not lines[i].startswith("$ arts "):
+                if not re.match(r"\$ (?:[A-Z_]+=\S+ )*arts ", lines[i]):
                     i += 1
                     continue
                 cmd, start = lines[i][2:], i
@@ -76,9 +77,13 @@ def test_the_docs_have_transcripts():
 @pytest.mark.parametrize("where,cmd,expected,status", EXAMPLES, ids=[e[0] for e in EXAMPLES])
 def test_console_example(where, cmd, expected, status):
     argv = shlex.split(cmd)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "100"}
+    while "=" in argv[0]:  # ``ARTS_MAX_CAPTURES=1 arts check ...``: the environment of that command
+        name, _, value = argv.pop(0).partition("=")
+        env[name] = value
     assert argv[0] == "arts"
     proc = subprocess.run([sys.executable, "-m", "arts", *argv[1:]], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "100"}, check=False, timeout=600)
+                          env=env, check=False, timeout=600)
     got = (proc.stdout + proc.stderr).rstrip("\n")
     assert got == expected.rstrip("\n"), f"{where}: $ {cmd}"
     assert proc.returncode == status, f"{where}: $ {cmd}"

@@ -45,6 +45,8 @@ __all__ = ["MAX_CAPTURES", "WIDEN_SECONDS", "widen"]
 MAX_CAPTURES = int(os.environ.get("ARTS_MAX_CAPTURES", "9"))
 #: Seconds the captures after the first may take together (``ARTS_WIDEN_SECONDS`` overrides).
 WIDEN_SECONDS = float(os.environ.get("ARTS_WIDEN_SECONDS", "10"))
+#: Comparisons at most in an accepted set that is simplified as a formula of propositions.
+LOGIC_ATOMS = 8
 #: Seconds one question about the regions (do they cover the domain? which size is outside?) may take.
 COVER_SECONDS = 3.0
 
@@ -235,9 +237,15 @@ def _factored(combined: sympy.Basic, union: sympy.Basic, declared: Domain,
     from arts.solver.budget import decision_budget
     from arts.solver.decide import decide
 
+    atoms = combined.atoms(sympy.core.relational.Relational)
+    if len(atoms) <= LOGIC_ATOMS:  # (A and B) or not A  ->  B or not A, the comparisons as atoms
+        try:
+            combined = sympy.simplify_logic(combined, form="dnf", force=True)
+        except Exception:  # noqa: BLE001 - keep it as it is
+            pass
     terms = [list(sympy.And.make_args(t)) for t in sympy.Or.make_args(combined)]
     if len(terms) < 2:
-        return [combined]
+        return list(sympy.And.make_args(combined))
     common = [c for c in terms[0] if all(c in t for t in terms[1:])]
     rests = [sympy.And(*(c for c in t if c not in common)) for t in terms]
     either = sympy.Or(*rests)

@@ -729,8 +729,9 @@ def _traced_at(module: Any, shapes: list[tuple], name: str, where: Any, mode: st
 
 def _plain_condition(c: sympy.Basic) -> str:
     from arts.ops.tensor_ops import _Relation
+    from arts.solver.domain import one_size_set
 
-    return str(_Relation(c))
+    return one_size_set(c) or str(_Relation(c))
 
 
 def _guess_from_modules(module: Any) -> tuple[str, str, Any] | None:

@@ -324,10 +324,26 @@ class Domain:
         return f"Domain({self.describe()})"
 
 
+def one_size_set(c: sympy.Basic) -> str | None:
+    """A comparison of one size through floors or remainders as the exact set it holds on
+    (``2*floor((H - 1)/2) + 2 == H`` is ``H ≡ 0 (mod 2)``); None for any other condition."""
+    if not (isinstance(c, sympy.core.relational.Relational) and len(c.free_symbols) == 1
+            and c.atoms(sympy.floor, sympy.ceiling, sympy.Mod)):
+        return None
+    (s,) = c.free_symbols
+    try:
+        return truth_set(c, s).describe(s.name)
+    except Exception:  # noqa: BLE001 - shown as written
+        return None
+
+
 def _show(c: sympy.Basic) -> str:
     from arts.solver.simplify import show_dim
 
     ops = {sympy.Eq: "==", sympy.Ne: "!=", sympy.Ge: "≥", sympy.Gt: ">", sympy.Le: "≤", sympy.Lt: "<"}
+    one = one_size_set(c)
+    if one is not None:
+        return f"({one})" if " or " in one or " and " in one else one
     for kind, sign in ops.items():
         if isinstance(c, kind):
             return f"{show_dim(c.lhs)} {sign} {show_dim(c.rhs)}"
