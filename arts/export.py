@@ -854,9 +854,11 @@ def dynamic_shapes(module: Any, *input_shapes: Any, where: Any = None, target: s
     ``allow_uncertified`` -- then the spec covers the translated part only and says so
     (``spec.certified`` is False).
     """
+    from arts.frontends.regions import one_capture
     from arts.frontends.torch_fx import analyse
 
-    report, G = analyse(module, *input_shapes, where=where, target=target, file=file, aliases=aliases)
+    with one_capture():  # one export is one way through the branches: the spec stays in one region
+        report, G = analyse(module, *input_shapes, where=where, target=target, file=file, aliases=aliases)
     if not allow_uncertified and not _certain(report):
         why = (f"node(s) {', '.join(report.unknown_nodes[:3])} could not be translated" if report.unknown_nodes
                else "part of the check is undecided")

@@ -199,3 +199,51 @@ def test_the_export_path_captures_again_too(monkeypatch):
     assert "ATen graph" in note.message and "captured again at" in note.message
     got = answers(model, report, [(h, w) for h in (6, 7, 8, 20, 32, 33, 34, 40, 64) for w in (6, 7, 13, 14, 30)])
     assert None not in got.values()
+
+
+class OddPadByStore(nn.Module):
+    """MONAI's ``UpCat``: the branch only stores a constant into a list of pad amounts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x):
+        y = F.interpolate(F.max_pool2d(x, 2), scale_factor=2)
+        sp = [0, 0, 0, 0]
+        for i in range(2):
+            if x.shape[-i - 1] != y.shape[-i - 1]:
+                sp[i * 2 + 1] = 1
+        y = F.pad(y, sp, "replicate")
+        return self.conv(torch.cat([x, y], 1)[:, :3])
+
+
+class OddPadByTwoStores(OddPadByStore):
+    """The same with a body of two stores: not a conditional store, a branch like any other."""
+
+    def forward(self, x):
+        y = F.interpolate(F.max_pool2d(x, 2), scale_factor=2)
+        sp = [0, 0, 0, 0]
+        if x.shape[-1] != y.shape[-1]:
+            sp[0] = 0
+            sp[1] = 1
+        y = F.pad(y, sp, "replicate")
+        return self.conv(torch.cat([x, y], 1)[:, :3])
+
+
+def test_a_conditional_store_is_one_size_expression(monkeypatch):
+    monkeypatch.setattr("arts.frontends.regions.MAX_CAPTURES", 1)  # no second trace: the join alone
+    model = OddPadByStore()
+    report, G = analyse(model, "N,3,H,W")
+    assert report.region == () and not report.unknown_nodes, report.format()
+    assert "sized_pad" in {d["op"].name for _, d in G.nodes(data=True) if d.get("op") is not None}
+    got = answers(model, report)
+    assert None not in got.values() and any(got.values()) and not all(got.values())
+
+
+def test_a_body_of_two_stores_is_a_branch(monkeypatch):
+    monkeypatch.setattr("arts.frontends.regions.MAX_CAPTURES", 1)
+    model = OddPadByTwoStores()
+    report, _ = analyse(model, "N,3,H,W")
+    assert report.region  # traced one way, guarded: decided inside only
+    answers(model, report)

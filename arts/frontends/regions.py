@@ -27,9 +27,10 @@ a region arts cannot read) is dropped: its region stays uncovered, so the answer
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -39,7 +40,7 @@ import sympy
 from arts.graph.report import Diagnostic, Report
 from arts.solver.domain import Domain
 
-__all__ = ["MAX_CAPTURES", "WIDEN_SECONDS", "widen"]
+__all__ = ["MAX_CAPTURES", "WIDEN_SECONDS", "one_capture", "widen"]
 
 #: Captures of one model at most, the first included (``ARTS_MAX_CAPTURES`` overrides).
 MAX_CAPTURES = int(os.environ.get("ARTS_MAX_CAPTURES", "9"))
@@ -51,6 +52,19 @@ LOGIC_ATOMS = 8
 COVER_SECONDS = 3.0
 
 Piece = tuple[Report, nx.DiGraph]
+
+
+@contextlib.contextmanager
+def one_capture() -> Iterator[None]:
+    """Capture once (the region of one trace): a ``torch.export`` spec (:mod:`arts.export`) is
+    for one export, whose graph is one way through the branches, so the spec must lie inside one
+    region, not across several."""
+    global MAX_CAPTURES
+    saved, MAX_CAPTURES = MAX_CAPTURES, 1
+    try:
+        yield
+    finally:
+        MAX_CAPTURES = saved
 Recapture = Callable[[dict[str, int], float], "Piece | None"]
 
 
