@@ -167,7 +167,8 @@ def _widen(first: Piece, recapture: Recapture, declared: Domain, symbols: Sequen
     """``first`` and more captures at sizes outside its region, as one report (module docstring).
 
     ``recapture(point, seconds)`` captures the model at the sizes ``point`` within ``seconds`` and
-    checks it (``None`` when forward does not run there); ``what`` names the captures in the report ("traces", "exports")."""
+    checks it (``None`` when forward does not run there); ``what`` names the captures in the
+    report ("traces", "exports")."""
     from arts.solver.budget import decision_budget
 
     report, G = first
@@ -315,7 +316,7 @@ def _union(pieces: Sequence[Piece], points: Sequence[dict[str, int] | None], cov
                   region=() if covered else (union,), region_empty=False, declared=declared,
                   static_failure=all(r.static_failure for r in reports))
     if hasattr(first, "user_declared"):
-        out.user_declared = getattr(first, "user_declared")  # type: ignore[attr-defined]
+        out.user_declared = first.user_declared  # type: ignore[attr-defined]
     return out, G
 
 
