@@ -27,6 +27,7 @@ from arts.frontends.torch_fx import analyse, check_module
 TORCH_ORACLE_COVERS = {"sized_view", "sized_reshape", "sized_pad", "sized_interpolate", "broadcast_op", "index",
                        "sized_adaptive_avg_pool1d", "sized_adaptive_avg_pool2d", "sized_adaptive_avg_pool3d",
                        "sized_adaptive_max_pool1d", "sized_adaptive_max_pool2d", "sized_adaptive_max_pool3d",
+                       "sized_split_part",
                        "reduce", "chunk_part", "split_part", "expand_as", "matmul", "constant", "pointwise",
                        "unsupported"}
 
@@ -147,6 +148,26 @@ def test_adaptive_pools_to_computed_sizes() -> None:
     # w - 1, w // 3, w - 2 are 0 at some sizes: torch rejects an empty output there (and so does arts)
     agree(AdaptiveToComputedSizes(), ["N,3,H,W"], GRID,
           ops=tuple(f"sized_adaptive_{k}_pool{n}d" for k in ("avg", "max") for n in (1, 2, 3)))
+
+
+class SplitToComputedSizes(nn.Module):
+    """HF CvT's class token: ``torch.split(x, [1, H * W], 1)`` of a sequence of 1 + H*W tokens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cls = nn.Parameter(torch.zeros(1, 1, 3))
+
+    def forward(self, x, y):
+        n, c, h, w = x.shape
+        seq = torch.cat([self.cls.expand(n, -1, -1), x.flatten(2).transpose(1, 2)], 1)
+        token, rest = torch.split(seq, [1, h * w], 1)
+        a, b = torch.split(y, [h, y.shape[2] - h], 2)  # y's own size minus h: b empty where h = y's size
+        return token, rest.transpose(1, 2).reshape(n, c, h, w), a, b
+
+
+def test_split_to_computed_sizes() -> None:
+    grid = [{**pt, "Hy": hy} for pt in GRID for hy in (pt["H"] - 1, pt["H"] + 1, pt["H"] + 3) if hy >= 1]
+    agree(SplitToComputedSizes(), ["N,3,H,W", "N,2,Hy,W"], grid, ops=("sized_split_part",))
 
 
 class InPlace(nn.Module):

@@ -643,6 +643,35 @@ class SplitPartSpec(OpSpec):
 
 
 @register
+class SizedSplitPartSpec(OpSpec):
+    """Part ``index`` of ``torch.split(x, [1, H * W], dim)``: sizes computed from sizes (HF CvT's
+    class token).  The sizes must add up to the dimension, and (as everywhere in arts) each part
+    must be non-empty."""
+
+    name = "sized_split_part"
+    doc = "one part of torch.split with sizes computed from tensor sizes"
+    arity = (1, None)
+    params = (Param("split_size", None, _expr_list()), Param("dim", 0, int_param()), Param("index", 0, int_param(0)),
+              Param("last", False, bool_param))
+
+    def rule(self, p: dict[str, Any], inputs: Sequence[Shape]) -> Inferred:
+        x = list(inputs[0])
+        d = norm_dim(p["dim"], len(x), "split")
+        S = sympy.sympify(x[d])
+        sizes = [resolve(e, inputs, self.name) for e in p["split_size"]]
+        i = p["index"]
+        if i >= len(sizes):
+            raise StaticShapeError(f"split: part {i} of {len(sizes)} does not exist", code="arity")
+        if p["last"] and i != len(sizes) - 1:
+            raise StaticShapeError(f"split: {len(sizes)} parts cannot be unpacked into {i + 1} names", code="arity")
+        conds = [eq(S, sum(sizes), f"split: sizes {sizes} must add up to dimension {d}")]
+        conds += [ge(e, 1, f"split: part {k} of size {e} is empty", code="too-small")
+                  for k, e in enumerate(sizes) if not (e.is_Integer and int(e) >= 1)]
+        x[d] = sizes[i]
+        return Inferred(tuple(x), keep(*conds))
+
+
+@register
 class ExpandAsSpec(OpSpec):
     """``a.expand_as(b)`` / ``torch.broadcast_to(a, b.shape)``: ``a`` broadcast to ``b``'s shape."""
 

@@ -725,7 +725,7 @@ def _select(c: Ctx) -> Layout:
     return _restride(c, lambda s, t: t[:d] + t[d + 1:], dense_kept=False)
 
 
-@rule("chunk_part", "split_part")
+@rule("chunk_part", "split_part", "sized_split_part")
 def _narrow(c: Ctx) -> Layout:
     return _restride(c, lambda s, t: t, dense_kept=False)
 

@@ -64,6 +64,8 @@ def _part_count(L: Lowerer, obj: SplitVal) -> int | None:
     sizes, else only when the dimension's size is a known int (timm Res2Net's channel split)."""
     if obj.kind == "split" and isinstance(obj.size, tuple):
         return len(obj.size)
+    if obj.kind == "sized_split":
+        return len(obj.size[0])
     r = L.ranks.get(obj.tensor)
     shape = L.shapes.get(obj.tensor)
     if r is None or shape is None or not -r <= obj.dim < r:
@@ -89,6 +91,10 @@ def _part(L: Lowerer, node: Any, obj: SplitVal, idx: int, last: bool, suffix: st
     if obj.kind == "chunk":
         return L.emit(node, "chunk_part", {"chunks": obj.size, "dim": obj.dim, "index": idx, "last": last},
                       [obj.tensor], suffix)
+    if obj.kind == "sized_split":
+        held, extra = obj.size
+        return L.emit(node, "sized_split_part", {"split_size": list(held), "dim": obj.dim, "index": idx,
+                                                 "last": last}, [obj.tensor, *extra], suffix)
     return L.emit(node, "split_part", {"split_size": obj.size, "dim": obj.dim, "index": idx, "last": last},
                   [obj.tensor], suffix)
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 
 from arts.frontends.lowering.registry import lowers
-from arts.frontends.lowering.values import NotLowered, ShapeVal, SplitVal, TensorVal, ints, is_size
+from arts.frontends.lowering.values import NotLowered, ShapeVal, SplitVal, TensorVal, as_int, ints, is_size
 
 if TYPE_CHECKING:
     from arts.frontends.lowering.lowerer import Lowerer
@@ -203,6 +203,14 @@ def _split(L: Lowerer, node: Any, name: str, x: Any, split_size_or_sections: Any
     size = kwargs.pop("split_size", split_size_or_sections)
     if isinstance(size, list):
         size = tuple(size)
+    if isinstance(size, tuple) and all(is_size(s) and not isinstance(s, bool) for s in size) and isinstance(dim, int):
+        entries = [as_int(L.size(s, "split sizes")) for s in size]
+        if not all(isinstance(e, int) for e in entries):  # sizes computed from sizes: placeholders
+            t = L.tensor(x, "the input")
+            args = [t]
+            held = L.placeheld(entries, args)
+            return SplitVal(t, "sized_split", (tuple(held), tuple(args[1:])), dim)
+        size = tuple(entries)
     if not (isinstance(size, int) or (isinstance(size, tuple) and all(isinstance(s, int) for s in size))):
         raise NotLowered("split with computed sizes")
     return SplitVal(L.tensor(x, "the input"), "split", size, dim)
