@@ -150,6 +150,17 @@ def test_adaptive_pools_to_computed_sizes() -> None:
           ops=tuple(f"sized_adaptive_{k}_pool{n}d" for k in ("avg", "max") for n in (1, 2, 3)))
 
 
+class ReplicatePadToComputedSizes(nn.Module):
+    """Replicate padding by amounts computed from sizes (MONAI's ``UpCat`` pads an odd size by one)."""
+
+    def forward(self, x):
+        return F.pad(x, [0, x.shape[3] % 2, x.shape[2] % 3, 0], "replicate")
+
+
+def test_replicate_pad_to_computed_sizes() -> None:
+    agree(ReplicatePadToComputedSizes(), ["N,3,H,W"], GRID, ops=("sized_pad",))
+
+
 class SplitToComputedSizes(nn.Module):
     """HF CvT's class token: ``torch.split(x, [1, H * W], 1)`` of a sequence of 1 + H*W tokens."""
 

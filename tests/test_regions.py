@@ -12,6 +12,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from test_frontend_aten import PoolsWhenLarge  # crops or pools by a branch on a size: the same
+from test_guards import Truncate  # models as those files', which test one capture of them
+
 from arts.frontends.torch_fx import analyse
 
 
@@ -39,19 +42,6 @@ def answers(model: nn.Module, report, grid=GRID, n: int = 2) -> dict:
         assert a == runs(model, n, 3, h, w), (h, w, a, report.format())
         out[(h, w)] = a
     return out
-
-
-class Truncate(nn.Module):
-    """The other way runs other code (crops wide inputs): two traces cover every size."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(3, 4, 5)
-
-    def forward(self, x):
-        if x.shape[-1] > 40:
-            x = x[..., :40]
-        return self.conv(x)
 
 
 class ResizeUnlessNative(nn.Module):
@@ -174,17 +164,6 @@ def test_the_captures_are_bounded(monkeypatch):
     assert len({str(c) for c in calls}) <= 3  # the first trace and two more (each traced once more to confirm)
     got = answers(model, report)
     assert any(a is None for a in got.values()) and any(a is not None for a in got.values())
-
-
-class PoolsWhenLarge(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(3, 4, 7)
-
-    def forward(self, x):
-        if x.shape[2] > 32:
-            x = F.max_pool2d(x, 2)
-        return self.conv(x)
 
 
 def test_the_export_path_captures_again_too(monkeypatch):

@@ -65,6 +65,8 @@ def one_capture() -> Iterator[None]:
         yield
     finally:
         MAX_CAPTURES = saved
+
+
 Recapture = Callable[[dict[str, int], float], "Piece | None"]
 
 
@@ -85,18 +87,18 @@ def _accepted_inside(report: Report) -> sympy.Basic:
 
 
 def _outside(cover: sympy.Basic, declared: Domain, symbols: Sequence[sympy.Symbol],
-             skipped: list[dict[str, int]], likely: Sequence[sympy.Basic] = ()
+             skipped: list[dict[str, int]], likely: sympy.Basic = sympy.true
              ) -> tuple[str, dict[str, int] | None]:
     """("covered", None) when the regions cover ``declared``; ("outside", point) with a typical
-    size in no region (and not one already skipped) where one of ``likely`` holds (tried in
-    order: where forward probably runs, as a capture needs, and where it captures best),
-    ("unlikely", point) with one where none does if there is no such size; ("unknown", None)
-    when the solver cannot tell."""
+    size in no region (and not one already skipped) where ``likely`` holds (where forward
+    probably runs, as a capture needs), ("unlikely", point) with one where it does not if there
+    is no such size; ("unknown", None) when the solver cannot tell."""
     from arts.graph.typical import typical_counterexample
     from arts.solver.budget import decision_budget
     from arts.solver.decide import decide
 
-    avoid = [sympy.Or(*(sympy.Ne(sympy.Symbol(k), v) for k, v in p.items())) for p in skipped]
+    by_name = {x.name: x for x in (*declared.symbols, *symbols)}  # the sizes' own symbols (positive integers)
+    avoid = [sympy.Or(*(sympy.Ne(by_name[k], v) for k, v in p.items())) for p in skipped]
     formula = sympy.Or(cover, *(sympy.Not(a) for a in avoid))
     try:
         with decision_budget(COVER_SECONDS):
@@ -108,15 +110,12 @@ def _outside(cover: sympy.Basic, declared: Domain, symbols: Sequence[sympy.Symbo
     fallback = v.counterexample if v.is_refuted and v.counterexample is not None else {}
     point, state = {}, "outside"
     try:  # typical sizes first (checked by substitution), likely ones first; the solver's smallest one else
-        for tier in likely:
-            wanted = sympy.Or(formula, sympy.Not(tier))
-            with decision_budget(COVER_SECONDS):
-                w = decide(wanted, declared, symbols)
-            if not w.is_proven:
-                point = typical_counterexample(wanted, declared, symbols,
-                                               w.counterexample if w.is_refuted and w.counterexample else {})
-            if point:
-                break
+        wanted = sympy.Or(formula, sympy.Not(likely))
+        with decision_budget(COVER_SECONDS):
+            w = decide(wanted, declared, symbols)
+        if not w.is_proven:
+            point = typical_counterexample(wanted, declared, symbols,
+                                           w.counterexample if w.is_refuted and w.counterexample else {})
         if not point:
             state = "unlikely"
             point = typical_counterexample(formula, declared, symbols, fallback)
@@ -178,7 +177,6 @@ def _widen(first: Piece, recapture: Recapture, declared: Domain, symbols: Sequen
     # sizes the first capture accepts, its region aside: where forward most likely runs elsewhere too
     runs = (sympy.And(*(c for c in report.accepted.constraints if c not in report.region))
             if not (report.static_failure or report.accepted.empty) else sympy.true)
-    likely = [runs]
     skipped: list[dict[str, int]] = []
     start = time.monotonic()
     covered = False
@@ -186,7 +184,7 @@ def _widen(first: Piece, recapture: Recapture, declared: Domain, symbols: Sequen
     tries = 1
     while tries < MAX_CAPTURES and WIDEN_SECONDS - (time.monotonic() - start) >= cost:
         cover = sympy.Or(*(_inside(p[0][0]) for p in pieces))
-        state, point = _outside(cover, declared, symbols, skipped, likely)
+        state, point = _outside(cover, declared, symbols, skipped, runs)
         if point is not None and least > 1:
             point = _raised(point, least, cover, runs if state == "outside" else sympy.true, declared)
         if state == "covered":
