@@ -69,7 +69,9 @@ class Ask:
         self.known, self.forced, self.memo = known, forced, memo
 
     def __call__(self, c: Any) -> bool:
-        c = canonical(unpiece(sympy.sympify(c)))
+        c = canonical(rebuilt(unpiece(sympy.sympify(c))))
+        if isinstance(c, sympy.Not) and isinstance(c.args[0], (sympy.And, sympy.Or)):
+            c = sympy.to_nnf(c)  # a negated compound is forked on its parts too
         if self.forced:
             c = canonical(_substitute(c, _pinned(self.forced)))
         if c is sympy.true or c is sympy.false:
@@ -202,6 +204,16 @@ def _substitute(c: sympy.Basic, pins: dict) -> sympy.Basic:
             r = _relation(r)
         reps[rel] = r
     return c.xreplace(reps) if reps else c
+
+
+def rebuilt(c: sympy.Basic) -> sympy.Basic:
+    """``c`` with its comparisons rebuilt by this module's constructors: a case of a Piecewise
+    stride (``64 < 64*w``) is then spelt as the forks spell it (``Ne(w, 1)``), and one comparison
+    one way (``Eq(w + 1, 1)`` is ``Eq(w, 0)``)."""
+    if not isinstance(c, sympy.Basic) or c in (sympy.true, sympy.false):
+        return c
+    rels = c.atoms(sympy.core.relational.Relational)
+    return c.xreplace({r: canonical(_relation(r)) for r in rels}) if rels else c
 
 
 def unpiece(c: sympy.Basic) -> sympy.Basic:
@@ -554,17 +566,13 @@ def elementwise(c: Ctx, idx: Sequence[int], scalar: bool | None) -> Layout:
 
     def run(ask: Ask) -> tuple:
         sc = scalar if scalar is not None else ask(fact("scalar"))
-        if fn in BY_RECIPROCAL and ask(fact("reciprocal")):
+        if fn == "rtruediv":
             # ``2 / x`` is ``x.reciprocal() * 2``: a unary iterator, then one with the number
             first = iterator_strides(c.out, ops, ask, scalar=False)
             return iterator_strides(c.out, [Operand(c.out, first, True, 9)], ask, scalar=True)
         return iterator_strides(c.out, ops, ask, scalar=sc)
     return _result(c, explore(run, c.known), f"{c.op.name}'s result")
 
-
-#: ``x / 2`` is one iterator with a number; ``2 / x`` (the same ``pointwise`` here) is
-#: ``x.reciprocal() * 2``: both are run and must agree.
-BY_RECIPROCAL = frozenset({"truediv", "div", "divide", "true_divide"})
 
 
 #: Functions of one tensor that torch computes with a unary TensorIterator (no other operand).
@@ -573,14 +581,15 @@ UNARY = frozenset({
     "tan", "erf", "sign", "floor", "ceil", "round", "trunc", "reciprocal", "square", "clamp", "clip", "clamp_min",
     "clamp_max", "logit", "tanhshrink", "hardshrink", "softshrink", "celu", "nan_to_num", "logical_not",
     "bitwise_not", "isnan", "isfinite", "sigmoid", "tanh", "relu", "hardtanh", "leaky_relu", "elu", "invert",
-    "relu6", "selu", "gelu", "silu", "hardswish", "hardsigmoid", "mish", "softplus"})
+    "relu6", "selu", "gelu", "silu", "hardswish", "hardsigmoid", "mish", "softplus",
+    "pow"})  # x ** k: a unary iterator (pow.Tensor_Scalar); 2 ** x is "rpow", not modelled
 #: Functions of a tensor and a Python number: a binary TensorIterator with a 0-d operand.
 WITH_SCALAR = frozenset({
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "truediv", "floor_divide",
     "floordiv", "remainder", "mod", "fmod", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
-    "logical_xor", "bitwise_and", "bitwise_or", "and_", "or_", "xor", "atan2", "hypot", "rsub"})
-#: Either (a unary or a binary iterator with a number: both are run).  Not ``pow``: ``x ** 2`` is
-#: unary but ``2 ** x`` is not an iterator over ``x``'s strides (torch makes it contiguous).
+    "logical_xor", "bitwise_and", "bitwise_or", "and_", "or_", "xor", "atan2", "hypot", "rsub",
+    "rtruediv"})
+#: Either (a unary or a binary iterator with a number: both are run).
 EITHER: frozenset = frozenset()
 #: Fresh copies in ``preserve_format``.
 CLONES = frozenset({"clone", "zeros_like", "ones_like", "rand_like", "randn_like", "empty_like", "full_like"})

@@ -197,6 +197,11 @@ def _inplace_statement(node: Any, L: Lowerer, op: str) -> bool:
     return k % (inner + 1) == inner
 
 
+#: A number first: ``2 / x`` is ``x.reciprocal() * 2``, ``2 ** x`` a fresh contiguous tensor.
+_REFLECTED = {"truediv": "rtruediv", "div": "rtruediv", "divide": "rtruediv", "true_divide": "rtruediv",
+              "pow": "rpow"}
+
+
 @lowers(*forms(BINARY, F=False), *(f'operator.{n}' for n in _OPERATORS))
 def _binary(L: Lowerer, node: Any, name: str, a: Any, b: Any = None, *rest: Any, **kwargs: Any) -> Any:
     base = name.rstrip("_")
@@ -230,7 +235,8 @@ def _binary(L: Lowerer, node: Any, name: str, a: Any, b: Any = None, *rest: Any,
     if isinstance(a, TensorVal) and (sized_b or isinstance(b, (float, bool)) or b is None):
         return L.emit(node, "pointwise", {"fn": base}, [a.name])
     if isinstance(b, TensorVal) and (sized_a or isinstance(a, (float, bool))):
-        return L.emit(node, "pointwise", {"fn": base}, [b.name])
+        # ``2 / x`` and ``2 ** x`` are not ``x / 2`` and ``x ** 2`` to torch's strides
+        return L.emit(node, "pointwise", {"fn": _REFLECTED.get(base, base)}, [b.name])
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return _scalar_op(base, a, b)
     if (isinstance(a, Opaque) or isinstance(b, Opaque)) and not any(
