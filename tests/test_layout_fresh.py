@@ -379,9 +379,12 @@ GRAPHS = [
     ("chunk", "conv2d", {"in_channels": 4, "out_channels": 6, "kernel_size": 3, "padding": 1},
      [("view", {"shape": [-1]})], "N,8,H,W", True),
     ("chunk", "max_pool2d", {"kernel_size": 2}, [("view", {"shape": [-1]})], "N,8,H,W", True),
-    # group norm: CPU keeps a channels-last input's format, meta does not; with size-1 strides
-    # exact (arts's contract), a 4-d result is not claimed
-    ("chunk", "group_norm", {"num_groups": 2}, [("view", {"shape": [-1]})], "N,8,H,W", False),
+    # group norm: a fresh result in the input's suggested format on CPU, row-major on CUDA;
+    # a channel slice never suggests channels-last: row-major, viewable
+    ("chunk", "group_norm", {"num_groups": 2}, [("view", {"shape": [-1]})], "N,8,H,W", True),
+    # ... of a channels-last input: one format or the other, and view(-1) is legal in neither
+    # unless the image is 1x1 or the batch and channels allow it: not claimed either way
+    ("channels_last", "group_norm", {"num_groups": 2}, [("view", {"shape": [-1]})], "2,8,H,W", False),
     # an upsampled 1x1 image: its strides depend on the input's size-1 strides (arts tracks them)
     ("chunk", "interpolate", {"scale_factor": 2, "mode": "bilinear"}, [("view", {"shape": [-1]})],
      "N,8,H,W", True),

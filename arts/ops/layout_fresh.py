@@ -320,10 +320,14 @@ def _pool(c: Ctx) -> Layout:
 
 @rule("group_norm", "instance_norm1d", "instance_norm2d", "instance_norm3d")
 def _norm(c: Ctx) -> Layout:
-    """group_norm runs on ``input.contiguous(input.suggest_memory_format())``; instance_norm is a
-    batch norm of ``input.contiguous()`` viewed as one batch (an unbatched input is unsqueezed
-    first): contiguous where the input never suggests channels-last (CPU keeps channels-last for
-    group_norm, meta does not, and instance_norm's view can hand odd size-1 strides on)."""
+    """group_norm's kernel (``native_group_norm``, CPU and CUDA) allocates a fresh result with
+    ``empty_like(X, memory_format)``: on CPU in the input's ``suggest_memory_format()``, on CUDA
+    row-major; so row-major exactly where the input never suggests channels-last, else one of the
+    two formats (``alts``).  Meta tensors run a Python decomposition (``torch._refs``) instead,
+    whose result is row-major at every dimension of size other than 1 and copies other strides at
+    size-1 ones; arts follows the kernels.  instance_norm is a batch norm of ``input.contiguous()``
+    viewed as one batch (an unbatched input is unsqueezed first): contiguous where the input never
+    suggests channels-last (its view can hand odd size-1 strides on)."""
     got = _input(c)
     if got is None:
         return _unknown(c, "the input's strides are not known")
@@ -334,11 +338,12 @@ def _norm(c: Ctx) -> Layout:
         if len(x) not in (4, 5):
             return CONTIGUOUS  # a tensor of another rank never suggests channels-last
         return _result(c, _drop(_by_format(c, x, xs, (sympy.Integer(1),) + tuple(c.out), False), 0), why)
-    if c.op.name == "group_norm" and SIZE1_STRIDES_MATTER:
-        return _unknown(c, "its result copies the input's size-1 strides where contiguous() keeps them")
     if len(shape) not in (4, 5):
         return CONTIGUOUS
-    return _result(c, _by_format(c, shape, st, c.out, False), why)
+    got = _by_format(c, shape, st, c.out, False)
+    if got is None and c.op.name == "group_norm":
+        return _formats(c, why)
+    return _result(c, got, why)
 
 
 @rule("batch_norm", "batch_norm1d", "batch_norm2d", "batch_norm3d")
