@@ -374,3 +374,50 @@ def test_names_and_locations() -> None:
 
 
 _ = operator
+
+
+def test_a_number_first_is_its_own_function() -> None:
+    """``2 / x`` is ``x.reciprocal() * 2`` and ``2 ** x`` a fresh tensor: to torch's strides they
+    are not ``x / 2`` and ``x ** 2``, so the lowering says which operand the number is."""
+    class Net(nn.Module):
+        def forward(self, x):
+            return 2 / x, x / 2, 2 ** x, x ** 2
+
+    _, G = analyse(Net(), "N,3,H,W")
+    fns = [d["op"].params["fn"] for _, d in G.nodes(data=True)
+           if d.get("op") is not None and d["op"].name == "pointwise"]
+    assert fns == ["rtruediv", "truediv", "rpow", "pow"]
+
+
+def test_a_number_over_a_transposed_tensor_keeps_its_strides() -> None:
+    class Net(nn.Module):
+        def forward(self, x):
+            return (2 / x.transpose(2, 3)).view(-1), (x.transpose(2, 3) ** 2).view(-1)
+
+    r = agree(Net(), ["N,3,H,W"], GRID, ops=("pointwise",))
+    assert r.status == "error"  # view(-1) of a transposed image: only where H or W is 1
+    assert r.accepts(N=2, H=1, W=5) and r.accepts(N=2, H=4, W=1) and not r.accepts(N=2, H=4, W=5)
+
+
+class AttentionResidual(nn.Module):
+    """diffusers' attention block: tokens back to an image by ``transpose().reshape()`` (a view:
+    channels-last strides), a residual add and a scale (channels-last too, as the first operand),
+    then a group norm (channels-last on CPU, row-major on CUDA) and a view that is legal either way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, stride=2, padding=1)
+        self.norm = nn.GroupNorm(2, 8)
+        self.proj = nn.Linear(8, 8)
+
+    def forward(self, x):
+        y = self.conv(x)
+        n, c, h, w = y.shape
+        t = self.proj(y.view(n, c, h * w).transpose(1, 2))
+        z = (t.transpose(-1, -2).reshape(n, c, h, w) + y) / 2
+        return self.norm(z).view(n, c, h * w)
+
+
+def test_a_view_legal_in_every_layout_torch_may_pick_is_decided() -> None:
+    r = agree(AttentionResidual(), ["N,8,H,W"], GRID, ops=("sized_view", "sized_reshape"))
+    assert r.status == "ok" and r.domain == "all sizes"

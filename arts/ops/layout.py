@@ -161,6 +161,10 @@ def _monomial(e: sympy.Expr) -> tuple[sympy.Rational, dict] | None:
                 return None
             coef = coef * f
             continue
+        if isinstance(f, sympy.Add):  # sympy spreads a number over a sum: 64*(w + 1) is 64*w + 64
+            content, prim = f.as_content_primitive()
+            if content != 1 and not prim.could_extract_minus_sign():
+                coef, f = coef * content, prim
         if f.has(sympy.Piecewise):
             return None
         b, x = (f.base, f.exp) if isinstance(f, sympy.Pow) else (f, sympy.Integer(1))
@@ -870,9 +874,11 @@ def _view_stride_condition(c: Ctx) -> list:
     if st is None:
         raise Unsupported(f"cannot decide whether the sizes fit the input's memory layout "
                           f"({lay.reason}); use .reshape(...) or .contiguous() first")
-    from arts.ops.layout_iter import unpiece
+    from arts.ops.layout_iter import rebuilt, unpiece
 
-    f = unpiece(view_condition(shape, st, _exact(c.out, shape)))  # Piecewise strides: each piece
+    # Piecewise strides: each piece under its condition, then minimised again (the pieces'
+    # comparisons rebuilt, so ``Eq(64*w, w)`` is false and ``Ne(w, 1)`` the negation of ``Eq(w, 1)``)
+    f = tidy(rebuilt(unpiece(view_condition(shape, st, _exact(c.out, shape)))))
     new = [str(x) for x in c.op.params.get("shape", c.out)]
     msg = Text("view: shape [{}] is not compatible with the memory layout its input has after {}; "
                "use .reshape(...) or call .contiguous() first", ", ".join(new), lay.origin)
