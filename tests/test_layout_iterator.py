@@ -325,3 +325,36 @@ def test_symbolic_layouts_hold_at_every_point(name: str, where: str) -> None:
     if where == "C>1,H>1" and name != "view_after_transpose_add" or name in ("view_splits_permuted_tokens",
                                                                                       "windows_of_a_sized_pad"):
         assert st_ is not None, f"{name}: {lay.reason}"
+
+
+# ---- strides by cases ------------------------------------------------------------------------
+
+_W = sympy.Symbol("W", integer=True, positive=True)
+_F1 = sympy.floor(_W / 8 + sympy.Rational(1, 2))
+_WINDOWS = _F1 - sympy.floor(6 * _F1 / 7)  # Swin's window count along W (a difference of floors)
+_CASES = [
+    (sympy.Eq(_WINDOWS, 1), 1344 * _WINDOWS, sympy.Integer(1344)),  # the same where it is 1
+    (sympy.Eq(_WINDOWS, 1), sympy.Integer(1344), sympy.Integer(9408)),  # a size-1 stride: differs
+    (sympy.Ne(_WINDOWS, 1), 9408 * _WINDOWS, sympy.Integer(9408)),
+    (sympy.Eq(_W, 1), 64 * _W + 64, sympy.Integer(128)),
+    (sympy.Eq(_W, 2), 64 * _W, 32 * _W + 64),
+    (sympy.Eq(_W, 2), 64 * _W, 32 * _W),
+]
+
+
+@pytest.mark.parametrize("c, a, b", _CASES)
+def test_strides_by_cases_are_the_piecewise_they_stand_for(c: sympy.Basic, a: sympy.Expr, b: sympy.Expr) -> None:
+    from arts.ops.layout import cases
+
+    got = cases(c, a, b)
+    for w in range(1, 200):
+        want = (a if c.subs(_W, w) else b).subs(_W, w)
+        assert got.subs(_W, w) == want, (c, a, b, w)
+
+
+def test_strides_by_cases_collapse_where_the_case_fixes_the_size() -> None:
+    from arts.ops.layout import cases
+
+    assert cases(*_CASES[0]) == 1344 and cases(*_CASES[2]) == 9408 * _WINDOWS
+    assert cases(*_CASES[3]) == 128 and cases(*_CASES[4]) == 32 * _W + 64  # the other case, where they agree
+    assert isinstance(cases(*_CASES[1]), sympy.Piecewise) and isinstance(cases(*_CASES[5]), sympy.Piecewise)

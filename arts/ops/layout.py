@@ -124,6 +124,43 @@ def _same(a: Any, b: Any) -> bool:
     return sympy.expand(a - b) == 0
 
 
+def pins(c: Any) -> dict:
+    """Replacements that hold wherever ``c`` does, for a condition that fixes sizes: ``Eq(X, 1)``
+    gives ``{X: 1}``; ``Eq(a - b, 1)`` (a size that is a difference: a window count) gives
+    ``{b: a - 1}``, the replaced term one no other term contains (sympy spreads a number over a
+    sum, ``1344*(a - b)`` is ``1344*a - 1344*b``, which ``{a - b: 1}`` would not reach)."""
+    out: dict = {}
+    for e in (c.args if isinstance(c, sympy.And) else (c,)):
+        if not isinstance(e, sympy.Eq):
+            continue
+        x, n = (e.lhs, e.rhs) if e.rhs.is_Number else (e.rhs, e.lhs)
+        if not n.is_Number or x.is_Number:
+            continue
+        if not isinstance(x, sympy.Add):
+            out[x] = n
+            continue
+        terms = sympy.Add.make_args(x)
+        for t in terms:
+            k, base = t.as_coeff_Mul()
+            if k in (1, -1) and not base.is_Number and not any(o is not t and o.has(base) for o in terms):
+                out[base] = (n - (x - t)) / k
+                break
+    return out
+
+
+def cases(c: Any, a: Any, b: Any) -> sympy.Expr:
+    """``a`` where ``c`` holds, else ``b``: one of them where they agree under the case that fixes
+    sizes (``Piecewise((1344*w, Eq(w, 1)), (1344, True))`` is 1344), else their ``Piecewise``."""
+    a, b = _s(a), _s(b)
+    if _same(a, b):
+        return a
+    for hyp, keep in ((c, b), (sympy.Not(c), a)):
+        ps = pins(hyp)
+        if ps and _same(a.xreplace(ps), b.xreplace(ps)):
+            return keep
+    return sympy.Piecewise((a, c), (b, True))
+
+
 def make(shape: Shape, strides: Sequence[Any], origin: str | None, dense: bool) -> Layout:
     """A strided layout, or a contiguous one when the strides are row-major for every size:
     CONTIGUOUS when they are at every dimension, a contiguous layout that keeps its strides when
@@ -335,10 +372,9 @@ def _by_pieces(shape: list, strides: list, new: list, known: Known, splits: int)
         k: Known = (lambda q: known(sympy.Implies(hyp, q))) if hyp is not None else known
         reps = {p: piece(p, taken) for p in same}
         sts = [t.xreplace(reps) for t in strides]
-        if taken and isinstance(c, sympy.Eq):  # ``size == k`` holds here: the other pieces on it settle
-            a, b = c.args
-            if b.is_Number and not a.is_Number:
-                sts = [t.xreplace({a: b}) for t in sts]
+        ps = pins(c) if taken else {}
+        if ps:  # ``size == k`` holds here: the other pieces on it settle
+            sts = [t.xreplace(ps) for t in sts]
         return _by_pieces(shape, sts, new, k, splits - 1)
     v = known(c)
     if v is True:
@@ -348,7 +384,7 @@ def _by_pieces(shape: list, strides: list, new: list, known: Known, splits: int)
     yes, no = under(True, c), under(False, sympy.Not(c))
     if yes is None or no is None:
         return None
-    return tuple(a if _same(a, b) else sympy.Piecewise((a, c), (b, True)) for a, b in zip(yes, no))
+    return tuple(cases(c, a, b) for a, b in zip(yes, no))
 
 
 def _fork(shape: list, strides: list, new: list, known: Known, assumed: list, forks: list,
@@ -364,7 +400,7 @@ def _fork(shape: list, strides: list, new: list, known: Known, assumed: list, fo
         return None
     if all(_same(a, b) for a, b in zip(yes, no)):
         return yes
-    return tuple(a if _same(a, b) else sympy.Piecewise((a, c), (b, True)) for a, b in zip(yes, no))
+    return tuple(cases(c, a, b) for a, b in zip(yes, no))
 
 
 def _settled(a: sympy.Basic, b: sympy.Basic) -> sympy.Basic:
@@ -595,7 +631,7 @@ def contiguous_result(c: Ctx) -> Layout:
         return make(shape, st, lay.origin, dense=True)
     if k is False:
         return CONTIGUOUS
-    return make(shape, tuple(t if _same(t, r) else sympy.Piecewise((t, same), (r, True)) for t, r in zip(st, row)),
+    return make(shape, tuple(cases(same, t, r) for t, r in zip(st, row)),
                 lay.origin, dense=True)
 
 

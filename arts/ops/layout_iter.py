@@ -279,7 +279,7 @@ def explore(run: Callable[[Ask], Any], known: L.Known, forks: int = FORKS) -> An
                 return yes
             if isinstance(u.c, sympy.Symbol) and u.c.name.startswith(FACT):
                 return None
-            return tuple(a if L._same(a, b) else sympy.Piecewise((a, u.c), (b, True)) for a, b in zip(yes, no))
+            return tuple(L.cases(u.c, a, b) for a, b in zip(yes, no))
 
     try:
         return go({})
