@@ -40,8 +40,9 @@ import sympy
 from arts.ops import layout as L
 from arts.ops.layout import CONTIGUOUS, Ctx, Layout, make, rule, strides_of, unknown
 
-#: Most forks (undecided comparisons and unseen facts) one op's layout may take.
-FORKS = 10
+#: Most forks (undecided comparisons and unseen facts) one op's layout may take.  A size that is a
+#: product (a token count ``d*h*w``) is compared with 1 factor by factor: 16 covers three factors.
+FORKS = 16
 
 
 #: Name prefix of the boolean symbols that stand for facts arts does not see (forked on).
