@@ -277,6 +277,22 @@ def test_attention_layout_is_torchs(data: Any) -> None:
     _compare(Op.make("scaled_dot_product_attention", {}), [q, k, v], [sq, sk, sv], [lq, lk, lv], env, y)
 
 
+@settings(SETTINGS, max_examples=100)
+@given(data=st.data())
+def test_attention_of_3d_inputs_is_torchs(data: Any) -> None:
+    """SAM's ViT: ``(B*heads, L, E)`` queries; no fused kernel takes them, the math path's
+    product is row-major whatever the inputs' strides: claimed, and torch's."""
+    env = {s: data.draw(st.sampled_from([1, 1, 2, 3]), label=s) for s in ["N", "L", "S"]}
+    e = data.draw(st.sampled_from([1, 4, 8]))
+    q, sq, lq = data.draw(strided(["N", "L", e], env))
+    k, sk, lk = data.draw(strided(["N", "S", e], env))
+    v, sv, lv = data.draw(strided(["N", "S", e], env))
+    with torch.no_grad():
+        y = F.scaled_dot_product_attention(q, k, v)
+    got = _compare(Op.make("scaled_dot_product_attention", {}), [q, k, v], [sq, sk, sv], [lq, lk, lv], env, y)
+    assert got == "claimed"
+
+
 def test_attention_of_one_head_is_contiguous_for_every_size() -> None:
     """diffusers' VAE attention: one head, ``view(B, -1, 1, E).transpose(1, 2)`` queries."""
     B, L = dim("B"), dim("L")

@@ -406,8 +406,12 @@ def _product(c: Ctx) -> Layout:
 @rule("scaled_dot_product_attention")
 def _attention(c: Ctx) -> Layout:
     q_shape, q_lay = c.inp(0)
+    if len(q_shape) != 4 and len(c.out) != 4:
+        # every fused kernel (flash, memory-efficient, cuDNN; CPU's flash) takes 4-d inputs only:
+        # the math path, ``softmax(q @ k^T) @ v``, whose product is a fresh row-major tensor
+        return CONTIGUOUS
     if len(q_shape) != 4 or len(c.out) != 4:
-        return _unknown(c, "attention of inputs other than 4-d is not modelled")
+        return _unknown(c, "attention of inputs of different ranks is not modelled")
     out = tuple(c.out)
     if any(_eq(a, b) is not sympy.true for a, b in zip(q_shape[:3], out[:3])):
         return _unknown(c, "attention with broadcast batch dimensions is not modelled")
