@@ -8,6 +8,7 @@ region (decided inside, unknown outside); every answer arts gives is compared wi
 from __future__ import annotations
 
 import dis
+import sys
 
 import numpy as np
 import pytest
@@ -523,3 +524,36 @@ def _accepts_or_none(report, **sizes):
         return report.accepts(**sizes)
     except ValueError:  # outside the captured region
         return None
+
+
+class TFPadding(nn.Module):
+    """Hugging Face's TensorFlow-style "SAME" padding (MobileNet, EfficientNet): ``int()`` of the
+    sizes, then a branch on their remainder."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=2)
+
+    def forward(self, x):
+        in_height, in_width = int(x.shape[-2]), int(x.shape[-1])
+        ph = 1 if in_height % 2 == 0 else 2
+        pw = 1 if in_width % 2 == 0 else 2
+        return self.conv(nn.functional.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)))
+
+
+def test_int_of_a_size_is_the_size_itself(monkeypatch):
+    """``int(x.shape[-2])`` keeps the size symbolic (not fixed at the example: a region of one
+    size); the branches on its remainder are the region."""
+    monkeypatch.setattr("arts.frontends.regions.MAX_CAPTURES", 1)
+    m = TFPadding()
+    report, _ = analyse(m, "N,3,H,W")
+    assert [str(c) for c in report.region] == ["Eq(Mod(H, 2), 0)", "Eq(Mod(W, 2), 0)"]
+    assert _agree(m, report, GRID) == sum(1 for h, w in GRID if h % 2 == 0 and w % 2 == 0)
+    assert "int" not in vars(sys.modules[TFPadding.__module__])  # the module's name restored
+
+
+def test_int_of_a_size_in_every_parity_is_exact():
+    m = TFPadding()
+    report, _ = analyse(m, "N,3,H,W")
+    assert report.region == ()  # four traces, one per parity of H and W, cover the domain
+    assert _agree(m, report, GRID) == len(GRID)

@@ -37,6 +37,7 @@ stops the trace as before (the ATen path takes over).
 
 from __future__ import annotations
 
+import contextlib
 import dis
 import math
 import sys
@@ -44,7 +45,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 __all__ = ["GuardFailed", "branch_guard", "conditional_store", "guarded_tracer", "size_select",
-           "untaken_branch_raises"]
+           "sizes_through_int", "untaken_branch_raises"]
 
 
 # read now: fx's tracer swaps ``math``'s functions for wrappers while it traces (autowrap)
@@ -347,6 +348,23 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
     class GuardedAttribute(_Decisions, fx.proxy.Attribute):  # type: ignore[misc]
         pass
 
+    class _IntMeta(type):
+        def __instancecheck__(cls, obj: Any) -> bool:  # ``isinstance(x, int)`` in patched code
+            return isinstance(obj, int)
+
+        def __subclasscheck__(cls, sub: Any) -> bool:
+            return issubclass(sub, int)
+
+    class TracedInt(int, metaclass=_IntMeta):
+        """``int`` for the model's modules while they are traced (:func:`sizes_through_int`)."""
+
+        def __new__(cls, x: Any = 0, *args: Any, **kwargs: Any) -> Any:
+            if not args and not kwargs and isinstance(x, (GuardedProxy, GuardedAttribute)) and _size_read(x.node):
+                v = x.tracer._size_value(x)  # type: ignore[attr-defined]
+                if isinstance(v, int) and not isinstance(v, bool):
+                    return x  # an integer size already: int() of it is itself
+            return int(x, *args, **kwargs)
+
     class GuardedTracer(base):  # type: ignore[misc, valid-type]
         """See :func:`guarded_tracer`."""
 
@@ -358,6 +376,7 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             self._computing = 0
             self.guards = 0
             self.devices_read: set[str] = set()  # devices answered for ``.device`` reads
+            self.int_type = TracedInt
 
         # ---- values ---------------------------------------------------------------------------
         def proxy(self, node: Any) -> Any:
@@ -532,6 +551,53 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
 _DEVICE_ATTRS: dict[str, Any] = {
     "device": lambda d: d, "is_cpu": lambda d: d.type == "cpu", "is_cuda": lambda d: d.type == "cuda",
     "is_meta": lambda d: d.type == "meta", "is_mps": lambda d: d.type == "mps", "is_xpu": lambda d: d.type == "xpu"}
+
+
+def _size_read(node: Any) -> bool:
+    """Whether fx ``node`` reads one size of a tensor: ``x.shape[i]``, ``x.size()[i]``, ``x.size(i)``."""
+    import operator
+
+    if node.op == "call_method" and node.target == "size":
+        return len(node.args) + len(node.kwargs) == 2
+    if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[1], int):
+        return False
+    src = node.args[0]
+    while getattr(src, "op", None) == "call_function" and src.target is operator.getitem and \
+            isinstance(src.args[1], slice):  # ``h, w = x.shape[-2:]``
+        src = src.args[0]
+    if getattr(src, "op", None) == "call_method" and src.target == "size":
+        return len(src.args) == 1 and not src.kwargs
+    return getattr(src, "op", None) == "call_function" and src.target is getattr and src.args[1:] == ("shape",)
+
+
+@contextlib.contextmanager
+def sizes_through_int(tracer: Any, module: Any) -> Iterator[None]:
+    """While ``module`` is traced, ``int(p)`` of a size read (``x.shape[-2]``) is ``p`` itself.
+
+    Hugging Face's TF-style padding starts ``in_height = int(features.shape[-2])``: fixing the
+    value there (the guard ``H == 224``) makes the trace the model at one size only, while the
+    value *is* an integer already and ``int`` of it is the identity.  ``int`` is rebound in the
+    globals of the modules that define the model's classes (as ``torch.fx.wrap`` rebinds names),
+    to a subclass of ``int`` that passes such a size through, converts everything else as
+    ``int`` does, and answers ``isinstance`` as ``int``; a module with its own ``int`` is left
+    alone, and the names are restored after the trace.  ``int`` of arithmetic on sizes is still
+    fixed at its value and guarded: timm's SAM builds its relative-position table from
+    ``int(2 * q - 1)``, and the fixed value makes that table's index the example's inside the
+    region (kept symbolic, the index would be unknown); a float (``int(n ** .5)``) has no size."""
+    names = {type(m).__module__ for m in module.modules()} | {type(module).__module__}
+    patched = []
+    for name in sorted(names):
+        mod = sys.modules.get(name)
+        space = getattr(mod, "__dict__", None)
+        if space is None or "int" in space or name.startswith(("torch.", "builtins")):
+            continue
+        space["int"] = tracer.int_type
+        patched.append(space)
+    try:
+        yield
+    finally:
+        for space in patched:
+            space.pop("int", None)
 
 
 def _to_meta(v: Any, device: Any) -> Any:

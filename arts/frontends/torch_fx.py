@@ -242,7 +242,7 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None,
 
     from arts.frontends.aten import _EXAMPLES
     from arts.frontends.confirm import _on_meta
-    from arts.frontends.guards import guarded_tracer
+    from arts.frontends.guards import guarded_tracer, sizes_through_int
 
     root = _entry(module, len(shapes)) if _decorated(module) else module
     n, concrete = _plan(root, len(shapes))
@@ -274,7 +274,7 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None,
     metas = [torch.empty(sz, device="meta") for sz in sizes]
     tracer = guarded_tracer(_tracer_class(), root, metas, concrete, _run_trace.__code__)
     try:  # buffers real: a constant computed from them (Swin's relative-position index) keeps its values
-        with _on_meta(module, buffers=False), warnings.catch_warnings():
+        with _on_meta(module, buffers=False), warnings.catch_warnings(), sizes_through_int(tracer, root):
             warnings.simplefilter("ignore")
             graph = _run_trace(tracer, root, concrete)
     except fx.proxy.TraceError as e:
