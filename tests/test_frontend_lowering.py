@@ -421,3 +421,28 @@ class AttentionResidual(nn.Module):
 def test_a_view_legal_in_every_layout_torch_may_pick_is_decided() -> None:
     r = agree(AttentionResidual(), ["N,8,H,W"], GRID, ops=("sized_view", "sized_reshape"))
     assert r.status == "ok" and r.domain == "all sizes"
+
+
+class SplitThenInPlace(nn.Module):
+    """CSPNet's half of the channels, normed, then an in-place activation: the norm's result is
+    a fresh tensor, so the in-place op on it is legal whatever its strides."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(4)
+        self.act = nn.SiLU(inplace=True)
+
+    def forward(self, x):
+        a, b = x.chunk(2, dim=1)
+        y = self.act(self.bn(a))
+        return y + b.sum()
+
+
+def test_an_in_place_op_on_a_fresh_result_needs_no_strides(monkeypatch) -> None:
+    import arts.graph.check as check
+
+    computed: list[str] = []
+    real = check.output_layout
+    monkeypatch.setattr(check, "output_layout", lambda op, *a, **k: computed.append(op.name) or real(op, *a, **k))
+    r = agree(SplitThenInPlace(), ["N,8,H,W"], GRID, ops=("chunk_part", "batch_norm2d"))
+    assert r.status == "ok" and "batch_norm2d" not in computed

@@ -23,7 +23,8 @@ from arts.graph.typical import typical_counterexample
 from arts.messages import OUT_OF_TIME, with_op
 from arts.ops.base import Condition, Op, StaticShapeError
 from arts.ops.guard_ops import REGION_CODE
-from arts.ops.layout import (CONTIGUOUS, UNMODELLED, Layout, always_contiguous, conditions_read_density_only,
+from arts.ops.layout import (CONTIGUOUS, UNMODELLED, Layout, allocates_fresh, always_contiguous,
+                             conditions_read_density_only,
                              has_layout_conditions, layout_conditions, output_layout, plain,
                              returns_first_input)
 from arts.ops.layout_iter import fresh_dense
@@ -347,7 +348,7 @@ def _layout(op: Op, node: str, in_shapes: list, in_layouts: list, args: Sequence
         if fresh and all(plain(lay) for lay in lays):
             return CONTIGUOUS
         return _compute_layout(op, node, in_shapes, lays, out, live, symbols, mode, answers)
-    if fresh_dense(op):
+    if fresh_dense(op) or allocates_fresh(op):
         dense = True
     elif returns_first_input(op, mode) and in_layouts:
         first = in_layouts[0]

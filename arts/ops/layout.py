@@ -1059,6 +1059,17 @@ def output_layout(op: Op, node: str, shapes: Sequence[Shape], layouts: Sequence[
     return either(got, origin, f"the layout after {origin} depends on the backend (CPU, CUDA or meta)")
 
 
+def allocates_fresh(op: Op) -> bool:
+    """Whether ``op``'s result is a tensor torch allocates anew, never a view of an input (convs,
+    pools, norms, products, attention, cat, pad, ops without a layout rule): dense, whatever its
+    strides, so an in-place op on it needs them not (they cost solver questions)."""
+    if op.params.get("inplace") or op.name == "unsupported":
+        return False
+    f = RULES.get(op.name)
+    return (f is None or f is _fresh_contiguous or f.__module__ == "arts.ops.layout_fresh"
+            or op.name in ("cat", "pad", "sized_pad"))
+
+
 # the rules of TensorIterator's ops, cat and pad (they register themselves in RULES)
 from arts.ops import layout_iter as _layout_iter  # noqa: E402,F401
 from arts.ops import layout_fresh as _layout_fresh  # noqa: E402,F401  (registers the rules of fresh results)
