@@ -171,6 +171,16 @@ def test_domain_forms():
     assert Domain(parse_constraints("H < 1")).empty
 
 
+def test_a_residual_if_then_else_reads_as_its_cases():
+    c = sympy.ITE(sympy.Eq(H % 7, 0), sympy.false, sympy.Eq(W, 1))
+    d = Domain([H >= 1, W >= 1, sympy.Or(c, sympy.Eq(N, 2))], [N, H, W])
+    text = d.describe()
+    assert "ITE" not in text and "W == 1" in text.replace("W = 1", "W == 1")
+    for n, h, w in [(1, 7, 1), (1, 8, 1), (1, 8, 2), (2, 7, 3)]:
+        holds = n == 2 or (h % 7 != 0 and w == 1)
+        assert d.contains({"N": n, "H": h, "W": w}) == holds
+
+
 @pytest.mark.parametrize("text", ["H >=", "H >= 1,, W >= 2", "import os", "H.x >= 1", "__import__('os')", "H"])
 def test_bad_constraints_are_input_errors(text):
     with pytest.raises(InputError):

@@ -352,6 +352,10 @@ def _show(c: sympy.Basic) -> str:
         return "(" + word.join(_show(a) for a in sorted(c.args, key=sympy.default_sort_key)) + ")"
     if isinstance(c, sympy.Not):
         return f"not {_show(c.args[0])}"
+    if isinstance(c, sympy.ITE):  # sympy's if-then-else of conditions (from a Piecewise): its two cases
+        test, then, other = c.args
+        cases = [sympy.And(test, then), sympy.And(sympy.Not(test), other)]
+        return _show(sympy.Or(*cases))
     return str(c)
 
 
