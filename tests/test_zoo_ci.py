@@ -81,7 +81,7 @@ MODELS = [
     ("hf/DeiT", _hf("DeiTConfig", image_size=64, patch_size=16, **_TRANSFORMER), 3, True),
     ("hf/Segformer", _hf("SegformerConfig", decoder_hidden_size=32, **_MIT), 3, True),
     ("hf/GLPN", _hf("GLPNConfig", decoder_hidden_size=16, **_MIT), 3, True),
-    ("hf/Bit", _hf("BitConfig", embedding_size=16, num_groups=8, **_SMALL), 3, False),
+    ("hf/Bit", _hf("BitConfig", embedding_size=16, num_groups=8, **_SMALL), 3, True),
     ("monai/UNet2d", _monai(lambda: monai.networks.nets.UNet(2, 1, 2, channels=(4, 8, 16), strides=(2, 2))),
      1, True),
     ("monai/DynUNet2d", _monai(lambda: monai.networks.nets.DynUNet(
@@ -96,16 +96,16 @@ MODELS = [
                                {"name": "res_1", "n_features": 4, "kernels": (3, 3), "repeat": 1},
                                {"name": "res_2", "n_features": 8, "kernels": (3, 3), "repeat": 1},
                                {"name": "conv_1", "n_features": 8, "kernel_size": 1},
-                               {"name": "conv_2", "kernel_size": 1}))), 1, False),
+                               {"name": "conv_2", "kernel_size": 1}))), 1, True),
     ("monai/BasicUNet2d", _monai(lambda: monai.networks.nets.BasicUNet(2, 1, 2, features=(4, 4, 8, 8, 16, 4))),
      1, True),
     ("monai/SwinUNETR2d", _monai(lambda: monai.networks.nets.SwinUNETR(
         in_channels=1, out_channels=2, feature_size=12, spatial_dims=2, depths=(1, 1, 1, 1), num_heads=(1, 1, 1, 1))),
      1, True),
     ("monai/AttentionUnet2d", _monai(lambda: monai.networks.nets.AttentionUnet(
-        2, 1, 2, channels=(4, 8), strides=(2,))), 1, False),
-    ("diffusers/UNet2DModel", _UNetAtStep, 3, False),
-    ("diffusers/AutoencoderKL", _VAE, 3, False),
+        2, 1, 2, channels=(4, 8), strides=(2,))), 1, True),
+    ("diffusers/UNet2DModel", _UNetAtStep, 3, True),
+    ("diffusers/AutoencoderKL", _VAE, 3, True),
 ]
 
 GRID = [(s, s) for s in (1, 2, 3, 4, 5, 7, 8, 12, 16, 17, 24, 31, 32, 48, 64, 96)] + [
