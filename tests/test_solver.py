@@ -50,6 +50,33 @@ def test_intset_describe():
     assert (IntSet.finite([1]) | IntSet.at_least(3)).describe("H") == "H ≥ 3 or H = 1"
     assert IntSet.between(3, 10).describe("H") == "3 ≤ H ≤ 10"
     assert IntSet.everything().describe("H") == "H ≥ 1"
+    # a pattern with a few exceptions: the pattern and the exceptions, not every size in the head
+    sam = IntSet.congruent(0, 16) - IntSet.finite([1024])
+    assert sam.describe("H") == "H ≡ 0 (mod 16) and H ≠ 1024"
+    assert (IntSet.at_least(40) | IntSet.finite([2, 5, 9])).describe("H") == "H ≥ 40 or H = 2 or H = 5 or H = 9"
+
+
+@settings(max_examples=200)
+@given(st.sets(st.integers(1, 60), max_size=6), st.integers(1, 6), st.integers(0, 5), st.integers(1, 40))
+def test_intset_describe_is_the_set(points, period, residue, start):
+    """The printed set, read back (every size up to 200), is the set."""
+    a, f = IntSet.at_least(start) & IntSet.congruent(residue % period, period), IntSet.finite(points)
+    s = (a - f) | (f - a)
+    text = s.describe("H")
+    for x in range(1, 200):
+        assert _reads(text, x) == (x in s), (text, x)
+
+
+def _reads(text: str, x: int) -> bool:
+    """Evaluate a description of a set of H (the forms describe() prints) at H = x."""
+    import re
+    e = text.replace("no size", "False")
+    e = re.sub(r"H mod (\d+) ∈ \{([\d, ]+)\}", lambda m: f"(x % {m[1]} in ({m[2]},))", e)
+    e = re.sub(r"H ≢ (\d+) \(mod (\d+)\)", r"(x % \2 != \1)", e)
+    e = re.sub(r"H ≡ (\d+) \(mod (\d+)\)", r"(x % \2 == \1)", e)
+    e = re.sub(r"(\d+) ≤ H ≤ (\d+)", r"(\1 <= x <= \2)", e)
+    e = e.replace("H ≥", "x >=").replace("H ≤", "x <=").replace("H ≠", "x !=").replace("H =", "x ==")
+    return bool(eval(e, {"x": x}))  # noqa: S307 - our own printed text
 
 
 # ---- quasi-affine truth sets -------------------------------------------------------------------

@@ -283,6 +283,9 @@ class IntSet:
             return f"{name} ≥ 1"
         if self.is_empty:
             return "no size"
+        short = self._with_exceptions(name)
+        if short is not None:
+            return short
         parts: list[str] = []
         if self.residues:
             tail: list[str] = []
@@ -302,6 +305,31 @@ class IntSet:
         if len(parts) > 1:
             return " or ".join(f"({p})" if " and " in p else p for p in parts)
         return parts[0]
+
+
+    #: Most sizes listed as exceptions to a periodic pattern (:meth:`_with_exceptions`).
+    EXCEPTIONS = 3
+
+    def _with_exceptions(self, name: str) -> str | None:
+        """The set as its periodic pattern with a few exceptions, where the head has more than two
+        pieces: ``H ≡ 0 (mod 16) and H ≠ 1024`` rather than 64 sizes listed one by one."""
+        if not self.residues or len(self.head) <= 2 or self.start > 100_000:
+            return None
+        lo = min(self.head[0][0], self._tail_min() or self.start) if self.head else self._tail_min()
+        assert lo is not None
+        pattern = [x for x in range(lo, self.start) if x % self.period in self.residues]
+        missing = [x for x in pattern if not _in_intervals(self.head, x)]
+        extra = [x for a, b in self.head for x in range(a, b + 1)
+                 if x % self.period not in self.residues] if sum(b - a + 1 for a, b in self.head) <= 100_000 else None
+        if extra is None or len(missing) + len(extra) > self.EXCEPTIONS:
+            return None
+        first = next((x for x in range(1, self.period + 1) if x % self.period in self.residues), 1)
+        base = ([f"{name} ≥ {lo}"] if lo > first else []) + _describe_residues(name, self.period, self.residues)
+        base += [f"{name} ≠ {x}" for x in missing]
+        text = " and ".join(base) if base else f"{name} ≥ 1"
+        if extra:
+            return " or ".join([f"({text})" if " and " in text else text] + [f"{name} = {x}" for x in extra])
+        return text
 
 
 def _describe_residues(name: str, period: int, residues: frozenset[int]) -> list[str]:
