@@ -8,6 +8,7 @@ region (decided inside, unknown outside); every answer arts gives is compared wi
 from __future__ import annotations
 
 import dis
+import math
 import sys
 
 import numpy as np
@@ -556,4 +557,37 @@ def test_int_of_a_size_in_every_parity_is_exact():
     m = TFPadding()
     report, _ = analyse(m, "N,3,H,W")
     assert report.region == ()  # four traces, one per parity of H and W, cover the domain
+    assert _agree(m, report, GRID) == len(GRID)
+
+
+class ShiftedWindowMask(nn.Module):
+    """Swin's shifted-window attention mask: a zero image of the padded size, filled region by
+    region through slices (``mask[:, h, w, :] = count``), then split into windows."""
+
+    def __init__(self, window: int = 4, shift: int = 2) -> None:
+        super().__init__()
+        self.window, self.shift = window, shift
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        h = int(math.ceil(y.shape[-2] / self.window)) * self.window
+        w = int(math.ceil(y.shape[-1] / self.window)) * self.window
+        mask = torch.zeros((1, h, w, 1), device=x.device)
+        count = 0
+        for hs in (slice(-self.window), slice(-self.window, -self.shift), slice(-self.shift, None)):
+            for ws in (slice(-self.window), slice(-self.window, -self.shift), slice(-self.shift, None)):
+                mask[:, hs, ws, :] = count
+                count += 1
+        windows = mask.view(1, h // self.window, self.window, w // self.window, self.window, 1)
+        y = nn.functional.pad(y, (0, w - y.shape[-1], 0, h - y.shape[-2]))
+        return y, windows.permute(0, 1, 3, 2, 4, 5).reshape(-1, self.window * self.window)
+
+
+def test_a_mask_filled_through_slices_is_traced_and_exact():
+    """``mask[...] = count`` on a traced tensor is recorded (a store through slices never raises
+    and keeps the shape), and ``int(math.ceil(H / 4))`` stays a size: no region at all."""
+    m = ShiftedWindowMask()
+    report, G = analyse(m, "N,3,H,W")
+    assert not report.unknown_nodes and report.region == (), report.format()
     assert _agree(m, report, GRID) == len(GRID)

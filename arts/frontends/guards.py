@@ -325,6 +325,13 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
         def __int__(self) -> int:
             return self.tracer._fixed(self, int)  # type: ignore[attr-defined]
 
+        # ``mask[:, h, w, :] = count`` (Swin's shifted-window mask, built at sizes that shift):
+        # recorded as fx's ``operator.setitem`` and done on the example value too
+        def __setitem__(self, key: Any, value: Any) -> None:
+            import operator
+
+            self.tracer.create_proxy("call_function", operator.setitem, (self, key, value), {})  # type: ignore[attr-defined]
+
         def __getattr__(self, k: str) -> Any:
             return GuardedAttribute(self, k)  # type: ignore[arg-type]
 
@@ -554,11 +561,14 @@ _DEVICE_ATTRS: dict[str, Any] = {
 
 
 def _size_read(node: Any) -> bool:
-    """Whether fx ``node`` reads one size of a tensor: ``x.shape[i]``, ``x.size()[i]``, ``x.size(i)``."""
+    """Whether fx ``node`` reads one size of a tensor (``x.shape[i]``, ``x.size()[i]``,
+    ``x.size(i)``) or rounds a value to an integer (``math.ceil``, ``math.floor``)."""
     import operator
 
     if node.op == "call_method" and node.target == "size":
         return len(node.args) + len(node.kwargs) == 2
+    if node.op == "call_function" and node.target in (_CEIL, _FLOOR):  # ``int(np.ceil(H / 7))``
+        return True
     if node.op != "call_function" or node.target is not operator.getitem or not isinstance(node.args[1], int):
         return False
     src = node.args[0]
@@ -572,7 +582,8 @@ def _size_read(node: Any) -> bool:
 
 @contextlib.contextmanager
 def sizes_through_int(tracer: Any, module: Any) -> Iterator[None]:
-    """While ``module`` is traced, ``int(p)`` of a size read (``x.shape[-2]``) is ``p`` itself.
+    """While ``module`` is traced, ``int(p)`` of a size read (``x.shape[-2]``) or of a rounding
+    (``int(math.ceil(H / 7))``, Swin's padded sizes) is ``p`` itself.
 
     Hugging Face's TF-style padding starts ``in_height = int(features.shape[-2])``: fixing the
     value there (the guard ``H == 224``) makes the trace the model at one size only, while the

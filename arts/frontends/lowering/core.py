@@ -191,6 +191,28 @@ def _getitem(L: Lowerer, node: Any, name: str, obj: Any, idx: Any) -> Any:
     raise NotLowered(f"indexing {L._show(obj)}")
 
 
+@lowers("operator.setitem")
+def _setitem(L: Lowerer, node: Any, name: str, obj: Any, idx: Any, value: Any) -> Any:
+    """``x[idx] = value`` (Swin's shifted-window mask): ``x`` keeps its shape; the index must be
+    one of ``x`` (as ``x[idx]`` is), and a tensor ``value`` must broadcast to what it selects."""
+    if not isinstance(obj, TensorVal):
+        raise NotLowered(f"storing into {L._show(obj)}")
+    if not (isinstance(value, (int, float, bool, sympy.Expr, TensorVal))):
+        raise NotLowered(f"storing {L._show(value)}")
+    items = idx if isinstance(idx, tuple) else (idx,)
+    if not isinstance(value, TensorVal) and all(
+            it is None or it is Ellipsis or (isinstance(it, slice) and (it.step is None or (
+                type(it.step) is int and it.step >= 1))) for it in items) and \
+            sum(1 for it in items if it is not None and it is not Ellipsis) <= len(L.shape_items(obj.name)):
+        return None  # a number stored through slices: never raises (an empty selection stores nothing)
+    part = _getitem(L, node, name, obj, idx)
+    if isinstance(value, TensorVal):
+        if not isinstance(part, TensorVal):
+            raise NotLowered(f"storing a tensor into {L._show(part)}")
+        L.emit(node, "broadcast_op", {"fn": "setitem", "inplace": True}, [part.name, value.name], suffix="_value")
+    return None
+
+
 def _slice_parts(L: Lowerer, it: slice) -> list[Any]:
     """(start, stop, step) of a slice in ``x[...]``: each bound None, an int or a size expression
     over reference symbols (``x[:, :H, :W]``: ``H`` read from another tensor); the step a positive
