@@ -301,6 +301,14 @@ def test_minmax_expansion_and_implied_sets():
     assert expand_minmax(sympy.Max(H, W) >= 2) == sympy.Or(H >= 2, W >= 2)
     assert expand_minmax(2 >= sympy.Min(H, W)) == sympy.Or(H <= 2, W <= 2)
     assert expand_minmax(sympy.Max(H, W) < 3) == sympy.And(H < 3, W < 3)
+    # equalities with min/max: the same truth at every size (Swin's windows, min(7, size))
+    a, b = sympy.floor(H / 2), 7 * sympy.floor((H + 12) / 14)
+    for c in (sympy.Eq(a, sympy.Min(a, b)), sympy.Ne(sympy.Max(H, W, 3), W), sympy.Eq(sympy.Min(H, 7), W)):
+        e = expand_minmax(c)
+        assert not e.has(sympy.Min, sympy.Max)
+        for h in range(1, 40):
+            for w in range(1, 12):
+                assert bool(e.subs({H: h, W: w})) == bool(c.subs({H: h, W: w})), (c, h, w)
     sets = implied_sets(sympy.Eq(H * W, 16))
     assert list(sets[H]) == [1, 2, 4, 8, 16] and list(sets[W]) == [1, 2, 4, 8, 16]
     assert list(implied_sets(H * W + N <= 7)[H]) == list(range(1, 7))

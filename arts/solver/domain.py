@@ -372,11 +372,22 @@ def _implied_by_sets(c: sympy.Basic, dom: Domain) -> bool:
 
 def expand_minmax(c: sympy.Basic) -> sympy.Basic:
     """Relations between ``min``/``max`` and a term as plain relations (exact):
-    ``min(H, W) >= 2`` is ``H >= 2 and W >= 2``, ``max(H, W) >= 4`` is ``H >= 4 or W >= 4``."""
+    ``min(H, W) >= 2`` is ``H >= 2 and W >= 2``, ``max(H, W) >= 4`` is ``H >= 4 or W >= 4``,
+    ``x == min(a, b)`` is ``(x == a and a <= b) or (x == b and b <= a)``."""
     if not c.has(sympy.Min, sympy.Max):
         return c
     if isinstance(c, (sympy.And, sympy.Or, sympy.Not)):
         return c.func(*(expand_minmax(a) for a in c.args))
+    if isinstance(c, (sympy.Eq, sympy.Ne)):
+        # ``x == min(a, b)``: x is one of them, and that one is the least (the greatest for max)
+        for m, other in ((c.lhs, c.rhs), (c.rhs, c.lhs)):
+            if isinstance(m, (sympy.Min, sympy.Max)):
+                least = sympy.Le if isinstance(m, sympy.Min) else sympy.Ge
+                eq = sympy.Or(*[sympy.And(expand_minmax(sympy.Eq(a, other)),
+                                          *[expand_minmax(least(a, b)) for b in m.args if b is not a])
+                                for a in m.args])
+                return eq if isinstance(c, sympy.Eq) else sympy.Not(eq)
+        return c
     if not isinstance(c, (sympy.Ge, sympy.Gt, sympy.Le, sympy.Lt)):
         return c
     lhs, rhs = c.lhs, c.rhs
