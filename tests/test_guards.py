@@ -591,3 +591,21 @@ def test_a_mask_filled_through_slices_is_traced_and_exact():
     report, G = analyse(m, "N,3,H,W")
     assert not report.unknown_nodes and report.region == (), report.format()
     assert _agree(m, report, GRID) == len(GRID)
+
+
+class StoreIntoExpanded(nn.Module):
+    """A store through slices into an expanded tensor: torch refuses to write where the selected
+    elements share memory (here wherever the selection ``[:, :2]`` has two columns: W > 1)."""
+
+    def forward(self, x):
+        mask = torch.zeros((x.shape[-2], 1), device=x.device).expand(x.shape[-2], x.shape[-1])
+        mask[:, :2] = 1.0
+        return x + mask
+
+
+def test_a_store_into_a_tensor_that_may_share_memory_is_unknown():
+    m = StoreIntoExpanded()
+    assert runs(m, 2, 3, 4, 1) and not runs(m, 2, 3, 4, 5)
+    report, _ = analyse(m, "N,3,H,W")
+    assert report.status == "unknown" and report.unknown_nodes, report.format()
+    assert any("not a fresh allocation" in d.message for d in report.diagnostics), report.format()

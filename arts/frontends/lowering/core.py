@@ -193,23 +193,27 @@ def _getitem(L: Lowerer, node: Any, name: str, obj: Any, idx: Any) -> Any:
 
 @lowers("operator.setitem")
 def _setitem(L: Lowerer, node: Any, name: str, obj: Any, idx: Any, value: Any) -> Any:
-    """``x[idx] = value`` (Swin's shifted-window mask): ``x`` keeps its shape; the index must be
-    one of ``x`` (as ``x[idx]`` is), and a tensor ``value`` must broadcast to what it selects."""
+    """``x[idx] = number`` into a tensor just allocated (Swin's shifted-window mask,
+    ``torch.zeros(...)`` filled region by region): ``x`` keeps its shape.  A slice never raises in
+    a store (an empty selection stores nothing), so only the rest of the index is checked, as
+    ``x[idx]`` checks it with every slice whole; a fresh tensor has no elements that share memory
+    (torch refuses to write to those).  A store into any other tensor (a view, an expanded one:
+    whether the selection overlaps itself) or of a tensor (its broadcast to a selection that may
+    be empty) is not modelled."""
+    from arts.ops.layout import allocates_fresh
+
     if not isinstance(obj, TensorVal):
         raise NotLowered(f"storing into {L._show(obj)}")
-    if not (isinstance(value, (int, float, bool, sympy.Expr, TensorVal))):
-        raise NotLowered(f"storing {L._show(value)}")
+    op = L.G.nodes[obj.name].get("op") if obj.name in L.G else None
+    if op is None or not allocates_fresh(op):
+        raise NotLowered("a store into a tensor that is not a fresh allocation (it may share memory)")
+    if not isinstance(value, (int, float, sympy.Expr)):  # a bool is an int
+        raise NotLowered(f"storing {L._show(value)} through an index")
     items = idx if isinstance(idx, tuple) else (idx,)
-    if not isinstance(value, TensorVal) and all(
-            it is None or it is Ellipsis or (isinstance(it, slice) and (it.step is None or (
-                type(it.step) is int and it.step >= 1))) for it in items) and \
-            sum(1 for it in items if it is not None and it is not Ellipsis) <= len(L.shape_items(obj.name)):
-        return None  # a number stored through slices: never raises (an empty selection stores nothing)
-    part = _getitem(L, node, name, obj, idx)
-    if isinstance(value, TensorVal):
-        if not isinstance(part, TensorVal):
-            raise NotLowered(f"storing a tensor into {L._show(part)}")
-        L.emit(node, "broadcast_op", {"fn": "setitem", "inplace": True}, [part.name, value.name], suffix="_value")
+    for it in items:
+        if isinstance(it, slice) and not (it.step is None or (type(it.step) is int and it.step >= 1)):
+            raise NotLowered(f"a store through slice step {L._show(it.step)}")
+    _getitem(L, node, name, obj, tuple(slice(None) if isinstance(it, slice) else it for it in items))
     return None
 
 
