@@ -24,9 +24,8 @@ from arts.messages import OUT_OF_TIME, with_op
 from arts.ops.base import Condition, Op, StaticShapeError
 from arts.ops.guard_ops import REGION_CODE
 from arts.ops.layout import (CONTIGUOUS, UNMODELLED, Layout, allocates_fresh, always_contiguous,
-                             conditions_read_density_only,
-                             has_layout_conditions, layout_conditions, output_layout, plain,
-                             returns_first_input)
+                             conditions_read_density_only, has_layout_conditions, layout_conditions,
+                             output_layout, plain, returns_first_input)
 from arts.ops.layout_iter import fresh_dense
 from arts.solver.budget import expired
 from arts.solver.decide import decide

@@ -70,7 +70,7 @@ class Ask:
         self.known, self.forced, self.memo = known, forced, memo
 
     def __call__(self, c: Any) -> bool:
-        c = canonical(rebuilt(unpiece(sympy.sympify(c))))
+        c = rebuilt(unpiece(sympy.sympify(c)))  # comparisons rebuilt and in canonical form
         if isinstance(c, sympy.Not) and isinstance(c.args[0], (sympy.And, sympy.Or)):
             c = sympy.to_nnf(c)  # a negated compound is forked on its parts too
         if self.forced:
@@ -573,7 +573,6 @@ def elementwise(c: Ctx, idx: Sequence[int], scalar: bool | None) -> Layout:
             return iterator_strides(c.out, [Operand(c.out, first, True, 9)], ask, scalar=True)
         return iterator_strides(c.out, ops, ask, scalar=sc)
     return _result(c, explore(run, c.known), f"{c.op.name}'s result")
-
 
 
 #: Functions of one tensor that torch computes with a unary TensorIterator (no other operand).

@@ -306,7 +306,6 @@ class IntSet:
             return " or ".join(f"({p})" if " and " in p else p for p in parts)
         return parts[0]
 
-
     #: Most sizes listed as exceptions to a periodic pattern (:meth:`_with_exceptions`).
     EXCEPTIONS = 3
 
@@ -315,13 +314,11 @@ class IntSet:
         pieces: ``H ≡ 0 (mod 16) and H ≠ 1024`` rather than 64 sizes listed one by one."""
         if not self.residues or len(self.head) <= 2 or self.start > 100_000:
             return None
-        lo = min(self.head[0][0], self._tail_min() or self.start) if self.head else self._tail_min()
-        assert lo is not None
-        pattern = [x for x in range(lo, self.start) if x % self.period in self.residues]
-        missing = [x for x in pattern if not _in_intervals(self.head, x)]
-        extra = [x for a, b in self.head for x in range(a, b + 1)
-                 if x % self.period not in self.residues] if sum(b - a + 1 for a, b in self.head) <= 100_000 else None
-        if extra is None or len(missing) + len(extra) > self.EXCEPTIONS:
+        lo = self.head[0][0]  # the least member: the head lies below the periodic part
+        missing = [x for x in range(lo, self.start) if x % self.period in self.residues
+                   and not _in_intervals(self.head, x)]
+        extra = [x for a, b in self.head for x in range(a, b + 1) if x % self.period not in self.residues]
+        if len(missing) + len(extra) > self.EXCEPTIONS:
             return None
         first = next((x for x in range(1, self.period + 1) if x % self.period in self.residues), 1)
         base = ([f"{name} ≥ {lo}"] if lo > first else []) + _describe_residues(name, self.period, self.residues)
