@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 from arts.errors import BudgetExceeded, InputError
 from arts.solver.decide import decide
 from arts.solver.domain import Domain
-from arts.solver.evaluate import evaluate
+from arts.solver.evaluate import compile_expr, evaluate
 from arts.solver.intset import IntSet
 from arts.solver.parse import parse_constraints
 from arts.solver.quasiaffine import period_of, truth_set
@@ -295,3 +295,112 @@ def test_a_padded_window_count_has_no_unevaluated_constant_floor():
     for h in range(1, 200):
         assert int(e.subs(H, h)) == (28 * ((h - 1) // 28) + 31) // 4
     assert decide(sympy.Ge(e, 7), Domain([], [H]), [H]).is_proven
+
+
+# ---- rounded sizes regrouped by the domain, equations of products shown factor by factor -----
+
+@PROFILE
+@given(st.integers(1, 8), st.integers(-8, 8), st.integers(2, 6), st.integers(1, 40),
+       st.sets(st.integers(0, 23), min_size=1, max_size=6))
+def test_regroup_is_the_same_function_on_the_domain(b, c, k, lo, residues):
+    """floor((H + c)/b) rewritten over the domain's residues agrees with the original at every
+    size of the domain, and writes it as k*floor(...) + r wherever the values share a class."""
+    from arts.solver.regroup import regroup
+
+    S = IntSet.make(lo, [], 24, residues)
+    e = sympy.floor((H + c) / b) * N + sympy.floor((H + c) / b) ** 2
+    r = regroup(e, {H: S})
+    for h in S.take(60):
+        for n in (1, 3):
+            assert int(r.subs({H: h, N: n})) == int(e.subs({H: h, N: n})), (h, n, r)
+
+
+def test_regroup_cancels_a_block_count_quotient():
+    """HaloNet: after asserting h = floor((H-1)/16) + 1 is a multiple of 8, the -1 of a block
+    reshape, N*C*h*w / (64*C*floor(h/8)*floor(w/8)), is N."""
+    from arts.solver.regroup import regroup
+
+    dom = Domain([sympy.Eq(sympy.Mod(sympy.floor((H - 1) / 16) + 1, 8), 0),
+                  sympy.Eq(sympy.Mod(sympy.floor((W - 1) / 16) + 1, 8), 0)])
+    h, w = sympy.floor((H - 1) / 16) + 1, sympy.floor((W - 1) / 16) + 1
+    q = sympy.floor(N * 3 * h * w / (64 * 3 * simplify_dim(sympy.floor(h / 8)) * simplify_dim(sympy.floor(w / 8))))
+    assert simplify_dim(regroup(q, dom.sets)) == N
+    assert decide(sympy.Eq(sympy.Mod(N * 3 * h * w, 64 * 3 * simplify_dim(sympy.floor(h / 8))
+                                     * simplify_dim(sympy.floor(w / 8))), 0), dom).is_proven
+
+
+def test_an_equation_of_products_is_proven_factor_by_factor_and_nothing_else():
+    """TinyViT's window partition at stride 16: the element count N*pad(h)*pad(w)*C equals
+    N*(pad(h)//14*14)*(pad(w)//14*14)*C for every size, although it is a product of two symbols'
+    floors (outside the quasi-affine fragment, and 224*224 residue classes, too many to visit); a
+    variant with one more window in one factor is not proven."""
+    def pad(x):
+        s = sympy.floor((x - 1) / 16) + 1
+        return s + sympy.Mod(13 * s, 14)
+    def eq(a, b):  # as the front end hands it over: both sides expanded
+        return sympy.Eq(sympy.expand(a), sympy.expand(b))
+    dom = Domain([H >= 1, W >= 1, sympy.Mod(13 * (sympy.floor((W - 1) / 16) + 1), 14) > 0])
+    good = eq(160 * N * pad(H) * pad(W), 31360 * N * sympy.floor(pad(H) / 14) * sympy.floor(pad(W) / 14))
+    assert decide(good, dom).is_proven
+    bad = eq(160 * N * pad(H) * pad(W), 31360 * N * sympy.floor(pad(H) / 14) * sympy.floor((pad(W) + 14) / 14))
+    v = decide(bad, dom)
+    assert not v.is_proven
+    if v.is_refuted:
+        p = v.counterexample
+        assert not bool(bad.subs({H: p["H"], W: p["W"], N: p["N"]}))
+
+
+@PROFILE
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(2, 5), st.integers(2, 5))
+def test_a_window_partition_equation_splits_into_its_exact_per_symbol_sets(s1, s2, k1, k2):
+    """h*w == k1*k2*floor(h/k1)*floor(w/k2) (a view into windows) holds exactly where h ≡ 0 (mod k1)
+    and w ≡ 0 (mod k2): the sets split_product_equation gives, checked at every size up to 80."""
+    from arts.solver.products import split_product_equation
+
+    h, w = sympy.floor((H - 1) / s1) + 1, sympy.floor((W - 1) / s2) + 1
+    c = sympy.Eq(sympy.expand(h * w * N), sympy.expand(k1 * k2 * N * sympy.floor(h / k1) * sympy.floor(w / k2)))
+    sets = split_product_equation(c)
+    assert sets is not None
+    holds_at = compile_expr(c)
+    for x in range(1, 81):
+        for y in range(1, 81, 7):
+            holds = bool(holds_at({"H": x, "W": y, "N": 2}))
+            assert holds == (x in sets.get(H, IntSet.everything()) and y in sets.get(W, IntSet.everything())), (x, y)
+    dom = Domain([c])
+    assert not dom.residual and dom.contains({"H": k1 * s1, "W": k2 * s2, "N": 1})
+
+
+def test_a_product_equal_to_a_constant_bounds_each_factor_to_its_divisors():
+    """GCViT's global query, h*w == 49 with h = floor((H-1)/32) + 1: each factor divides 49, so H
+    and W are finite; the equation itself stays in the domain."""
+    from arts.solver.products import divisor_sets
+
+    h, w = sympy.floor((H - 1) / 32) + 1, sympy.floor((W - 1) / 32) + 1
+    c = sympy.Eq(sympy.expand(h * w) / 49, 1)
+    sets = divisor_sets(c)
+    assert sets[H].is_finite and sets[W].is_finite
+    holds_at = compile_expr(c)
+    for x in range(1, 1700, 3):
+        for y in (1, 200, 224, 1568):
+            if bool(holds_at({"H": x, "W": y})):
+                assert x in sets[H] and y in sets[W]
+    dom = Domain([c])
+    assert dom.residual and dom.contains({"H": 224, "W": 224}) and not dom.contains({"H": 224, "W": 1568})
+
+
+def test_a_fixed_size_model_is_decided_size_by_size_with_the_batch_free():
+    """GCViT's global query fixes H and W to a few sizes (h*w == 49 at stride 32), N is free: a
+    window view's condition over products of H's and W's floors (outside the quasi-affine
+    fragment, with periods too long for residue classes) is decided at each of those sizes, exactly
+    in N; a variant that fails for N > 1 is refuted with a point that really fails."""
+    h, w = sympy.floor((H - 1) / 32) + 1, sympy.floor((W - 1) / 32) + 1
+    dom = Domain([sympy.Eq(sympy.expand(h * w) / 49, 1), H >= 209, W >= 209,
+                  sympy.Eq(sympy.Mod(H, 4), 0), sympy.Eq(sympy.Mod(W, 4), 0)])
+    gh, gw = sympy.floor((H + 15) / 224), sympy.floor((W + 15) / 224)
+    hh, hw = sympy.floor((H + 15) / 16), sympy.floor((W + 15) / 16)
+    good = sympy.Or(sympy.Eq(N, 1), sympy.Eq(50176 * gh * gw, 256 * hh * hw))
+    assert decide(good, dom).is_proven
+    bad = sympy.Or(sympy.Eq(N, 1), sympy.Eq(50176 * gh * gw, 256 * hh * hw + 256 * (H - 212)))
+    v = decide(bad, dom)
+    assert v.is_refuted and dom.contains(v.counterexample)
+    assert not bool(compile_expr(bad)(v.counterexample))

@@ -32,6 +32,7 @@ from arts.solver.decide import decide
 from arts.solver.domain import Domain
 from arts.solver.evaluate import compile_expr
 from arts.solver.parse import parse_constraints
+from arts.solver.regroup import has_symbolic_quotient, regroup
 from arts.solver.simplify import show_dim, simplify_dim
 from arts.solver.symbols import parse_shape
 
@@ -424,7 +425,14 @@ def _resolve(shape: tuple, live: Domain, symbols: Sequence[sympy.Symbol]) -> tup
                 e = e.xreplace({pw: pieces[0][0]})
         return simplify_dim(e)
 
-    return tuple(one(sympy.sympify(x)) for x in shape)
+    def regrouped(e: sympy.Basic) -> sympy.Basic:
+        # a quotient of sizes (a reshape's -1) that cancels on the domain: the polynomial it is there
+        if not has_symbolic_quotient(e):
+            return e
+        r = simplify_dim(regroup(live.substitute(e), live.sets))
+        return r if sympy.count_ops(r) < sympy.count_ops(e) else e
+
+    return tuple(one(regrouped(sympy.sympify(x))) for x in shape)
 
 
 def _diagnostic(failing: list[Condition], node: str, cx: dict[str, int], loc: dict[str, Any]) -> Diagnostic:

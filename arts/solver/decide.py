@@ -31,8 +31,10 @@ from arts.solver.evaluate import compile_expr
 from arts.solver.intset import IntSet
 from arts.solver.ordered import ordered_product
 from arts.solver.piecewise import lift
+from arts.solver.products import proven_factor_by_factor
 from arts.solver.residues import proven_by_residues
 from arts.solver.quasiaffine import EVAL_BUDGET, first_failure, truth_set
+from arts.solver.regroup import has_symbolic_quotient, regroup
 from arts.solver.simplify import collapse
 from arts.solver.verdict import Verdict
 
@@ -154,6 +156,62 @@ def _single(formula: sympy.Basic) -> bool:
         not (formula.free_symbols - {x for at in atoms for x in at.free_symbols})
 
 
+#: Most combinations of the finitely many sizes of all but one symbol :func:`_by_enumeration` visits.
+MAX_ENUMERATED = 1024
+
+
+def _by_enumeration(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain, residual: list[sympy.Basic]
+                    ) -> tuple[Verdict, dict[str, int] | None] | None:
+    """Decide ``formula`` where every symbol but one has finitely many sizes (a fixed-size model:
+    ``H`` and ``W`` pinned to a few values, the batch ``N`` free): at each combination of those
+    sizes the formula (under the residual there) is a condition on the one symbol left, whose exact
+    truth set is computed.  None when the domain is not of that shape or a condition is not
+    quasi-affine in the last symbol."""
+    if domain.subst:
+        return None
+    finite = [s for s in syms if domain.set_of(s).is_finite]
+    rest = [s for s in syms if s not in finite]
+    if not finite or len(rest) > 1:
+        return None
+    values = [list(domain.set_of(s)) for s in finite]
+    total = 1
+    for v in values:
+        total *= len(v)
+    if total > MAX_ENUMERATED:
+        return None
+    best: dict[str, int] | None = None
+    for n, combo in enumerate(ordered_product(values)):
+        if n % 16 == 0:
+            deadline_check()
+        at = {s: sympy.Integer(v) for s, v in zip(finite, combo)}
+        hyp = sympy.And(*(r.xreplace(at) for r in residual))
+        f = sympy.Implies(hyp, formula.xreplace(at)) if residual else formula.xreplace(at)
+        f = collapse(lift(expand_minmax(f)))
+        point = {s.name: int(v) for s, v in at.items()}
+        if f is sympy.true:
+            continue
+        if not rest:
+            if f is sympy.false:
+                best = point if best is None else best
+                break
+            return None
+        (x,) = rest
+        try:
+            holds = IntSet.everything() if f is sympy.true else IntSet.nothing() if f is sympy.false \
+                else truth_set(f, x)
+        except (Unsupported, TypeError, ValueError):
+            return None
+        bad = domain.set_of(x) - holds
+        least = bad.min()
+        if least is not None:
+            point[x.name] = int(least)
+            if best is None or sum(best.values()) > sum(point.values()):
+                best = point
+    if best is None:
+        return Verdict.proven("shown at each of the finitely many sizes"), None
+    return Verdict.refuted(best), best
+
+
 def _with_residual(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain, residual: list[sympy.Basic],
                    order: Sequence[str], budget: int) -> tuple[Verdict, dict[str, int] | None]:
     """Decide ``formula`` (atoms on one symbol each) on a domain whose ``residual`` constraints tie
@@ -177,7 +235,29 @@ def _with_residual(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domai
     best: dict[str, int] | None = None
     open_combos = 0
     spent = 0
+    tied = set().union(*(r.free_symbols for r in residual))
+    proj = [i for i, s in enumerate(syms) if s in tied] if tied <= set(syms) and not domain.subst else None
     for combo in failing:
+        if proj is not None and len(proj) < len(syms) and exhaustive([combo[i] for i in proj], budget):
+            # the residual reads only some symbols, finitely many here: search those in full, the
+            # others at their least members (the formula fails on the whole combination)
+            least = {n: int(c.min()) for n, c in zip(names, combo)}  # type: ignore[arg-type]
+            found = None
+            for t in ordered_product([list(combo[i]) for i in proj]):
+                spent += 1
+                if spent % 1024 == 0:
+                    deadline_check()
+                p = {**least, **{names[i]: v for i, v in zip(proj, t)}}
+                try:
+                    if all(g(p) for g in guards):
+                        found = p
+                        break
+                except (ZeroDivisionError, KeyError):
+                    open_combos += 1
+                    break
+            if found is not None and (best is None or _key(found, order) < _key(best, order)):
+                best = found
+            continue
         full = exhaustive(list(combo), budget)
         pts: Iterator[dict[str, int]]
         if full:
@@ -394,7 +474,10 @@ def _decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol], 
     order = [s.name for s in order_syms]
     if dom.empty:
         return Verdict.proven("the domain is empty")
-    cond = collapse(lift(expand_minmax(dom.substitute(sympy.sympify(cond)))))
+    cond = dom.substitute(sympy.sympify(cond))
+    if has_symbolic_quotient(cond):  # a quotient of sizes (a reshape's -1) may cancel on the domain
+        cond = regroup(cond, dom.sets)
+    cond = collapse(lift(expand_minmax(cond)))
     # a symbol the domain pins to one value is that constant (H == 8 makes 16*H*N*W == 1024*N)
     pinned = {s: sympy.Integer(st.min()) for s, st in dom.sets.items()
               if st.is_finite and st.head == ((st.min(), st.min()),)}
@@ -448,10 +531,18 @@ def _decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol], 
                 v, cx = mono  # proven on the per-symbol sets alone: proven on the smaller domain too
             elif proven_by_residues(formula, syms, dom.sets):  # on the per-symbol sets: so on the domain
                 v, cx = Verdict.proven("shown on every residue class of the sizes"), None
+            elif proven_factor_by_factor(formula, dom):
+                v, cx = Verdict.proven("shown factor by factor"), None
+            elif (counted := _by_enumeration(formula, syms, dom, res)) is not None:
+                v, cx = counted
             else:
                 v, cx = _by_search(formula, syms, dom, res, budget)
         except Unsupported as why:
+            if proven_by_residues(formula, syms, dom.sets) or proven_factor_by_factor(formula, dom):
+                continue  # polynomial on each class of the sizes, or equal factor by factor
             walked = _by_walk(formula, syms, dom, res, why)
+            if walked is None:
+                walked = _by_enumeration(formula, syms, dom, res)
             try:
                 v, cx = walked if walked is not None else _by_search(formula, syms, dom, res, budget)
             except Unsupported as e:

@@ -22,6 +22,7 @@ from arts.solver.intset import IntSet
 from arts.solver.ordered import ordered_product
 from arts.solver.parse import parse_constraints
 from arts.solver.piecewise import lift
+from arts.solver.products import divisor_sets, split_product_equation
 from arts.solver.quasiaffine import truth_set
 
 #: Points a bounded search may visit.
@@ -89,9 +90,14 @@ class Domain:
                     continue
                 except Unsupported:
                     pass
+            split = split_product_equation(c)
+            if split is not None:  # h*w == 49*(h//7)*(w//7) is h ≡ 0 and w ≡ 0 (mod 7): no residual
+                for x, st in split.items():
+                    self.sets[x] = self.sets.get(x, IntSet.everything()) & st
+                continue
             if c not in residual:
                 residual.append(c)
-                for x, st in implied_sets(c).items():  # H*W == 16 bounds H and W: the search is finite
+                for x, st in _consequences(c):  # H*W == 16 bounds H and W: the search is finite
                     self.sets[x] = self.sets.get(x, IntSet.everything()) & st
         self.residual = tuple(residual)
         if any(st.is_empty for st in self.sets.values()):
@@ -143,9 +149,16 @@ class Domain:
                     continue
                 except Unsupported:
                     pass
+            split = split_product_equation(c)
+            if split is not None:
+                for x, st in split.items():
+                    new.sets[x] = new.sets.get(x, IntSet.everything()) & st
+                    if new.sets[x].is_empty:
+                        new.empty = True
+                continue
             if c not in residual:
                 residual.append(c)
-                for x, st in implied_sets(c).items():
+                for x, st in _consequences(c):
                     new.sets[x] = new.sets.get(x, IntSet.everything()) & st
                     if new.sets[x].is_empty:
                         new.empty = True
@@ -404,6 +417,11 @@ def expand_minmax(c: sympy.Basic) -> sympy.Basic:
         every = lower == isinstance(m, sympy.Min)
         return sympy.And(*parts) if every else sympy.Or(*parts)
     return c
+
+
+def _consequences(c: sympy.Basic) -> list[tuple[sympy.Symbol, IntSet]]:
+    """Per-symbol sets a constraint on several symbols implies (it is kept besides them)."""
+    return list(implied_sets(c).items()) + list(divisor_sets(c).items())
 
 
 def implied_sets(c: sympy.Basic) -> dict[sympy.Symbol, IntSet]:

@@ -1,0 +1,156 @@
+"""Equations between products of one-size factors: window partitions' element counts.
+
+``x.view(B, H // 7, 7, W // 7, 7, C)`` needs ``h*w == 49*floor(h/7)*floor(w/7)`` (``h``, ``w`` the
+sizes at that point, floors of ``H`` and ``W``).  A product of two symbols' floors is outside the
+quasi-affine fragment, and the residue classes of ``H`` and ``W`` together are too many to visit;
+but the equation is two one-size questions in disguise.  Factored and grouped by symbol it reads
+``k * prod_s a_s(s) == prod_s b_s(s)``, and when every ``a_s >= c_s * b_s >= 0`` with ``a_s >= 1``
+at every size and ``k * prod c_s == 1``, the two sides are equal exactly where every
+``a_s == c_s * b_s``: one quasi-affine equation per symbol (``h ≡ 0 (mod 7)`` and ``w ≡ 0 (mod 7)``).
+
+* :func:`split_product_equation` turns such a constraint into its per-symbol sets (exact, so a
+  domain keeps no residual constraint for it);
+* :func:`divisor_sets` bounds each factor of ``prod_s a_s(s) == K`` (GCViT's global query:
+  ``h*w == 49``) to the divisors of ``K``, a finite set of sizes where ``a_s`` grows (a consequence
+  only: the equation itself is kept);
+* :func:`proven_factor_by_factor` proves an equation whose factors are equal group by group on a
+  domain (each group's ratio a constant on its symbol's set), the case the front end hands over
+  expanded (``N*pad(h)*pad(w)*C`` against its window count).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+import sympy
+
+from arts.errors import Unsupported
+from arts.solver.intset import IntSet
+from arts.solver.quasiaffine import period_of, truth_set
+
+if TYPE_CHECKING:
+    from arts.solver.domain import Domain
+
+__all__ = ["split_product_equation", "divisor_sets", "proven_factor_by_factor"]
+
+
+def _groups(eq: sympy.Eq) -> tuple[sympy.Expr, dict[sympy.Symbol, tuple[sympy.Expr, sympy.Expr]]] | None:
+    """``eq`` as ``k`` and, per symbol, ``(a_s, b_s)`` with ``k * prod a_s == prod b_s`` its
+    meaning; None unless every factor (after sympy's factoring) has one symbol and an integer power."""
+    parts: dict[frozenset, list] = {}
+    for side, sign in ((eq.lhs, 1), (eq.rhs, -1)):
+        for f in sympy.Mul.make_args(sympy.factor(side)):
+            base, exp = f.as_base_exp()
+            if not exp.is_Integer:
+                return None
+            parts.setdefault(frozenset(base.free_symbols), []).append((base, sign * int(exp)))
+    k = sympy.Mul(*(b ** e for b, e in parts.pop(frozenset(), [])))
+    if len(parts) < 2 or any(len(key) != 1 for key in parts):
+        return None
+    out = {}
+    for key, ps in parts.items():
+        a = sympy.Mul(*(b ** e for b, e in ps if e > 0))
+        b = sympy.Mul(*(b ** -e for b, e in ps if e < 0))
+        out[next(iter(key))] = (a, b)
+    return k, out
+
+
+def _rate(e: sympy.Expr, s: sympy.Symbol) -> Fraction:
+    L, D = period_of(e, s)
+    return D / L
+
+
+def split_product_equation(c: sympy.Basic) -> dict[sympy.Symbol, IntSet] | None:
+    """The per-symbol sets ``c`` is exactly equivalent to, or None (not such an equation, or the
+    factors' order not shown for every size).  Each ``c_s`` is the ratio of the two factors'
+    growth rates, the only constant that can bound ``a_s / c_s`` from below by ``b_s`` forever."""
+    if not isinstance(c, sympy.Eq) or len(c.free_symbols) < 2:
+        return None
+    g = _groups(c)
+    if g is None:
+        return None
+    k, groups = g
+    if not k.is_Rational or k <= 0:
+        return None
+    sets: dict[sympy.Symbol, IntSet] = {}
+    total = sympy.Rational(k)
+    try:
+        for s, (a, b) in groups.items():
+            ra, rb = _rate(a, s), _rate(b, s)
+            if ra <= 0 or rb <= 0:
+                return None
+            cs = sympy.Rational(ra.numerator * rb.denominator, ra.denominator * rb.numerator)
+            if not (truth_set(sympy.Ge(a, 1), s).is_everything and truth_set(sympy.Ge(b, 0), s).is_everything
+                    and truth_set(sympy.Ge(a, cs * b), s).is_everything):
+                return None
+            sets[s] = truth_set(sympy.Eq(a, cs * b), s)
+            total *= cs
+    except (Unsupported, TypeError, ValueError):
+        return None
+    return sets if total == 1 else None
+
+
+#: Largest constant whose divisors :func:`divisor_sets` enumerates.
+MAX_PRODUCT = 10**6
+
+
+def divisor_sets(c: sympy.Basic) -> dict[sympy.Symbol, IntSet]:
+    """For ``k * prod_s a_s(s) == 1`` with every ``a_s >= 1``: each ``a_s`` divides ``1/k``, so each
+    symbol lies where ``a_s`` is one of those divisors (exact consequences; empty when not such an
+    equation)."""
+    if not isinstance(c, sympy.Eq) or len(c.free_symbols) < 2:
+        return {}
+    g = _groups(c)
+    if g is None:
+        return {}
+    k, groups = g
+    if not k.is_Rational or k <= 0 or any(b != 1 for _, b in groups.values()):
+        return {}
+    n = 1 / sympy.Rational(k)
+    if not n.is_Integer or n > MAX_PRODUCT:
+        return {}
+    n = int(n)
+    divisors = [d for d in range(1, n + 1) if n % d == 0]
+    out: dict[sympy.Symbol, IntSet] = {}
+    try:
+        for s, (a, _) in groups.items():
+            if not truth_set(sympy.Ge(a, 1), s).is_everything:
+                return {}
+            st = IntSet.nothing()
+            for d in divisors:
+                st = st | truth_set(sympy.Eq(a, d), s)
+            out[s] = st
+    except (Unsupported, TypeError, ValueError):
+        return {}
+    return out
+
+
+def proven_factor_by_factor(formula: sympy.Basic, domain: "Domain") -> bool:
+    """Whether an equation of products holds factor by factor on ``domain``: each symbol's
+    ratio ``b_s / a_s`` the one constant it takes at the least size of its set, and the constants
+    multiplying to ``k``.  True is a proof; False only "not shown"."""
+    from arts.solver.decide import decide
+
+    if not isinstance(formula, sympy.Eq):
+        return False
+    if sympy.expand(formula.lhs - formula.rhs) == 0:
+        return True
+    g = _groups(formula)
+    if g is None:
+        return False
+    k, groups = g
+    ratio = sympy.Integer(1)
+    for s, (a, b) in groups.items():
+        x0 = domain.set_of(s).min()
+        if x0 is None:
+            return False
+        at = {s: sympy.Integer(x0)}
+        av, bv = a.xreplace(at), b.xreplace(at)
+        if not (av.is_Integer and bv.is_Integer) or av == 0 or bv == 0:
+            return False
+        cs = sympy.Rational(bv, av)  # b_s = cs * a_s at x0: shown at every size of the set
+        if not decide(sympy.Eq(b, cs * a), domain).is_proven:
+            return False
+        ratio *= cs
+    return ratio == k  # k * prod a_s == prod b_s == (prod cs) * prod a_s
