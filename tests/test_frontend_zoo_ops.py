@@ -782,3 +782,64 @@ def test_rel_pos_index_from_the_input_size_is_unknown() -> None:
     report, _ = analyse(RelPosBySize(), "N,H,E")
     assert report.unknown_nodes and report.status != "ok"
     assert any("advanced indexing by a tensor whose values arts cannot read" in d.message for d in report.diagnostics)
+
+
+class HaloBlocks(nn.Module):
+    """timm's HaloNet blocking: asserts on a strided size, then reshapes whose ``-1`` is a quotient
+    of sizes that only cancels on the sizes the asserts allow."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 3, stride=4, padding=1)
+
+    def forward(self, x):
+        x = self.conv(x)
+        B, C, H, W = x.shape
+        torch._assert(H % 4 == 0, "height must be a multiple of the block size")
+        torch._assert(W % 4 == 0, "width must be a multiple of the block size")
+        nh, nw = H // 4, W // 4
+        x = x.reshape(-1, C, nh, 4, nw, 4).permute(0, 2, 4, 1, 3, 5)
+        x = x.reshape(-1, nh * nw, C * 16)
+        return x.reshape(B * nh, nw, -1)
+
+
+_HALO = HaloBlocks()
+
+
+@PROPERTY
+@given(SIZES, st.integers(1, 40), st.integers(1, 40))
+def test_block_reshapes_after_asserts(s: dict[str, int], h: int, w: int) -> None:
+    same_as_torch(_HALO, ["N,2,H,W"], {**s, "H": h, "W": w}, ops=("size_assert",))
+
+
+def test_a_block_count_quotient_cancels_on_the_asserted_sizes() -> None:
+    from arts.solver.regroup import has_symbolic_quotient
+
+    report, G = analyse(_HALO, "N,2,H,W")
+    (out,) = G.graph["outputs"]
+    last = report.shapes[out][-1]
+    assert last == 48 and not any(has_symbolic_quotient(e) for e in report.shapes[out]), report.shapes[out]
+
+
+class PaddedWindows(nn.Module):
+    """TinyViT's attention windows: pad to a multiple of the window, partition, merge back through
+    a reshape that copies for most sizes and is a view for some, crop, then ``view``."""
+
+    def forward(self, x):
+        B, H, W, C = x.shape
+        ph, pw = (3 - H % 3) % 3, (3 - W % 3) % 3
+        x = F.pad(x, (0, 0, 0, pw, 0, ph))
+        Hp, Wp = H + ph, W + pw
+        x = x.view(B, Hp // 3, 3, Wp // 3, 3, C).transpose(2, 3).reshape(-1, 9, C)
+        x = x.view(B, Hp // 3, Wp // 3, 3, 3, C).transpose(2, 3).reshape(B, Hp, Wp, C)
+        x = x[:, :H, :W].contiguous()
+        return x.view(B, H * W, C)
+
+
+_PADDED = PaddedWindows()
+
+
+@PROPERTY
+@given(SIZES)
+def test_padded_windows_merged_by_a_reshape_that_may_copy(s: dict[str, int]) -> None:
+    same_as_torch(_PADDED, ["N,H,W,C"], s)

@@ -111,8 +111,10 @@ SIZES = {"A": [1, 2, 3, 4, 6], "B": [1, 2, 3, 4, 5, 8]}
 
 
 @st.composite
-def layout_graph(draw: Any) -> GraphBuilder:
-    """``x: A,4,B`` (or ``A,B,4``) through layout-changing ops, then a view or reshape."""
+def layout_graph(draw: Any, then_view: bool = False) -> GraphBuilder:
+    """``x: A,4,B`` (or ``A,B,4``) through layout-changing ops, then a view or reshape
+    (``then_view``: a reshape, which copies for some sizes and is a view for others, then a view
+    that reads the strides the reshape gave)."""
     g = GraphBuilder()
     x = g.input("x", draw(st.sampled_from(["A,4,B", "A,B,4", "A,2,B,3"])))
     rank = 4 if x and g.graph.graph["inputs"]["x"][-1] == 3 else 3
@@ -141,7 +143,11 @@ def layout_graph(draw: Any) -> GraphBuilder:
         elif kind != "flatten":
             t = g.add(kind, t)
     shape = draw(st.sampled_from([[-1], [-1, 4], [4, -1], [2, -1, 2], [-1, 2], [-1, 12], [-1, 1, 4], [-1, 3]]))
-    t = g.add(draw(st.sampled_from(["view", "view", "view", "reshape"])), t, shape=shape)
+    if then_view:
+        t = g.add("reshape", t, shape=shape)
+        t = g.add("view", t, shape=draw(st.sampled_from([[-1], [2, -1], [-1, 2], [-1, 4]])))
+    else:
+        t = g.add(draw(st.sampled_from(["view", "view", "view", "reshape"])), t, shape=shape)
     g.output(t)
     return g
 
@@ -160,6 +166,16 @@ def run(module: nn.Module, shape: tuple[int, ...]) -> tuple[int, ...] | None:
 @settings(SETTINGS, max_examples=40)
 @given(g=layout_graph())
 def test_graph_views_agree_with_torch(g: GraphBuilder) -> None:
+    _agrees_with_torch(g)
+
+
+@settings(SETTINGS, max_examples=40)
+@given(g=layout_graph(then_view=True))
+def test_views_of_a_reshape_that_may_copy_agree_with_torch(g: GraphBuilder) -> None:
+    _agrees_with_torch(g)
+
+
+def _agrees_with_torch(g: GraphBuilder) -> None:
     report = typecheck(g.graph)
     if report.static_failure:
         return

@@ -869,10 +869,22 @@ def _reshape(c: Ctx) -> Layout:
         return unknown(lay.origin, f"whether {c.op.name} copies the tensor after {lay.origin} is not known")
     from arts.ops.layout_iter import unpiece
 
-    ok = c.known(unpiece(view_condition(shape, st, _exact(c.out, shape))))
+    viewable = unpiece(view_condition(shape, st, _exact(c.out, shape)))
+    ok = c.known(viewable)
     if ok is False:
         return CONTIGUOUS
     if ok is None:
+        # a view keeps the order of the elements in memory, so it is contiguous (torch's sense)
+        # exactly where its input is: when that holds wherever the view is taken, the result is
+        # contiguous either way (a row-major copy, or a view whose size-1 strides are the input's)
+        from arts.ops.layout_iter import is_contiguous
+
+        seen = view_strides(shape, st, c.out, lambda q: c.known(sympy.Implies(viewable, q)))
+        if seen is not None:  # the view's strides where it is taken, row-major elsewhere: exact
+            return make(c.out, [cases(viewable, v, r) for v, r in zip(seen, contiguous_strides(c.out))],
+                        lay.origin, dense=lay.dense)
+        if c.known(sympy.Implies(viewable, is_contiguous(shape, st))) is True:
+            return Layout("contiguous", dense=True, origin=lay.origin, loose=True)
         return unknown(lay.origin, f"whether {c.op.name} copies the tensor after {lay.origin} depends on the sizes")
     return _view_like(c, c.out)
 
