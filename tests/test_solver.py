@@ -404,3 +404,24 @@ def test_a_fixed_size_model_is_decided_size_by_size_with_the_batch_free():
     v = decide(bad, dom)
     assert v.is_refuted and dom.contains(v.counterexample)
     assert not bool(compile_expr(bad)(v.counterexample))
+
+
+@PROFILE
+@given(st.integers(1, 4), st.integers(2, 5), st.integers(1, 12), st.booleans())
+def test_split_atoms_keeps_the_formula_at_every_size(s1, k, n, negate):
+    """Atoms of products split into one-symbol equations (a window partition's element count, a
+    product equal to a constant) leave the formula the same function of the sizes, and leave no
+    atom on two symbols."""
+    from arts.solver.products import split_atoms
+
+    h, w = sympy.floor((H - 1) / s1) + 1, sympy.floor((W - 1) / 2) + 1
+    window = sympy.Eq(sympy.expand(96 * h * w), sympy.expand(96 * k * h * sympy.floor(w / k)))
+    constant = sympy.Eq(sympy.expand(3 * h * w), 3 * n)
+    f = sympy.Or(sympy.Eq(N, 1), sympy.Not(window) if negate else window, constant)
+    g = split_atoms(f)
+    assert all(len(a.free_symbols) == 1 for a in g.atoms(sympy.core.relational.Relational))
+    fa, ga = compile_expr(f), compile_expr(g)
+    for x in range(1, 40):
+        for y in range(1, 40, 3):
+            p = {"H": x, "W": y, "N": 2}
+            assert bool(fa(p)) == bool(ga(p)), (p, g)

@@ -31,7 +31,7 @@ from arts.solver.evaluate import compile_expr
 from arts.solver.intset import IntSet
 from arts.solver.ordered import ordered_product
 from arts.solver.piecewise import lift
-from arts.solver.products import proven_factor_by_factor
+from arts.solver.products import proven_factor_by_factor, split_atoms
 from arts.solver.residues import proven_by_residues
 from arts.solver.quasiaffine import EVAL_BUDGET, first_failure, truth_set
 from arts.solver.regroup import has_symbolic_quotient, regroup
@@ -257,6 +257,9 @@ def _with_residual(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domai
                     break
             if found is not None and (best is None or _key(found, order) < _key(best, order)):
                 best = found
+            if spent > 4 * budget:
+                open_combos += 1
+                break
             continue
         full = exhaustive(list(combo), budget)
         pts: Iterator[dict[str, int]]
@@ -478,6 +481,7 @@ def _decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol], 
     if has_symbolic_quotient(cond):  # a quotient of sizes (a reshape's -1) may cancel on the domain
         cond = regroup(cond, dom.sets)
     cond = collapse(lift(expand_minmax(cond)))
+    cond = split_atoms(cond)  # a window partition's product equation: one equation per symbol
     # a symbol the domain pins to one value is that constant (H == 8 makes 16*H*N*W == 1024*N)
     pinned = {s: sympy.Integer(st.min()) for s, st in dom.sets.items()
               if st.is_finite and st.head == ((st.min(), st.min()),)}

@@ -22,7 +22,7 @@ from arts.solver.intset import IntSet
 from arts.solver.ordered import ordered_product
 from arts.solver.parse import parse_constraints
 from arts.solver.piecewise import lift
-from arts.solver.products import divisor_sets, split_product_equation
+from arts.solver.products import divisor_sets, split_atoms, split_product_equation
 from arts.solver.quasiaffine import truth_set
 
 #: Points a bounded search may visit.
@@ -61,7 +61,8 @@ class Domain:
         rest: list[sympy.Basic] = []
         for c in self.constraints:
             for part in sympy.And.make_args(lift(expand_minmax(c))):
-                rest.append(part)
+                # a window partition's product equation is one equation per symbol
+                rest.extend(_split_parts(part))
         # equalities between symbols become substitutions
         pending: list[sympy.Basic] = []
         for c in rest:
@@ -115,8 +116,8 @@ class Domain:
 
     def restrict(self, *conds: sympy.Basic) -> "Domain":
         """This domain intersected with ``conds`` (incremental unless a new equality appears)."""
-        parts = [lift(self.substitute(p)) for c in conds
-                 for p in sympy.And.make_args(expand_minmax(sympy.sympify(c)))]
+        parts = [q for c in conds for p in sympy.And.make_args(expand_minmax(sympy.sympify(c)))
+                 for q in _split_parts(lift(self.substitute(p)))]
         if any(self._elimination(p) is not None for p in parts):
             new = Domain(self.constraints + tuple(conds), self.symbols)
             new._known = (dict(self.known[0]), {})  # proven on this domain: proven on every subset
@@ -419,9 +420,44 @@ def expand_minmax(c: sympy.Basic) -> sympy.Basic:
     return c
 
 
+def _split_parts(c: sympy.Basic) -> tuple[sympy.Basic, ...]:
+    """``c`` as conjuncts, its product equations split into one equation per symbol."""
+    if len(c.free_symbols) < 2:
+        return (c,)
+    return sympy.And.make_args(split_atoms(c, constants=False))
+
+
 def _consequences(c: sympy.Basic) -> list[tuple[sympy.Symbol, IntSet]]:
     """Per-symbol sets a constraint on several symbols implies (it is kept besides them)."""
-    return list(implied_sets(c).items()) + list(divisor_sets(c).items())
+    return list(implied_sets(c).items()) + list(divisor_sets(c).items()) + list(_projections(c).items())
+
+
+def _projections(c: sympy.Basic) -> dict[sympy.Symbol, IntSet]:
+    """For a disjunction of conjunctions of one-symbol conditions (``(h == 1 and w == 49) or (h == 7
+    and w == 7) or ...``, a product's factorisations), each symbol's shadow: the union over the
+    disjuncts of what each says of it.  A consequence; empty when ``c`` is not of that form."""
+    if not isinstance(c, sympy.Or):
+        return {}
+    per: list[dict[sympy.Symbol, list]] = []
+    for d in c.args:
+        atoms: dict[sympy.Symbol, list] = {}
+        for a in sympy.And.make_args(d):
+            if len(a.free_symbols) != 1:
+                return {}
+            atoms.setdefault(next(iter(a.free_symbols)), []).append(a)
+        per.append(atoms)
+    out: dict[sympy.Symbol, IntSet] = {}
+    try:
+        for s in set().union(*per):
+            if any(s not in atoms for atoms in per):
+                continue  # a disjunct says nothing of s: no bound
+            st = IntSet.nothing()
+            for atoms in per:
+                st = st | truth_set(sympy.And(*atoms[s]), s)
+            out[s] = st
+    except (Unsupported, TypeError, ValueError):
+        return {}
+    return out
 
 
 def implied_sets(c: sympy.Basic) -> dict[sympy.Symbol, IntSet]:

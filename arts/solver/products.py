@@ -5,11 +5,13 @@ sizes at that point, floors of ``H`` and ``W``).  A product of two symbols' floo
 quasi-affine fragment, and the residue classes of ``H`` and ``W`` together are too many to visit;
 but the equation is two one-size questions in disguise.  Factored and grouped by symbol it reads
 ``k * prod_s a_s(s) == prod_s b_s(s)``, and when every ``a_s >= c_s * b_s >= 0`` with ``a_s >= 1``
-at every size and ``k * prod c_s == 1``, the two sides are equal exactly where every
-``a_s == c_s * b_s``: one quasi-affine equation per symbol (``h ≡ 0 (mod 7)`` and ``w ≡ 0 (mod 7)``).
+at every size (or every ``a_s <= c_s * b_s`` with ``b_s >= 1``) and ``k * prod c_s == 1``, the two
+sides are equal exactly where every ``a_s == c_s * b_s``: one quasi-affine equation per symbol
+(``h ≡ 0 (mod 7)`` and ``w ≡ 0 (mod 7)``).
 
 * :func:`split_product_equation` turns such a constraint into its per-symbol sets (exact, so a
-  domain keeps no residual constraint for it);
+  domain keeps no residual constraint for it), and :func:`split_atoms` such an atom of a formula
+  into its one-symbol equations (DaViT's ``N == 1 or ...`` view conditions);
 * :func:`divisor_sets` bounds each factor of ``prod_s a_s(s) == K`` (GCViT's global query:
   ``h*w == 49``) to the divisors of ``K``, a finite set of sizes where ``a_s`` grows (a consequence
   only: the equation itself is kept);
@@ -20,7 +22,9 @@ at every size and ``k * prod c_s == 1``, the two sides are equal exactly where e
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import sympy
@@ -32,7 +36,7 @@ from arts.solver.quasiaffine import period_of, truth_set
 if TYPE_CHECKING:
     from arts.solver.domain import Domain
 
-__all__ = ["split_product_equation", "divisor_sets", "proven_factor_by_factor"]
+__all__ = ["split_product_equation", "split_atoms", "divisor_sets", "proven_factor_by_factor"]
 
 
 def _groups(eq: sympy.Eq) -> tuple[sympy.Expr, dict[sympy.Symbol, tuple[sympy.Expr, sympy.Expr]]] | None:
@@ -61,11 +65,13 @@ def _rate(e: sympy.Expr, s: sympy.Symbol) -> Fraction:
     return D / L
 
 
-def split_product_equation(c: sympy.Basic) -> dict[sympy.Symbol, IntSet] | None:
-    """The per-symbol sets ``c`` is exactly equivalent to, or None (not such an equation, or the
-    factors' order not shown for every size).  Each ``c_s`` is the ratio of the two factors'
-    growth rates, the only constant that can bound ``a_s / c_s`` from below by ``b_s`` forever."""
-    if not isinstance(c, sympy.Eq) or len(c.free_symbols) < 2:
+@lru_cache(maxsize=4096)
+def _split(c: sympy.Eq) -> tuple[tuple[sympy.Symbol, sympy.Eq], ...] | None:
+    """The one-symbol equations ``a_s == c_s * b_s`` whose conjunction ``c`` is exactly, or None
+    (not such an equation, or the factors' order not shown for every size).  Each ``c_s`` is the
+    ratio of the two factors' growth rates, the only constant that can bound ``a_s / c_s`` from
+    below by ``b_s`` forever."""
+    if len(c.free_symbols) < 2:
         return None
     g = _groups(c)
     if g is None:
@@ -73,22 +79,107 @@ def split_product_equation(c: sympy.Basic) -> dict[sympy.Symbol, IntSet] | None:
     k, groups = g
     if not k.is_Rational or k <= 0:
         return None
-    sets: dict[sympy.Symbol, IntSet] = {}
+    out = []
     total = sympy.Rational(k)
+    ways = {"ge", "le"}
     try:
         for s, (a, b) in groups.items():
             ra, rb = _rate(a, s), _rate(b, s)
             if ra <= 0 or rb <= 0:
                 return None
             cs = sympy.Rational(ra.numerator * rb.denominator, ra.denominator * rb.numerator)
-            if not (truth_set(sympy.Ge(a, 1), s).is_everything and truth_set(sympy.Ge(b, 0), s).is_everything
-                    and truth_set(sympy.Ge(a, cs * b), s).is_everything):
+            # every factor on one side bounds its partner from the same side: a_s >= c_s*b_s with
+            # a_s >= 1 (or a_s <= c_s*b_s with b_s >= 1), so the products meet only where each pair does
+            here = set()
+            if truth_set(sympy.Ge(a, cs * b), s).is_everything and truth_set(sympy.Ge(a, 1), s).is_everything \
+                    and truth_set(sympy.Ge(b, 0), s).is_everything:
+                here.add("ge")
+            if truth_set(sympy.Le(a, cs * b), s).is_everything and truth_set(sympy.Ge(b, 1), s).is_everything \
+                    and truth_set(sympy.Ge(a, 0), s).is_everything:
+                here.add("le")
+            ways &= here
+            if not ways:
                 return None
-            sets[s] = truth_set(sympy.Eq(a, cs * b), s)
+            out.append((s, sympy.Eq(a, cs * b)))
             total *= cs
     except (Unsupported, TypeError, ValueError):
         return None
-    return sets if total == 1 else None
+    return tuple(out) if total == 1 else None
+
+
+#: Most factorisations :func:`_factorisations` spells out for one equation.
+MAX_FACTORISATIONS = 64
+
+
+@lru_cache(maxsize=4096)
+def _factorisations(c: sympy.Eq) -> sympy.Basic | None:
+    """``k * prod_s a_s(s) == 1`` with every ``a_s >= 0`` an integer size, as the disjunction over
+    the ways of writing ``1/k`` as a product of one positive divisor per symbol (``h*w == 7``:
+    ``h == 1 and w == 7``, or ``h == 7 and w == 1``); None when not such an equation."""
+    if len(c.free_symbols) < 2:
+        return None
+    g = _groups(c)
+    if g is None:
+        return None
+    k, groups = g
+    if not k.is_Rational or k <= 0 or any(b != 1 for _, b in groups.values()):
+        return None
+    n = 1 / sympy.Rational(k)
+    if not n.is_Integer or n > MAX_PRODUCT:
+        return None
+    try:
+        if not all(truth_set(sympy.Ge(a, 0), s).is_everything for s, (a, _) in groups.items()):
+            return None
+    except (Unsupported, TypeError, ValueError):
+        return None
+    syms = list(groups)
+    ways: list[list[int]] = [[]]
+    for i in range(len(syms)):
+        last = i == len(syms) - 1
+        nxt = []
+        for w in ways:
+            rest = int(n) // math.prod(w) if w else int(n)
+            for d in ([rest] if last else [d for d in range(1, rest + 1) if rest % d == 0]):
+                nxt.append(w + [d])
+        ways = nxt
+        if len(ways) > MAX_FACTORISATIONS:
+            return None
+    return sympy.Or(*(sympy.And(*(sympy.Eq(groups[s][0], d) for s, d in zip(syms, w))) for w in ways))
+
+
+def split_product_equation(c: sympy.Basic) -> dict[sympy.Symbol, IntSet] | None:
+    """The per-symbol sets ``c`` is exactly equivalent to, or None (see :func:`_split`)."""
+    if not isinstance(c, sympy.Eq):
+        return None
+    parts = _split(c)
+    if parts is None:
+        return None
+    try:
+        return {s: truth_set(e, s) for s, e in parts}
+    except (Unsupported, TypeError, ValueError):
+        return None
+
+
+def split_atoms(formula: sympy.Basic, constants: bool = True) -> sympy.Basic:
+    """``formula`` with every equation (and disequation) of products that :func:`_split` splits
+    written as its one-symbol equations: DaViT's ``N == 1 or 4704*h28*w28 == 96*h4*w4`` becomes a
+    formula whose every atom has one symbol, which the class-by-class procedure decides.
+    ``constants``: a product equal to a constant becomes the disjunction of its factorisations too
+    (a domain keeps that equation whole and bounds the factors by :func:`divisor_sets` instead)."""
+    reps = {}
+    for r in formula.atoms(sympy.Eq, sympy.Ne):
+        if len(r.free_symbols) < 2:
+            continue
+        eq = sympy.Eq(r.lhs, r.rhs)
+        parts = _split(eq)
+        if parts is not None:
+            both: sympy.Basic | None = sympy.And(*(e for _, e in parts))
+        else:
+            both = _factorisations(eq) if constants else None
+        if both is None:
+            continue
+        reps[r] = both if isinstance(r, sympy.Eq) else sympy.Not(both)
+    return formula.xreplace(reps) if reps else formula
 
 
 #: Largest constant whose divisors :func:`divisor_sets` enumerates.

@@ -34,14 +34,15 @@ MAX_HEAD = 256
 
 def has_symbolic_quotient(e: sympy.Basic) -> bool:
     """Whether a floor, ceiling or mod of ``e`` divides by a size (not by a constant): the
-    expressions a ``-1`` of ``reshape`` gives, outside the quasi-affine fragment."""
+    expressions a ``-1`` of ``reshape`` gives, outside the quasi-affine fragment.  (Read off the
+    expression as written: sympy keeps a quotient of sizes as a negative power.)"""
+    if not e.has(sympy.floor, sympy.ceiling, sympy.Mod):
+        return False
     for t in e.atoms(sympy.floor, sympy.ceiling, sympy.Mod):
         if isinstance(t, sympy.Mod):
             if t.args[1].free_symbols:
                 return True
-            continue
-        den = sympy.fraction(sympy.together(t.args[0]))[1]
-        if den.free_symbols:
+        elif _divides_by_size(t.args[0]):
             return True
     return False
 
