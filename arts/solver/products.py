@@ -122,7 +122,7 @@ def _factorisations(c: sympy.Eq) -> sympy.Basic | None:
     if g is None:
         return None
     k, groups = g
-    if not k.is_Rational or k <= 0 or any(b != 1 for _, b in groups.values()):
+    if not k.is_Rational or k <= 0 or any(b != 1 or not a.is_integer for a, b in groups.values()):
         return None
     n = 1 / sympy.Rational(k)
     if not n.is_Integer or n > MAX_PRODUCT:
@@ -196,8 +196,8 @@ def divisor_sets(c: sympy.Basic) -> dict[sympy.Symbol, IntSet]:
     if g is None:
         return {}
     k, groups = g
-    if not k.is_Rational or k <= 0 or any(b != 1 for _, b in groups.values()):
-        return {}
+    if not k.is_Rational or k <= 0 or any(b != 1 or not a.is_integer for a, b in groups.values()):
+        return {}  # an integer product of integers: each a divisor (H/2 * W == 3 has H == 3)
     n = 1 / sympy.Rational(k)
     if not n.is_Integer or n > MAX_PRODUCT:
         return {}
