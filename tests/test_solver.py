@@ -426,3 +426,37 @@ def test_split_atoms_keeps_the_formula_at_every_size(s1, k, n, negate):
         for y in range(1, 40, 3):
             p = {"H": x, "W": y, "N": 2}
             assert bool(fa(p)) == bool(ga(p)), (p, g)
+
+
+def _window_floor(draw_s: int, x: sympy.Symbol) -> sympy.Expr:
+    return sympy.floor((x - 1) / draw_s) + 1
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(2, 4), st.integers(1, 9), st.integers(0, 3),
+       st.sampled_from(["window", "constant", "both"]))
+def test_decisions_on_products_of_sizes_agree_with_brute_force(s1, s2, k, n, lo, kind):
+    """The new routes (regrouping, split products, factorisations, fixed sizes) against brute force
+    on a box of sizes: proven means no point of the domain in the box fails; refuted means the
+    counterexample is in the domain and really fails."""
+    h, w = _window_floor(s1, H), _window_floor(s2, W)
+    window = sympy.Eq(sympy.expand(N * h * w), sympy.expand(k * k * N * sympy.floor(h / k) * sympy.floor(w / k)))
+    constant = sympy.Eq(sympy.expand(h * w), n)
+    dom_c = [H >= 1 + lo, W >= 1 + lo] + ([window] if kind != "constant" else [])
+    dom = Domain(dom_c)
+    formula = {"window": sympy.Or(sympy.Eq(N, 1), sympy.Eq(sympy.floor(k * k * N * sympy.floor(h / k)
+                                                                      * sympy.floor(w / k) / (h * w)), N)),
+               "constant": sympy.Or(constant, H > n * s1),
+               "both": sympy.Implies(window, sympy.Ne(sympy.expand(h * w), n))}[kind]
+    v = decide(formula, dom)
+    f, inside = compile_expr(formula), [compile_expr(c) for c in dom_c]
+    if v.is_refuted:
+        p = v.counterexample
+        assert dom.contains(p) and not bool(f(p)), (p, formula)
+    elif v.is_proven:
+        for x in range(1, 41):
+            for y in range(1, 41):
+                for m in (1, 2, 5):
+                    p = {"H": x, "W": y, "N": m}
+                    if all(bool(c(p)) for c in inside):
+                        assert bool(f(p)), (p, formula, dom)
