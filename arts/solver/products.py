@@ -139,7 +139,7 @@ def _factorisations(c: sympy.Eq) -> sympy.Basic | None:
         nxt = []
         for w in ways:
             rest = int(n) // math.prod(w) if w else int(n)
-            for d in ([rest] if last else [d for d in range(1, rest + 1) if rest % d == 0]):
+            for d in ([rest] if last else _divisors(rest)):
                 nxt.append(w + [d])
         ways = nxt
         if len(ways) > MAX_FACTORISATIONS:
@@ -182,6 +182,12 @@ def split_atoms(formula: sympy.Basic, constants: bool = True) -> sympy.Basic:
     return formula.xreplace(reps) if reps else formula
 
 
+def _divisors(n: int) -> list[int]:
+    """The positive divisors of ``n`` (by trial division up to its square root)."""
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small]))
+
+
 #: Largest constant whose divisors :func:`divisor_sets` enumerates.
 MAX_PRODUCT = 10**6
 
@@ -202,7 +208,7 @@ def divisor_sets(c: sympy.Basic) -> dict[sympy.Symbol, IntSet]:
     if not n.is_Integer or n > MAX_PRODUCT:
         return {}
     n = int(n)
-    divisors = [d for d in range(1, n + 1) if n % d == 0]
+    divisors = _divisors(n)
     out: dict[sympy.Symbol, IntSet] = {}
     try:
         for s, (a, _) in groups.items():
