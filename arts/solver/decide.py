@@ -156,6 +156,16 @@ def _single(formula: sympy.Basic) -> bool:
         not (formula.free_symbols - {x for at in atoms for x in at.free_symbols})
 
 
+def _by_proofs(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Domain) -> Verdict | None:
+    """``proven`` when ``formula`` is shown on every residue class of the per-symbol sets (so on
+    the domain) or, an equation of products, factor by factor; None when neither shows it."""
+    if proven_by_residues(formula, syms, domain.sets):
+        return Verdict.proven("shown on every residue class of the sizes")
+    if proven_factor_by_factor(formula, domain):
+        return Verdict.proven("shown factor by factor")
+    return None
+
+
 #: Most combinations of the finitely many sizes of all but one symbol :func:`_by_enumeration` visits.
 MAX_ENUMERATED = 1024
 
@@ -197,8 +207,7 @@ def _by_enumeration(formula: sympy.Basic, syms: list[sympy.Symbol], domain: Doma
             return None
         (x,) = rest
         try:
-            holds = IntSet.everything() if f is sympy.true else IntSet.nothing() if f is sympy.false \
-                else truth_set(f, x)
+            holds = IntSet.nothing() if f is sympy.false else truth_set(f, x)
         except (Unsupported, TypeError, ValueError):
             return None
         bad = domain.set_of(x) - holds
@@ -523,6 +532,7 @@ def _decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol], 
             continue
         syms = [s for s in order_syms if s in syms_set and s not in dom.subst]
         formula = sympy.And(*conds)
+        proofs_tried = False
         try:
             mono = None
             if not res and _single(formula):
@@ -533,17 +543,18 @@ def _decide(cond: sympy.Basic, domain: Domain, symbols: Sequence[sympy.Symbol], 
                 v, cx = mono
             elif res and (mono := _monotone(formula, syms, dom)) is not None and mono[0].is_proven:
                 v, cx = mono  # proven on the per-symbol sets alone: proven on the smaller domain too
-            elif proven_by_residues(formula, syms, dom.sets):  # on the per-symbol sets: so on the domain
-                v, cx = Verdict.proven("shown on every residue class of the sizes"), None
-            elif proven_factor_by_factor(formula, dom):
-                v, cx = Verdict.proven("shown factor by factor"), None
-            elif (counted := _by_enumeration(formula, syms, dom, res)) is not None:
-                v, cx = counted
             else:
-                v, cx = _by_search(formula, syms, dom, res, budget)
+                proofs_tried = True
+                proof = _by_proofs(formula, syms, dom)
+                if proof is not None:
+                    v, cx = proof, None
+                elif (counted := _by_enumeration(formula, syms, dom, res)) is not None:
+                    v, cx = counted
+                else:
+                    v, cx = _by_search(formula, syms, dom, res, budget)
         except Unsupported as why:
-            if proven_by_residues(formula, syms, dom.sets) or proven_factor_by_factor(formula, dom):
-                continue  # polynomial on each class of the sizes, or equal factor by factor
+            if not proofs_tried and _by_proofs(formula, syms, dom) is not None:
+                continue
             walked = _by_walk(formula, syms, dom, res, why)
             if walked is None:
                 walked = _by_enumeration(formula, syms, dom, res)

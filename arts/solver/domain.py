@@ -22,7 +22,7 @@ from arts.solver.intset import IntSet
 from arts.solver.ordered import ordered_product
 from arts.solver.parse import parse_constraints
 from arts.solver.piecewise import lift
-from arts.solver.products import divisor_sets, split_atoms, split_product_equation
+from arts.solver.products import divisor_sets, split_atoms
 from arts.solver.quasiaffine import truth_set
 
 #: Points a bounded search may visit.
@@ -91,11 +91,6 @@ class Domain:
                     continue
                 except Unsupported:
                     pass
-            split = split_product_equation(c)
-            if split is not None:  # h*w == 49*(h//7)*(w//7) is h ≡ 0 and w ≡ 0 (mod 7): no residual
-                for x, st in split.items():
-                    self.sets[x] = self.sets.get(x, IntSet.everything()) & st
-                continue
             if c not in residual:
                 residual.append(c)
                 for x, st in _consequences(c):  # H*W == 16 bounds H and W: the search is finite
@@ -150,13 +145,6 @@ class Domain:
                     continue
                 except Unsupported:
                     pass
-            split = split_product_equation(c)
-            if split is not None:
-                for x, st in split.items():
-                    new.sets[x] = new.sets.get(x, IntSet.everything()) & st
-                    if new.sets[x].is_empty:
-                        new.empty = True
-                continue
             if c not in residual:
                 residual.append(c)
                 for x, st in _consequences(c):
@@ -421,7 +409,8 @@ def expand_minmax(c: sympy.Basic) -> sympy.Basic:
 
 
 def _split_parts(c: sympy.Basic) -> tuple[sympy.Basic, ...]:
-    """``c`` as conjuncts, its product equations split into one equation per symbol."""
+    """``c`` as conjuncts, its product equations split into one equation per symbol
+    (``h*w == 49*(h//7)*(w//7)`` is ``h ≡ 0`` and ``w ≡ 0 (mod 7)``: sets, no residual)."""
     if len(c.free_symbols) < 2:
         return (c,)
     return sympy.And.make_args(split_atoms(c, constants=False))

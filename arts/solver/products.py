@@ -9,9 +9,9 @@ at every size (or every ``a_s <= c_s * b_s`` with ``b_s >= 1``) and ``k * prod c
 sides are equal exactly where every ``a_s == c_s * b_s``: one quasi-affine equation per symbol
 (``h ≡ 0 (mod 7)`` and ``w ≡ 0 (mod 7)``).
 
-* :func:`split_product_equation` turns such a constraint into its per-symbol sets (exact, so a
-  domain keeps no residual constraint for it), and :func:`split_atoms` such an atom of a formula
-  into its one-symbol equations (DaViT's ``N == 1 or ...`` view conditions);
+* :func:`split_atoms` writes such an atom of a formula as its one-symbol equations (DaViT's
+  ``N == 1 or ...`` view conditions; a domain splits its constraints the same way, so it keeps
+  per-symbol sets and no residual for them); :func:`split_product_equation` gives those sets;
 * :func:`divisor_sets` bounds each factor of ``prod_s a_s(s) == K`` (GCViT's global query:
   ``h*w == 49``) to the divisors of ``K``, a finite set of sizes where ``a_s`` grows (a consequence
   only: the equation itself is kept);
@@ -39,25 +39,57 @@ if TYPE_CHECKING:
 __all__ = ["split_product_equation", "split_atoms", "divisor_sets", "proven_factor_by_factor"]
 
 
-def _groups(eq: sympy.Eq) -> tuple[sympy.Expr, dict[sympy.Symbol, tuple[sympy.Expr, sympy.Expr]]] | None:
-    """``eq`` as ``k`` and, per symbol, ``(a_s, b_s)`` with ``k * prod a_s == prod b_s`` its
-    meaning; None unless every factor (after sympy's factoring) has one symbol and an integer power."""
+def _groups(eq: sympy.Eq) -> tuple[sympy.Rational, dict[sympy.Symbol, tuple[sympy.Expr, sympy.Expr]]] | None:
+    """``eq`` as a positive rational ``k`` and, per symbol (two or more), ``(a_s, b_s)`` with
+    ``k * prod a_s == prod b_s`` its meaning; None unless every factor (after sympy's factoring)
+    has one symbol and an integer power."""
+    if len(eq.free_symbols) < 2:
+        return None
     parts: dict[frozenset, list] = {}
     for side, sign in ((eq.lhs, 1), (eq.rhs, -1)):
-        for f in sympy.Mul.make_args(sympy.factor(side)):
+        try:
+            factors = sympy.Mul.make_args(sympy.factor(side))
+        except (sympy.PolynomialError, TypeError, ValueError):
+            return None
+        for f in factors:
             base, exp = f.as_base_exp()
             if not exp.is_Integer:
                 return None
             parts.setdefault(frozenset(base.free_symbols), []).append((base, sign * int(exp)))
     k = sympy.Mul(*(b ** e for b, e in parts.pop(frozenset(), [])))
-    if len(parts) < 2 or any(len(key) != 1 for key in parts):
+    if not k.is_Rational or k <= 0 or len(parts) < 2 or any(len(key) != 1 for key in parts):
         return None
     out = {}
     for key, ps in parts.items():
         a = sympy.Mul(*(b ** e for b, e in ps if e > 0))
         b = sympy.Mul(*(b ** -e for b, e in ps if e < 0))
         out[next(iter(key))] = (a, b)
-    return k, out
+    return sympy.Rational(k), out
+
+
+def _divisors(n: int) -> list[int]:
+    """The positive divisors of ``n`` (by trial division up to its square root)."""
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small]))
+
+
+#: Largest constant whose divisors :func:`divisor_sets` enumerates.
+MAX_PRODUCT = 10**6
+
+
+def _constant_product(eq: sympy.Eq) -> tuple[int, dict[sympy.Symbol, sympy.Expr]] | None:
+    """``eq`` as ``prod_s a_s(s) == n``: a positive integer ``n`` (at most :data:`MAX_PRODUCT`) and
+    integer factors, one per symbol; None otherwise."""
+    g = _groups(eq)
+    if g is None:
+        return None
+    k, groups = g
+    if any(b != 1 or not a.is_integer for a, b in groups.values()):
+        return None  # an integer product of integers: each a divisor (h/2 * w == 3 allows h == 3)
+    n = 1 / k
+    if not n.is_Integer or n > MAX_PRODUCT:
+        return None
+    return int(n), {s: a for s, (a, _) in groups.items()}
 
 
 def _rate(e: sympy.Expr, s: sympy.Symbol) -> Fraction:
@@ -71,16 +103,12 @@ def _split(c: sympy.Eq) -> tuple[tuple[sympy.Symbol, sympy.Eq], ...] | None:
     (not such an equation, or the factors' order not shown for every size).  Each ``c_s`` is the
     ratio of the two factors' growth rates, the only constant that can bound ``a_s / c_s`` from
     below by ``b_s`` forever."""
-    if len(c.free_symbols) < 2:
-        return None
     g = _groups(c)
     if g is None:
         return None
     k, groups = g
-    if not k.is_Rational or k <= 0:
-        return None
     out = []
-    total = sympy.Rational(k)
+    total = k
     ways = {"ge", "le"}
     try:
         for s, (a, b) in groups.items():
@@ -116,35 +144,28 @@ def _factorisations(c: sympy.Eq) -> sympy.Basic | None:
     """``k * prod_s a_s(s) == 1`` with every ``a_s >= 0`` an integer size, as the disjunction over
     the ways of writing ``1/k`` as a product of one positive divisor per symbol (``h*w == 7``:
     ``h == 1 and w == 7``, or ``h == 7 and w == 1``); None when not such an equation."""
-    if len(c.free_symbols) < 2:
+    cp = _constant_product(c)
+    if cp is None:
         return None
-    g = _groups(c)
-    if g is None:
-        return None
-    k, groups = g
-    if not k.is_Rational or k <= 0 or any(b != 1 or not a.is_integer for a, b in groups.values()):
-        return None
-    n = 1 / sympy.Rational(k)
-    if not n.is_Integer or n > MAX_PRODUCT:
-        return None
+    n, factors = cp
     try:
-        if not all(truth_set(sympy.Ge(a, 0), s).is_everything for s, (a, _) in groups.items()):
+        if not all(truth_set(sympy.Ge(a, 0), s).is_everything for s, a in factors.items()):
             return None
     except (Unsupported, TypeError, ValueError):
         return None
-    syms = list(groups)
+    syms = list(factors)
     ways: list[list[int]] = [[]]
     for i in range(len(syms)):
         last = i == len(syms) - 1
         nxt = []
         for w in ways:
-            rest = int(n) // math.prod(w) if w else int(n)
+            rest = n // math.prod(w)
             for d in ([rest] if last else _divisors(rest)):
                 nxt.append(w + [d])
         ways = nxt
         if len(ways) > MAX_FACTORISATIONS:
             return None
-    return sympy.Or(*(sympy.And(*(sympy.Eq(groups[s][0], d) for s, d in zip(syms, w))) for w in ways))
+    return sympy.Or(*(sympy.And(*(sympy.Eq(factors[s], d) for s, d in zip(syms, w))) for w in ways))
 
 
 def split_product_equation(c: sympy.Basic) -> dict[sympy.Symbol, IntSet] | None:
@@ -182,36 +203,18 @@ def split_atoms(formula: sympy.Basic, constants: bool = True) -> sympy.Basic:
     return formula.xreplace(reps) if reps else formula
 
 
-def _divisors(n: int) -> list[int]:
-    """The positive divisors of ``n`` (by trial division up to its square root)."""
-    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
-    return sorted(set(small + [n // d for d in small]))
-
-
-#: Largest constant whose divisors :func:`divisor_sets` enumerates.
-MAX_PRODUCT = 10**6
-
-
 def divisor_sets(c: sympy.Basic) -> dict[sympy.Symbol, IntSet]:
     """For ``k * prod_s a_s(s) == 1`` with every ``a_s >= 1``: each ``a_s`` divides ``1/k``, so each
     symbol lies where ``a_s`` is one of those divisors (exact consequences; empty when not such an
     equation)."""
-    if not isinstance(c, sympy.Eq) or len(c.free_symbols) < 2:
+    cp = _constant_product(c) if isinstance(c, sympy.Eq) else None
+    if cp is None:
         return {}
-    g = _groups(c)
-    if g is None:
-        return {}
-    k, groups = g
-    if not k.is_Rational or k <= 0 or any(b != 1 or not a.is_integer for a, b in groups.values()):
-        return {}  # an integer product of integers: each a divisor (H/2 * W == 3 has H == 3)
-    n = 1 / sympy.Rational(k)
-    if not n.is_Integer or n > MAX_PRODUCT:
-        return {}
-    n = int(n)
+    n, factors = cp
     divisors = _divisors(n)
     out: dict[sympy.Symbol, IntSet] = {}
     try:
-        for s, (a, _) in groups.items():
+        for s, a in factors.items():
             if not truth_set(sympy.Ge(a, 1), s).is_everything:
                 return {}
             st = IntSet.nothing()
