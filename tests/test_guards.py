@@ -51,7 +51,8 @@ class Divisible(nn.Module):
 
 
 class Truncate(nn.Module):
-    """A branch whose other way runs other code: a region guard."""
+    """A branch whose other way runs other code: a region guard.  (``narrow`` is not among the
+    calls the if-conversion runs both ways; ``x[..., :40]`` would be, see test_ifconvert.py.)"""
 
     def __init__(self) -> None:
         super().__init__()
@@ -59,7 +60,7 @@ class Truncate(nn.Module):
 
     def forward(self, x):
         if x.shape[-1] > 40:
-            x = x[..., :40]
+            x = torch.narrow(x, -1, 0, 40)
         return self.conv(x)
 
 

@@ -141,8 +141,8 @@ class PadsOddSizes(nn.Module):
 
     def forward(self, x):
         for _ in range(4):
-            if x.shape[-1] % 2:
-                x = F.pad(x, (0, 1))
+            if x.shape[-1] % 2:  # (a ``cat``, not run both ways: ``F.pad`` would be, test_ifconvert.py)
+                x = torch.cat([x, x[..., -1:]], -1)
             x = F.max_pool2d(self.conv(x), 2)
         return x
 

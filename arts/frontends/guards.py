@@ -80,6 +80,7 @@ class _UnknownValue:
 
 
 UNKNOWN = _UnknownValue()
+_NO_MERGE = _UnknownValue()  # two values an if-conversion cannot merge
 
 _JUMPS_IF = {
     # opname: jumps when the tested value is ...
@@ -272,10 +273,10 @@ def _all_paths_raise(insts: list[Any], at: dict[int, int], start: int, handler: 
 def _user_frame() -> Any:
     """The innermost frame outside torch.fx and this module (the code that branched)."""
     f: Any = sys._getframe(1)
-    here = __file__
+    here = (__file__, __file__.replace("guards.py", "ifconvert.py"))
     while f is not None:
         name = f.f_code.co_filename
-        if name != here and "/torch/fx/" not in name.replace("\\", "/"):
+        if name not in here and "/torch/fx/" not in name.replace("\\", "/"):
             return f
         f = f.f_back
     return None
@@ -296,7 +297,7 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
     :func:`untaken_branch_raises` ends)."""
     import torch
     from torch import fx
-    from torch.fx.node import map_aggregate
+    from torch.fx.node import map_aggregate, map_arg
 
     # the device a real run uses: that of the module's parameters and buffers (CPU if it has
     # none); the trace computes on meta, so a tensor whose example value is on meta is on this
@@ -384,6 +385,7 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             self.guards = 0
             self.devices_read: set[str] = set()  # devices answered for ``.device`` reads
             self.int_type = TracedInt
+            self.sites: dict[Any, set[int]] = {}  # code -> lines of its region guards (if-conversion)
 
         # ---- values ---------------------------------------------------------------------------
         def proxy(self, node: Any) -> Any:
@@ -485,6 +487,194 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             raises = frame is not None and untaken_branch_raises(frame, taken, stop)
             self.create_proxy("call_function", branch_guard, (cond, taken, raises, _where(frame)), {})
             self.guards += 1
+            if frame is not None and not raises:  # a candidate for if-conversion (arts.frontends.ifconvert)
+                self.sites.setdefault(frame.f_code, set()).add(frame.f_lineno)
+
+        # ---- if-conversion (arts.frontends.ifconvert): both ways of a branch, merged ----------------
+        def _traced_size(self, v: Any) -> bool:
+            return isinstance(v, fx.Proxy) and v.tracer is self and self._size_value(v) is not None
+
+        def _sizeish(self, v: Any) -> bool:
+            return (isinstance(v, (int, bool)) and not isinstance(v, torch.Tensor)) or self._traced_size(v)
+
+        def _select(self, cond: Any, then: Any, otherwise: Any) -> Any:
+            if isinstance(cond, bool):
+                return then if cond else otherwise
+            if type(then) is type(otherwise) and not isinstance(then, fx.Proxy) and then == otherwise:
+                return then
+            if then is otherwise:
+                return then
+            return self.create_proxy("call_function", size_select, (cond, then, otherwise), {})
+
+        def _nodes_after(self, mark: Any) -> list[Any]:
+            out, n = [], mark.next
+            while n is not mark and n.op != "root":
+                out.append(n)
+                n = n.next
+            return out
+
+        def _drop_after(self, mark: Any, keep: Sequence[Any] = ()) -> None:
+            """Erase the nodes made after ``mark`` that nothing uses (but ``keep``): a way of a
+            merged branch leaves its unused work behind."""
+            protect = {x.node for x in keep if isinstance(x, fx.Proxy)}
+            for n in reversed(self._nodes_after(mark)):
+                if not n.users and n not in protect:
+                    self.graph.erase_node(n)
+                    self.values.pop(n, None)
+
+        def merge(self, cond: Any, current: Any, then: Any, otherwise: Any) -> Any:
+            """The values of an ``if``'s live names after both of its ways ran, merged
+            (see :mod:`arts.frontends.ifconvert`), or None: take the branch as usual."""
+            if not self._traced_size(cond):
+                return None
+            try:
+                before = tuple(current())
+            except Exception:  # noqa: BLE001 - a name one way leaves unbound: no merge
+                return None
+            mark, guards = self.graph._root.prev, self.guards
+            a: tuple | None
+            try:
+                a, b = tuple(then(*before)), tuple(otherwise(*before))
+            except Exception:  # noqa: BLE001 - a way that fails where not taken: the usual branch
+                a = b = None
+            merged = None if a is None or b is None or self.guards != guards else self._merge_values(cond, a, b, mark)
+            if merged is None:
+                self._drop_after(mark)
+                self.guards = guards
+                return None
+            self._drop_after(mark, keep=[x for x in merged if isinstance(x, fx.Proxy)])
+            return merged
+
+        def merge_bool_op(self, is_or: bool, first: Any, rest: tuple) -> tuple | None:
+            """``a or b`` (``and``) of traced sizes: ``size_select(a, a, b)`` (``(a, b, a)``), as
+            Python picks; None: evaluate it as Python does."""
+            if not self._traced_size(first):
+                return None
+            mark, guards = self.graph._root.prev, self.guards
+            try:
+                values = [f() for f in rest]
+            except Exception:  # noqa: BLE001
+                values = None
+            if values is None or self.guards != guards or not all(self._sizeish(v) for v in values):
+                self._drop_after(mark)
+                self.guards = guards
+                return None
+            out = values[-1]
+            for v in reversed([first, *values[:-1]]):
+                out = self._select(v, v, out) if is_or else self._select(v, out, v)
+            return (out,)
+
+        def extremum(self, largest: bool, args: tuple, plain: Any) -> Any:
+            """``max``/``min`` of sizes inside a merged way: Python's first extreme, selected."""
+            if len(args) < 2 or not all(self._sizeish(v) for v in args) or not any(
+                    self._traced_size(v) for v in args):
+                return plain(*args)
+            out = args[0]
+            for v in args[1:]:
+                out = self._select(v > out if largest else v < out, v, out)
+            return out
+
+        def _merge_values(self, cond: Any, a: tuple, b: tuple, mark: Any) -> list | None:
+            arm = set(self._nodes_after(mark))
+            out = []
+            for x, y in zip(a, b):
+                m = self._merge_one(cond, x, y, arm)
+                if m is _NO_MERGE:
+                    return None
+                out.append(m)
+            return out
+
+        def _merge_one(self, cond: Any, x: Any, y: Any, arm: set) -> Any:
+            if x is y:
+                return x
+            if self._sizeish(x) and self._sizeish(y):
+                return self._select(cond, x, y)
+            if isinstance(x, (tuple, list)) and type(x) is type(y) and len(x) == len(y):
+                parts = [self._merge_one(cond, p, q, arm) for p, q in zip(x, y)]
+                return _NO_MERGE if any(p is _NO_MERGE for p in parts) else type(x)(parts)
+            if x is None or y is None or not (isinstance(x, fx.Proxy) and isinstance(y, fx.Proxy)):
+                return _NO_MERGE
+            if not all(isinstance(self.values.get(p.node), torch.Tensor) for p in (x, y)):
+                return _NO_MERGE
+            for top, base, taken in ((x, y, True), (y, x, False)):
+                chain = self._chain(top.node, base.node, arm)
+                if chain is not None:
+                    out = base
+                    for n in reversed(chain):
+                        out = self._identity_form(cond, taken, n, out)
+                        if out is _NO_MERGE:
+                            return _NO_MERGE
+                    return out
+            return _NO_MERGE
+
+        def _chain(self, top: Any, base: Any, arm: set) -> list | None:
+            """The nodes one way made from ``base`` to ``top``, each from the one before, or None."""
+            chain, n = [], top
+            while n is not base:
+                if n not in arm or not n.args or not isinstance(n.args[0], fx.Node):
+                    return None
+                chain.append(n)
+                n = n.args[0]
+            return chain
+
+        def _identity_form(self, cond: Any, taken: bool, n: Any, prev: Any) -> Any:
+            """Node ``n`` (made by the way that runs where ``cond`` is ``taken``) applied to
+            ``prev`` with its parameters selected: its own where that way runs, an identity
+            otherwise (pad by 0, interpolate to ``prev``'s size, slice to the full size)."""
+            import operator
+
+            def sel(param: Any, identity: Any) -> Any:
+                return self._select(cond, param, identity) if taken else self._select(cond, identity, param)
+
+            args = map_arg(n.args[1:], self.proxy)
+            kwargs = {k: map_arg(v, self.proxy) for k, v in n.kwargs.items()}
+            name = getattr(n.target, "__name__", str(n.target))
+            value = self.values.get(prev.node)
+            if not isinstance(value, torch.Tensor):
+                return _NO_MERGE
+            if n.op == "call_method" and n.target in ("contiguous", "clone") and not args:
+                return self.create_proxy("call_method", n.target, (prev,), kwargs)
+            if n.op != "call_function":
+                return _NO_MERGE
+            if name == "pad" and args and isinstance(args[0], (tuple, list)) and all(
+                    self._sizeish(p) for p in args[0]):
+                pads = type(args[0])(sel(p, 0) for p in args[0])
+                return self.create_proxy("call_function", n.target, (prev, pads, *args[1:]), kwargs)
+            if name == "interpolate":
+                size = kwargs.get("size", args[0] if args else None)
+                if kwargs.get("scale_factor") is not None or len(args) > 2 or not isinstance(size, (tuple, list)):
+                    return _NO_MERGE
+                if len(size) != value.dim() - 2 or not all(self._sizeish(s) for s in size):
+                    return _NO_MERGE
+                new = type(size)(sel(s, prev.size(2 + k)) for k, s in enumerate(size))
+                kw = dict(kwargs)
+                if "size" in kw:
+                    kw["size"] = new
+                    return self.create_proxy("call_function", n.target, (prev, *args), kw)
+                return self.create_proxy("call_function", n.target, (prev, new, *args[1:]), kw)
+            if n.target is operator.getitem and len(args) == 1:
+                index = args[0] if isinstance(args[0], tuple) else (args[0],)
+                if sum(1 for i in index if i is Ellipsis) > 1:
+                    return _NO_MERGE
+                out: list[Any] = []
+                dim = 0
+                for item in index:
+                    if item is Ellipsis:
+                        dim += value.dim() - (len(index) - 1)
+                        out.append(item)
+                        continue
+                    if not isinstance(item, slice) or item.start not in (None, 0) or item.step not in (None, 1):
+                        return _NO_MERGE
+                    if item.stop is None:
+                        out.append(item)
+                    elif self._sizeish(item.stop):
+                        out.append(slice(item.start, sel(item.stop, prev.size(dim)), item.step))
+                    else:
+                        return _NO_MERGE
+                    dim += 1
+                new_index = tuple(out) if isinstance(args[0], tuple) else out[0]
+                return self.create_proxy("call_function", operator.getitem, (prev, new_index), {})
+            return _NO_MERGE
 
         def to_bool(self, obj: Any) -> bool:
             v = self._size_value(obj)

@@ -26,6 +26,7 @@ The pipeline:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import sys
 import warnings
@@ -230,19 +231,23 @@ def trace(module: Any, n_inputs: int | None = None, file: str | None = None) -> 
 
 
 def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None,
-                  at: dict[str, int] | None = None) -> tuple[Any, int, dict[str, Any], dict[str, int], int, Any]:
+                  at: dict[str, int] | None = None, merge: bool = True
+                  ) -> tuple[Any, int, dict[str, Any], dict[str, int], int, Any]:
     """Trace ``module.forward`` with torch.fx through its branches on sizes
     (:mod:`arts.frontends.guards`): at an example size where ``forward`` runs on meta tensors,
     every decision on a size is taken as the model takes it there and recorded as a
     ``branch_guard``.  Returns (fx graph, tensor inputs, concrete args, example sizes, guards, the
     module traced: ``module``, or an entry module calling it when its forward is decorated).
-    ``at`` (sizes by symbol name) is the one example to trace at, instead of the usual ones."""
+    ``at`` (sizes by symbol name) is the one example to trace at, instead of the usual ones.
+    ``merge``: trace the branches that only choose a value both ways, merged
+    (:mod:`arts.frontends.ifconvert`); the graph's ``if_converted`` says whether any was."""
     import torch
     from torch import fx
 
     from arts.frontends.aten import _EXAMPLES
     from arts.frontends.confirm import _on_meta
     from arts.frontends.guards import guarded_tracer, sizes_through_int
+    from arts.frontends.ifconvert import converted
 
     root = _entry(module, len(shapes)) if _decorated(module) else module
     n, concrete = _plan(root, len(shapes))
@@ -271,19 +276,38 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None,
         break
     if example is None:
         raise TraceFailure("forward does not run on meta tensors at any example size", None)
-    metas = [torch.empty(sz, device="meta") for sz in sizes]
-    tracer = guarded_tracer(_tracer_class(), root, metas, concrete, _run_trace.__code__)
-    try:  # buffers real: a constant computed from them (Swin's relative-position index) keeps its values
-        with _on_meta(module, buffers=False), warnings.catch_warnings(), sizes_through_int(tracer, root):
+    def run(sites: dict | None) -> tuple[Any, Any]:
+        metas = [torch.empty(sz, device="meta") for sz in sizes]
+        tracer = guarded_tracer(_tracer_class(), root, metas, concrete, _run_trace.__code__)
+        # buffers real: a constant computed from them (Swin's relative-position index) keeps its values
+        with _on_meta(module, buffers=False), warnings.catch_warnings(), sizes_through_int(tracer, root), \
+                converted(sites or {}, tracer) as rewritten:
+            if sites is not None and not rewritten:
+                return None, None
             warnings.simplefilter("ignore")
             graph = _run_trace(tracer, root, concrete)
+        if tracer.refused:
+            raise TraceFailure(f"torch.fx cannot trace this: {tracer.refused} (the model caught the refusal)", None)
+        return graph, tracer
+
+    try:
+        graph, tracer = run(None)
     except fx.proxy.TraceError as e:
         raise TraceFailure(f"torch.fx cannot trace this: {e}", frame_site(e.__traceback__, file)) from None
+    except TraceFailure:
+        raise
     except Exception as e:  # noqa: BLE001
         raise TraceFailure(f"torch.fx cannot trace this: {type(e).__name__}: {e}",
                            frame_site(e.__traceback__, file)) from None
-    if tracer.refused:
-        raise TraceFailure(f"torch.fx cannot trace this: {tracer.refused} (the model caught the refusal)", None)
+    graph.if_converted = False  # type: ignore[attr-defined]
+    if tracer.sites and merge:  # branches that only choose a value: traced both ways and merged (if-conversion)
+        try:
+            again, merged = run(tracer.sites)
+        except Exception:  # noqa: BLE001 - the rewritten code fails: the guarded trace stands
+            again = None
+        if again is not None and merged.guards < tracer.guards:
+            graph, tracer = again, merged
+            graph.if_converted = True  # type: ignore[attr-defined]
     graph.devices_read = sorted(tracer.devices_read)  # type: ignore[attr-defined]
     return graph, n, concrete, {s.name: v for s, v in example.items()}, tracer.guards, root
 
@@ -708,23 +732,38 @@ def _traced_at(module: Any, shapes: list[tuple], name: str, where: Any, mode: st
                ) -> tuple[Report, nx.DiGraph, dict[str, int], int, Any] | None:
     """Trace through branches (at the sizes ``at``, or the usual examples) and check the trace:
     (report, graph, example sizes, branches, fx graph), or None if it cannot be traced."""
-    was_training = module.training
-    module.train(mode == "train")
-    try:
-        fx_graph, _, concrete, example, n_guards, root = trace_guarded(module, shapes, file, at)
-    except Exception:  # noqa: BLE001 - any failure of this path (TraceFailure, InputError...) leaves the next one
-        return None
-    finally:
-        module.train(was_training)
-    placeholders = [p for p in fx_graph.nodes if p.op == "placeholder"]
-    concrete_idx = {i: concrete[p.name] for i, p in enumerate(_forward_params(root))
-                    if p.name in concrete and i < len(placeholders)}
-    try:
-        report, G = _check_traced(module, fx_graph, concrete_idx, shapes, name, where, mode, file, aliases,
-                                  list(notes), lambda: trace_guarded(module, shapes, file, at)[:3], root=root)
-    except InputError:
-        return None
+    from arts.solver.budget import decision_budget
+
+    for merge in (True, False):
+        was_training = module.training
+        module.train(mode == "train")
+        try:
+            fx_graph, _, concrete, example, n_guards, root = trace_guarded(module, shapes, file, at, merge)
+        except Exception:  # noqa: BLE001 - any failure of this path (TraceFailure, InputError...) leaves the next one
+            return None
+        finally:
+            module.train(was_training)
+        placeholders = [p for p in fx_graph.nodes if p.op == "placeholder"]
+        concrete_idx = {i: concrete[p.name] for i, p in enumerate(_forward_params(root))
+                        if p.name in concrete and i < len(placeholders)}
+        merged = getattr(fx_graph, "if_converted", False)
+        try:
+            # a merged trace has fewer guards but harder sizes (selects): if they are not decided
+            # quickly, the guarded trace is checked instead (decided inside its region)
+            with decision_budget(MERGED_SECONDS) if merged else contextlib.nullcontext():
+                report, G = _check_traced(module, fx_graph, concrete_idx, shapes, name, where, mode, file, aliases,
+                                          list(notes), lambda m=merge: trace_guarded(module, shapes, file, at, m)[:3],
+                                          root=root)
+        except InputError:
+            return None
+        if not merged or not (report.unknown_nodes or report.unchecked or any(
+                d.code == "undecided" for d in report.diagnostics)):
+            break
     return report, G, example, n_guards, fx_graph
+
+
+#: Seconds the check of a trace with merged branches may take before the guarded trace is used.
+MERGED_SECONDS = 6.0
 
 
 def _plain_condition(c: sympy.Basic) -> str:

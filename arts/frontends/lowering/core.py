@@ -365,6 +365,18 @@ def _size_select(L: Lowerer, node: Any, name: str, condition: Any, then: Any, ot
         return then if bool(condition) else otherwise
     if not isinstance(condition, sympy.logic.boolalg.Boolean):
         raise NotLowered(f"a conditional store on {L._show(condition)} (only conditions on sizes are modelled)")
+    if condition.free_symbols - set(L.refs):
+        raise NotLowered(f"a conditional store on {L._show(condition)}")
+    if all(isinstance(v, bool) or (isinstance(v, sympy.logic.boolalg.Boolean) and not isinstance(v, sympy.Expr))
+           for v in (then, otherwise)):  # ``a or b`` of conditions
+        t, o = sympy.sympify(then), sympy.sympify(otherwise)
+        return sympy.Or(sympy.And(condition, t), sympy.And(sympy.Not(condition), o))
+    same = _equal_where_not(condition, then, otherwise)
+    if same is not None:
+        return same
+    closed = _closed_select(condition, then, otherwise, sorted(L.refs, key=str))
+    if closed is not None:
+        return closed
     for v in (then, otherwise):
         if not (isinstance(v, int) and not isinstance(v, bool)) and not (
                 isinstance(v, sympy.Expr) and integer_valued(v)):
@@ -372,6 +384,92 @@ def _size_select(L: Lowerer, node: Any, name: str, condition: Any, then: Any, ot
     if condition.free_symbols - set(L.refs):
         raise NotLowered(f"a conditional store on {L._show(condition)}")
     return sympy.Piecewise((sympy.sympify(then), condition), (sympy.sympify(otherwise), True))
+
+
+def _equal_where_not(condition: Any, then: Any, otherwise: Any) -> Any:
+    """``then`` when the select needs no case: both ways equal, or ``not condition`` says
+    ``then == otherwise`` outright (MobileViT: ``new_h if new_h != H or ... else H`` is ``new_h``)."""
+    a, b = sympy.sympify(then), sympy.sympify(otherwise)
+    if a == b:
+        return then
+    negated = sympy.Not(condition)
+    parts = negated.args if isinstance(negated, sympy.And) else (negated,)
+    for p in parts:
+        if isinstance(p, sympy.Eq) and {sympy.expand(p.lhs - p.rhs), sympy.expand(p.rhs - p.lhs)} & {
+                sympy.expand(a - b)}:
+            return then
+    return None
+
+
+_RESIDUE_MODULUS = 8  # largest modulus of a select on a residue that is written in closed form
+
+
+def _closed_select(condition: Any, then: Any, otherwise: Any, refs: list) -> Any:
+    """A select of two sizes without ``Piecewise``, where one is exact everywhere:
+
+    * ``then`` where ``not condition`` implies ``then == otherwise``, ``otherwise`` where
+      ``condition`` does (proven by the solver: ``x[:, :H]`` after ``if pad > 0`` is ``H``);
+    * a select on the residue of one size ``E`` mod a small ``m`` (TF's "SAME" padding
+      ``k - s if H % s == 0 else k - H % s``, ``s - W % s if W % s else 0``) whose value at each
+      residue is ``f0 + d * r`` or ``c + (k - r) mod m``: written as ``f0 + d * (E - m*floor(E/m))``
+      or ``c + k - E + m*ceiling((E - k)/m)``, sizes the solver reasons about without cases.
+
+    None where neither applies (the select stays a ``Piecewise``)."""
+    from arts.solver.decide import decide
+    from arts.solver.domain import Domain
+
+    a, b = sympy.sympify(then), sympy.sympify(otherwise)
+    if not (isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr)):
+        return None
+    syms = sorted((condition.free_symbols | a.free_symbols | b.free_symbols), key=str)
+    if not syms or not set(syms) <= set(refs):
+        return None
+    dom = Domain((), syms)
+    try:
+        if decide(sympy.Or(condition, sympy.Eq(a, b)), dom, syms).is_proven:
+            return then
+        if decide(sympy.Or(sympy.Not(condition), sympy.Eq(a, b)), dom, syms).is_proven:
+            return otherwise
+    except Exception:  # noqa: BLE001 - no proof: try the residues
+        pass
+    return _residue_form(condition, a, b)
+
+
+def _residue_form(condition: Any, a: sympy.Expr, b: sympy.Expr) -> Any:
+    pairs = set()
+    for atom in condition.atoms(sympy.Mod, sympy.floor):
+        if isinstance(atom, sympy.Mod) and atom.args[1].is_Integer:
+            pairs.add((atom.args[0], int(atom.args[1])))
+        elif isinstance(atom, sympy.floor):
+            num, den = sympy.fraction(sympy.together(atom.args[0]))
+            if den.is_Integer and int(den) > 1:
+                pairs.add((sympy.expand(num), int(den)))
+    if len(pairs) != 1:
+        return None
+    (E, m), = pairs
+    if m > _RESIDUE_MODULUS or not integer_valued(E):
+        return None
+    q = sympy.Dummy("q", integer=True)
+    table = []
+    for k in range(m):
+        reps = {sympy.Mod(E, m): k, sympy.floor(E / m): q, E: m * q + k}
+        c = sympy.simplify(condition.xreplace(reps))
+        if c not in (sympy.true, sympy.false):
+            return None
+        v = sympy.expand((a if c is sympy.true else b).xreplace(reps))
+        if v.has(sympy.Mod, sympy.floor, sympy.ceiling) and (v.free_symbols & {q} or v.has(E)):
+            return None
+        table.append(v)
+    back = {q: sympy.floor(E / m)}
+    step = sympy.expand(table[1] - table[0]) if m > 1 else sympy.Integer(0)
+    if all(sympy.expand(table[k] - table[0] - k * step) == 0 for k in range(m)):
+        residue = E - m * sympy.floor(E / m)
+        return as_int(sympy.expand(table[0].xreplace(back) + step.xreplace(back) * residue))
+    for k in range(m):
+        c0 = sympy.expand(table[0] - (k % m))
+        if all(sympy.expand(table[j] - c0 - ((k - j) % m)) == 0 for j in range(m)):
+            return as_int(c0.xreplace(back) + k - E + m * sympy.ceiling((E - k) / m))
+    return None
 
 
 @lowers("builtins.len", name="len")
