@@ -367,7 +367,8 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
         """``int`` for the model's modules while they are traced (:func:`sizes_through_int`)."""
 
         def __new__(cls, x: Any = 0, *args: Any, **kwargs: Any) -> Any:
-            if not args and not kwargs and isinstance(x, (GuardedProxy, GuardedAttribute)) and _size_read(x.node):
+            if not args and not kwargs and isinstance(x, (GuardedProxy, GuardedAttribute)) and (
+                    _size_read(x.node) or _rounded_arithmetic(x.node)):
                 v = x.tracer._size_value(x)  # type: ignore[attr-defined]
                 if isinstance(v, int) and not isinstance(v, bool):
                     return x  # an integer size already: int() of it is itself
@@ -531,7 +532,7 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
                 before = tuple(current())
             except Exception:  # noqa: BLE001 - a name one way leaves unbound: no merge
                 return None
-            mark, guards = self.graph._root.prev, self.guards
+            mark, guards = self.graph._root.prev, self.guards  # (``a if c else b``: no names before)
             a: tuple | None
             try:
                 a, b = tuple(then(*before)), tuple(otherwise(*before))
@@ -768,6 +769,39 @@ def _size_read(node: Any) -> bool:
     if getattr(src, "op", None) == "call_method" and src.target == "size":
         return len(src.args) == 1 and not src.kwargs
     return getattr(src, "op", None) == "call_function" and src.target is getattr and src.args[1:] == ("shape",)
+
+
+_INT_ARITHMETIC = ("add", "sub", "mul", "floordiv", "mod")
+
+
+def _rounded_arithmetic(node: Any, depth: int = 0) -> bool:
+    """Whether fx ``node`` is integer arithmetic (``+ - * // %`` with integer constants) on size
+    reads with at least one rounding in it: ``math.ceil(H / p) * p`` (Hugging Face MobileViT's
+    ``int(math.ceil(orig_height / patch_height) * patch_height)``), an integer already."""
+    import operator
+
+    def walk(n: Any, d: int) -> tuple[bool, bool]:  # (integer arithmetic of sizes, has a rounding)
+        if d > 8 or getattr(n, "op", None) != "call_function":
+            return False, False
+        if n.target in (_CEIL, _FLOOR):
+            return True, True
+        if _size_read(n):
+            return True, False
+        name = getattr(n.target, "__name__", "")
+        if n.target is not getattr(operator, name, None) or name not in _INT_ARITHMETIC or n.kwargs:
+            return False, False
+        rounded = False
+        for a in n.args:
+            if isinstance(a, int) and not isinstance(a, bool):
+                continue
+            ok, r = walk(a, d + 1)
+            if not ok:
+                return False, False
+            rounded = rounded or r
+        return True, rounded
+
+    ok, rounded = walk(node, depth)
+    return ok and rounded and node.target not in (_CEIL, _FLOOR)
 
 
 @contextlib.contextmanager

@@ -18,8 +18,8 @@ the same program for both values of ``c``.  Anything else falls back to the guar
 What is rewritten (:func:`convert`): an ``if`` at a line where the first trace recorded a region
 guard, whose two ways are straight-line assignments to local names of expressions that cannot
 change state (arithmetic, subscripts, attribute reads, ``max``/``min``/``abs``/``int``, ``pad``,
-``interpolate``, ``contiguous``, ``size``), and ``a or b`` / ``a and b`` at such a line whose
-operands are such expressions.  The rewritten function keeps the original ``if`` as the path taken
+``interpolate``, ``contiguous``, ``size``), and ``a if c else b``, ``a or b``, ``a and b`` at such
+a line whose operands are such expressions.  The rewritten function keeps the original ``if`` as the path taken
 whenever the condition is not a traced size (or the merge cannot be done), so it computes what the
 original computes.  Functions are patched by swapping ``__code__`` for the trace and restored after.
 """
@@ -180,6 +180,14 @@ class _Rewriter(ast.NodeTransformer):
         rest = [ast.copy_location(ast.Lambda(_no_args(), v), v) for v in node.values[1:]]
         return self._helper("or_" if isinstance(node.op, ast.Or) else "and_", [node.values[0], *rest], node)
 
+    def visit_IfExp(self, node: ast.IfExp) -> Any:
+        self.generic_visit(node)
+        if not self._at(node.test) or not (pure(node.body) and pure(node.orelse)):
+            return node
+        self.count += 1
+        ways = [ast.copy_location(ast.Lambda(_no_args(), _MaxMin().visit(v)), v) for v in (node.body, node.orelse)]
+        return self._helper("ifexp", [node.test, *ways], node)
+
     def visit_If(self, node: ast.If) -> Any:
         if not self._at(node.test) and node.lineno not in self.lines:
             self.generic_visit(node)
@@ -320,6 +328,12 @@ class Helpers:
     def merge(self, cond: Any, current: Any, then: Any, otherwise: Any) -> Any:
         return self.tracer.merge(cond, current, then, otherwise)
 
+    def ifexp(self, cond: Any, then: Any, otherwise: Any) -> Any:
+        merged = self.tracer.merge(cond, lambda: (), lambda: (then(),), lambda: (otherwise(),))
+        if merged is not None:
+            return merged[0]
+        return then() if cond else otherwise()
+
     def or_(self, first: Any, *rest: Any) -> Any:
         return self._bool_op(True, first, rest)
 
@@ -351,7 +365,10 @@ def converted(sites: dict[types.CodeType, set[int]], tracer: Any) -> Iterator[in
     patched: list[tuple[types.FunctionType, types.CodeType]] = []
     spaces: list[dict] = []
     helpers = Helpers(tracer)
-    for code, lines in sites.items():
+    by_original: dict[types.CodeType, set[int]] = {}
+    for code, lines in sites.items():  # a rewritten function's guards are its original's (same lines)
+        by_original.setdefault(ORIGINALS.get(code, code), set()).update(lines)
+    for code, lines in by_original.items():
         new = convert_code(code, lines)
         if new is None:
             continue
@@ -372,11 +389,15 @@ def converted(sites: dict[types.CodeType, set[int]], tracer: Any) -> Iterator[in
 
 
 _CACHE: dict[tuple[types.CodeType, frozenset[int]], types.CodeType | None] = {}
+#: rewritten code -> the code it was rewritten from
+ORIGINALS: dict[types.CodeType, types.CodeType] = {}
 
 
 def convert_code(code: types.CodeType, lines: set[int]) -> types.CodeType | None:
     key = (code, frozenset(lines))
     if key not in _CACHE:
         funcs = functions_of(code)
-        _CACHE[key] = convert(funcs[0], lines) if funcs else None
+        _CACHE[key] = new = convert(funcs[0], lines) if funcs else None
+        if new is not None:
+            ORIGINALS[new] = code
     return _CACHE[key]

@@ -300,14 +300,31 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None,
         raise TraceFailure(f"torch.fx cannot trace this: {type(e).__name__}: {e}",
                            frame_site(e.__traceback__, file)) from None
     graph.if_converted = False  # type: ignore[attr-defined]
-    if tracer.sites and merge:  # branches that only choose a value: traced both ways and merged (if-conversion)
+    from arts.frontends.ifconvert import ORIGINALS
+
+    def found(t: Any) -> dict:  # the guards' lines by original function (a rewritten one's are its own)
+        out: dict = {}
+        for code, lines in t.sites.items():
+            out.setdefault(ORIGINALS.get(code, code), set()).update(lines)
+        return out
+
+    sites: dict = {}
+    for _ in range(MERGE_ROUNDS if merge else 0):  # branches that only choose a value: traced both ways, merged
+        tracer.sites = found(tracer)
+        new = {code: lines - sites.get(code, set()) for code, lines in tracer.sites.items()}
+        if not any(new.values()):
+            break
+        # a merged value may reach a branch the trace before decided on a plain value
+        # (MobileViT's ``interpolate = True`` in one way, ``if interpolate:`` further down)
+        sites = {code: sites.get(code, set()) | tracer.sites.get(code, set()) for code in {*sites, *tracer.sites}}
         try:
-            again, merged = run(tracer.sites)
+            again, merged = run(sites)
         except Exception:  # noqa: BLE001 - the rewritten code fails: the guarded trace stands
-            again = None
-        if again is not None and merged.guards < tracer.guards:
-            graph, tracer = again, merged
-            graph.if_converted = True  # type: ignore[attr-defined]
+            break
+        if again is None or merged.guards >= tracer.guards:
+            break
+        graph, tracer = again, merged
+        graph.if_converted = True  # type: ignore[attr-defined]
     graph.devices_read = sorted(tracer.devices_read)  # type: ignore[attr-defined]
     return graph, n, concrete, {s.name: v for s, v in example.items()}, tracer.guards, root
 
@@ -762,6 +779,8 @@ def _traced_at(module: Any, shapes: list[tuple], name: str, where: Any, mode: st
     return report, G, example, n_guards, fx_graph
 
 
+#: Traces with more branches merged, at most, after the first (each may reach new branches).
+MERGE_ROUNDS = 3
 #: Seconds the check of a trace with merged branches may take before the guarded trace is used.
 MERGED_SECONDS = 6.0
 

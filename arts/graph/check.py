@@ -402,7 +402,7 @@ def _resolve(shape: tuple, live: Domain, symbols: Sequence[sympy.Symbol]) -> tup
     """
     def one(e: sympy.Basic) -> sympy.Basic:
         if not e.has(sympy.Piecewise):
-            return simplify_dim(extremes(e)) if e.has(sympy.Min, sympy.Max) else e
+            return e
         for pw in sorted(e.atoms(sympy.Piecewise), key=lambda t: sympy.count_ops(t)):
             pieces = list(pw.args)
             while len(pieces) > 1:
@@ -430,22 +430,7 @@ def _resolve(shape: tuple, live: Domain, symbols: Sequence[sympy.Symbol]) -> tup
                 break
             if len(pieces) == 1:
                 e = e.xreplace({pw: pieces[0][0]})
-        return simplify_dim(extremes(e))
-
-    def extremes(e: sympy.Basic) -> sympy.Basic:
-        # ``Min(stop, size)`` of a slice whose stop is never past the size: the stop
-        for m in sorted(e.atoms(sympy.Min, sympy.Max), key=lambda t: sympy.count_ops(t)):
-            if len(m.args) != 2:
-                continue
-            x, y = m.args
-            try:
-                if decide(sympy.Le(x, y) if isinstance(m, sympy.Min) else sympy.Ge(x, y), live, symbols).is_proven:
-                    e = e.xreplace({m: x})
-                elif decide(sympy.Le(y, x) if isinstance(m, sympy.Min) else sympy.Ge(y, x), live, symbols).is_proven:
-                    e = e.xreplace({m: y})
-            except Unsupported:
-                pass
-        return e
+        return simplify_dim(e)
 
     def regrouped(e: sympy.Basic) -> sympy.Basic:
         # a quotient of sizes (a reshape's -1) that cancels on the domain: the polynomial it is there
