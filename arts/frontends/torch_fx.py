@@ -782,7 +782,7 @@ def _traced_at(module: Any, shapes: list[tuple], name: str, where: Any, mode: st
 #: Traces with more branches merged, at most, after the first (each may reach new branches).
 MERGE_ROUNDS = 3
 #: Seconds the check of a trace with merged branches may take before the guarded trace is used.
-MERGED_SECONDS = 6.0
+MERGED_SECONDS = 10.0
 
 
 def _plain_condition(c: sympy.Basic) -> str:

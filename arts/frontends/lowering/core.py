@@ -437,7 +437,9 @@ def _closed_select(condition: Any, then: Any, otherwise: Any, refs: list) -> Any
 
 def _residue_form(condition: Any, a: sympy.Expr, b: sympy.Expr) -> Any:
     pairs = set()
-    for atom in condition.atoms(sympy.Mod, sympy.floor):
+    atoms = condition.atoms(sympy.Mod, sympy.floor)
+    outer = [t for t in atoms if not any(u is not t and u.has(t) for u in atoms)]  # E may have floors inside
+    for atom in outer:
         if isinstance(atom, sympy.Mod) and atom.args[1].is_Integer:
             pairs.add((atom.args[0], int(atom.args[1])))
         elif isinstance(atom, sympy.floor):
@@ -461,14 +463,16 @@ def _residue_form(condition: Any, a: sympy.Expr, b: sympy.Expr) -> Any:
             return None
         table.append(v)
     back = {q: sympy.floor(E / m)}
-    step = sympy.expand(table[1] - table[0]) if m > 1 else sympy.Integer(0)
-    if all(sympy.expand(table[k] - table[0] - k * step) == 0 for k in range(m)):
-        residue = E - m * sympy.floor(E / m)
-        return as_int(sympy.expand(table[0].xreplace(back) + step.xreplace(back) * residue))
+    # the padding form first: ``E`` plus it is a multiple of ``m`` (plus ``k``), which cancels in
+    # the padded size (``E + pad = m*ceiling(E/m)``) and keeps the layers after it plain
     for k in range(m):
         c0 = sympy.expand(table[0] - (k % m))
         if all(sympy.expand(table[j] - c0 - ((k - j) % m)) == 0 for j in range(m)):
             return as_int(c0.xreplace(back) + k - E + m * sympy.ceiling((E - k) / m))
+    step = sympy.expand(table[1] - table[0]) if m > 1 else sympy.Integer(0)
+    if all(sympy.expand(table[k] - table[0] - k * step) == 0 for k in range(m)):
+        residue = E - m * sympy.floor(E / m)
+        return as_int(sympy.expand(table[0].xreplace(back) + step.xreplace(back) * residue))
     return None
 
 
