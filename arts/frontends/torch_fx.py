@@ -309,6 +309,7 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None,
         return out
 
     sites: dict = {}
+    first = graph, tracer
     for _ in range(MERGE_ROUNDS if merge else 0):  # branches that only choose a value: traced both ways, merged
         tracer.sites = found(tracer)
         new = {code: lines - sites.get(code, set()) for code, lines in tracer.sites.items()}
@@ -321,10 +322,12 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None,
             again, merged = run(sites)
         except Exception:  # noqa: BLE001 - the rewritten code fails: the guarded trace stands
             break
-        if again is None or merged.guards >= tracer.guards:
+        if again is None:
             break
         graph, tracer = again, merged
         graph.if_converted = True  # type: ignore[attr-defined]
+    if tracer is not first[1] and tracer.guards >= first[1].guards:  # merging left as many branches
+        graph, tracer = first
     graph.devices_read = sorted(tracer.devices_read)  # type: ignore[attr-defined]
     return graph, n, concrete, {s.name: v for s, v in example.items()}, tracer.guards, root
 
