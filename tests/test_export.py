@@ -395,7 +395,8 @@ class _Spectrum(torch.nn.Module):
 
 
 class _Cropped(torch.nn.Module):
-    """A branch on the width to other code: the trace is the model only where W > 40."""
+    """A branch on the width to other code: the trace is the model only where W > 40.  (``narrow``:
+    a slice ``x[..., :40]`` would be merged with the other way, arts.frontends.ifconvert.)"""
 
     def __init__(self) -> None:
         super().__init__()
@@ -403,7 +404,7 @@ class _Cropped(torch.nn.Module):
 
     def forward(self, x):
         if x.shape[-1] > 40:
-            x = x[..., :40]
+            x = torch.narrow(x, -1, 0, 40)
         return self.conv(x)
 
 

@@ -387,6 +387,7 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             self.devices_read: set[str] = set()  # devices answered for ``.device`` reads
             self.int_type = TracedInt
             self.sites: dict[Any, set[int]] = {}  # code -> lines of its region guards (if-conversion)
+            self.merged = 0  # branches traced both ways and merged
 
         # ---- values ---------------------------------------------------------------------------
         def proxy(self, node: Any) -> Any:
@@ -544,6 +545,7 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
                 self.guards = guards
                 return None
             self._drop_after(mark, keep=[x for x in merged if isinstance(x, fx.Proxy)])
+            self.merged += 1
             return merged
 
         def merge_bool_op(self, is_or: bool, first: Any, rest: tuple) -> tuple | None:
@@ -560,6 +562,7 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
                 self._drop_after(mark)
                 self.guards = guards
                 return None
+            self.merged += 1
             out = values[-1]
             for v in reversed([first, *values[:-1]]):
                 out = self._select(v, v, out) if is_or else self._select(v, out, v)

@@ -329,6 +329,7 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None,
     if tracer is not first[1] and tracer.guards >= first[1].guards:  # merging left as many branches
         graph, tracer = first
     graph.devices_read = sorted(tracer.devices_read)  # type: ignore[attr-defined]
+    graph.merged = tracer.merged  # type: ignore[attr-defined]
     return graph, n, concrete, {s.name: v for s, v in example.items()}, tracer.guards, root
 
 
@@ -703,8 +704,10 @@ def _through_branches(module: Any, shapes: list[tuple], e: TraceFailure, name: s
         return None
     report, G, example, n_guards, fx_graph = first
     ex = ", ".join(f"{k}={v}" for k, v in example.items())
+    merged = getattr(fx_graph, "merged", 0)
+    both = f" ({merged} more traced both ways and merged)" if merged else ""
     head = (f"torch.fx cannot trace {name} plainly ({e.reason}); traced it through {n_guards} branch(es) on "
-            f"sizes at the example {ex}")
+            f"sizes{both} at the example {ex}")
     devices = getattr(fx_graph, "devices_read", [])
     if devices:  # ``x.device`` read as the real run's device, not the trace's meta: say which
         head += f" (tensors on {', '.join(devices)}, as the model's parameters)"
