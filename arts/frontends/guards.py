@@ -497,14 +497,13 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
             return isinstance(v, fx.Proxy) and v.tracer is self and self._size_value(v) is not None
 
         def _sizeish(self, v: Any) -> bool:
-            return (isinstance(v, (int, bool)) and not isinstance(v, torch.Tensor)) or self._traced_size(v)
+            return isinstance(v, (int, bool)) or self._traced_size(v)
 
         def _select(self, cond: Any, then: Any, otherwise: Any) -> Any:
             if isinstance(cond, bool):
                 return then if cond else otherwise
-            if type(then) is type(otherwise) and not isinstance(then, fx.Proxy) and then == otherwise:
-                return then
-            if then is otherwise:
+            if then is otherwise or (type(then) is type(otherwise) and not isinstance(then, fx.Proxy)
+                                     and then == otherwise):
                 return then
             return self.create_proxy("call_function", size_select, (cond, then, otherwise), {})
 
@@ -539,12 +538,18 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
                 a, b = tuple(then(*before)), tuple(otherwise(*before))
             except Exception:  # noqa: BLE001 - a way that fails where not taken: the usual branch
                 a = b = None
-            merged = None if a is None or b is None or self.guards != guards else self._merge_values(cond, a, b, mark)
+            arm = set(self._nodes_after(mark))
+            merged = None if a is None or b is None or self.guards != guards else self._merge_values(cond, a, b, arm)
+            if merged is not None:
+                self._drop_after(mark, keep=[x for x in merged if isinstance(x, fx.Proxy)])
+                # tensor work of a way that is still used (a size read off a padded tensor) would
+                # run, with its conditions, where the model does not run it: no merge then
+                if any(n in arm and isinstance(self.values.get(n), torch.Tensor) for n in self._nodes_after(mark)):
+                    merged = None
             if merged is None:
                 self._drop_after(mark)
                 self.guards = guards
                 return None
-            self._drop_after(mark, keep=[x for x in merged if isinstance(x, fx.Proxy)])
             self.merged += 1
             return merged
 
@@ -578,8 +583,7 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
                 out = self._select(v > out if largest else v < out, v, out)
             return out
 
-        def _merge_values(self, cond: Any, a: tuple, b: tuple, mark: Any) -> list | None:
-            arm = set(self._nodes_after(mark))
+        def _merge_values(self, cond: Any, a: tuple, b: tuple, arm: set) -> list | None:
             out = []
             for x, y in zip(a, b):
                 m = self._merge_one(cond, x, y, arm)
@@ -624,7 +628,7 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
         def _identity_form(self, cond: Any, taken: bool, n: Any, prev: Any) -> Any:
             """Node ``n`` (made by the way that runs where ``cond`` is ``taken``) applied to
             ``prev`` with its parameters selected: its own where that way runs, an identity
-            otherwise (pad by 0, interpolate to ``prev``'s size, slice to the full size)."""
+            otherwise (a constant pad by 0, interpolate to ``prev``'s size, slice to the full size)."""
             import operator
 
             def sel(param: Any, identity: Any) -> Any:
@@ -640,13 +644,15 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
                 return self.create_proxy("call_method", n.target, (prev,), kwargs)
             if n.op != "call_function":
                 return _NO_MERGE
-            if name == "pad" and args and isinstance(args[0], (tuple, list)) and all(
+            mode = kwargs.get("mode", args[1] if len(args) > 1 else "constant")
+            if name == "pad" and mode == "constant" and args and isinstance(args[0], (tuple, list)) and all(
                     self._sizeish(p) for p in args[0]):
                 pads = type(args[0])(sel(p, 0) for p in args[0])
                 return self.create_proxy("call_function", n.target, (prev, pads, *args[1:]), kwargs)
             if name == "interpolate":
                 size = kwargs.get("size", args[0] if args else None)
-                if kwargs.get("scale_factor") is not None or len(args) > 2 or not isinstance(size, (tuple, list)):
+                scale = kwargs.get("scale_factor", args[1] if len(args) > 1 else None)
+                if scale is not None or not isinstance(size, (tuple, list)):
                     return _NO_MERGE
                 if len(size) != value.dim() - 2 or not all(self._sizeish(s) for s in size):
                     return _NO_MERGE
@@ -667,7 +673,8 @@ def guarded_tracer(base: type, module: Any, inputs: Sequence[Any], concrete: dic
                         dim += value.dim() - (len(index) - 1)
                         out.append(item)
                         continue
-                    if not isinstance(item, slice) or item.start not in (None, 0) or item.step not in (None, 1):
+                    # (plain values only: ``start in (None, 0)`` of a traced start would be a decision)
+                    if not isinstance(item, slice) or not (_plain(item.start, 0) and _plain(item.step, 1)):
                         return _NO_MERGE
                     if item.stop is None:
                         out.append(item)
@@ -774,10 +781,15 @@ def _size_read(node: Any) -> bool:
     return getattr(src, "op", None) == "call_function" and src.target is getattr and src.args[1:] == ("shape",)
 
 
+def _plain(v: Any, default: int) -> bool:
+    """``v`` is None or the plain int ``default`` (a slice's start or step a merge may keep)."""
+    return v is None or (type(v) is int and v == default)
+
+
 _INT_ARITHMETIC = ("add", "sub", "mul", "floordiv", "mod")
 
 
-def _rounded_arithmetic(node: Any, depth: int = 0) -> bool:
+def _rounded_arithmetic(node: Any) -> bool:
     """Whether fx ``node`` is integer arithmetic (``+ - * // %`` with integer constants) on size
     reads with at least one rounding in it: ``math.ceil(H / p) * p`` (Hugging Face MobileViT's
     ``int(math.ceil(orig_height / patch_height) * patch_height)``), an integer already."""
@@ -803,8 +815,8 @@ def _rounded_arithmetic(node: Any, depth: int = 0) -> bool:
             rounded = rounded or r
         return True, rounded
 
-    ok, rounded = walk(node, depth)
-    return ok and rounded and node.target not in (_CEIL, _FLOOR)
+    ok, rounded = walk(node, 0)
+    return ok and rounded
 
 
 @contextlib.contextmanager

@@ -163,6 +163,9 @@ class _Rewriter(ast.NodeTransformer):
             for c in ast.iter_child_nodes(p):
                 self.parents[c] = p
         self.declared = {n for s in ast.walk(fn) if isinstance(s, (ast.Global, ast.Nonlocal)) for n in s.names}
+        # names a nested function reads: it may run after the ``if`` and read them (live, always)
+        self.closed = {n.id for s in ast.walk(fn) if s is not fn and isinstance(s, (ast.FunctionDef, ast.Lambda))
+                       for n in ast.walk(s) if isinstance(n, ast.Name)}
 
     def _at(self, node: ast.AST) -> bool:
         lo, hi = getattr(node, "lineno", -1), getattr(node, "end_lineno", -1) or -1
@@ -204,7 +207,7 @@ class _Rewriter(ast.NodeTransformer):
         if not stored or any(n in self.declared or n.startswith(HELPER) for n in stored):
             self.generic_visit(node)
             return node
-        live = [n for n in stored if _live_after(self.fn, self.parents, node, n)]
+        live = [n for n in stored if n in self.closed or _live_after(self.fn, self.parents, node, n)]
         # the names whose value before the ``if`` a way needs: read before written, or kept
         both = [n for n in stored if all(any(n in (_stores(s) or ()) for s in arm) for arm in arms)]
         params = [n for n in stored if (n in live and n not in both) or any(_live_in(arm, n, False) for arm in arms)]
@@ -228,9 +231,10 @@ class _Rewriter(ast.NodeTransformer):
         chosen = ast.If(ast.Compare(ast.Name(m, ast.Load()), [ast.IsNot()], [ast.Constant(None)]),
                         [unpack] if live else [ast.Pass()], [original])
         out = [ast.Assign([ast.Name(c, ast.Store())], test), *defs, merge, chosen]
-        for s in out:
+        for s in out:  # the new nodes are at the ``if``'s line; the original ones keep their own
             for n in ast.walk(s):
-                ast.copy_location(n, node)
+                if "lineno" in n._attributes and getattr(n, "lineno", None) is None:
+                    ast.copy_location(n, node)
         return out
 
 
@@ -360,19 +364,17 @@ class Helpers:
 
 @contextlib.contextmanager
 def converted(sites: dict[types.CodeType, set[int]], tracer: Any) -> Iterator[int]:
-    """While tracing, the functions of ``sites`` (code -> lines of region guards) run their
-    rewritten code; yields how many functions were rewritten."""
+    """While tracing, the functions of ``sites`` (original code -> lines of region guards, see
+    :func:`originals`) run their rewritten code; yields how many functions were rewritten."""
     patched: list[tuple[types.FunctionType, types.CodeType]] = []
     spaces: list[dict] = []
     helpers = Helpers(tracer)
-    by_original: dict[types.CodeType, set[int]] = {}
-    for code, lines in sites.items():  # a rewritten function's guards are its original's (same lines)
-        by_original.setdefault(ORIGINALS.get(code, code), set()).update(lines)
-    for code, lines in by_original.items():
-        new = convert_code(code, lines)
+    for code, lines in sites.items():
+        funcs = functions_of(code)
+        new = convert_code(code, lines, funcs)
         if new is None:
             continue
-        for f in functions_of(code):
+        for f in funcs:
             patched.append((f, f.__code__))
             f.__code__ = new
             g = f.__globals__
@@ -393,10 +395,19 @@ _CACHE: dict[tuple[types.CodeType, frozenset[int]], types.CodeType | None] = {}
 ORIGINALS: dict[types.CodeType, types.CodeType] = {}
 
 
-def convert_code(code: types.CodeType, lines: set[int]) -> types.CodeType | None:
+def originals(sites: dict[types.CodeType, set[int]]) -> dict[types.CodeType, set[int]]:
+    """``sites`` (code -> lines of guards) by original code: a rewritten function's guards are
+    its original's (the rewrite keeps the lines)."""
+    out: dict[types.CodeType, set[int]] = {}
+    for code, lines in sites.items():
+        out.setdefault(ORIGINALS.get(code, code), set()).update(lines)
+    return out
+
+
+def convert_code(code: types.CodeType, lines: set[int], funcs: list[types.FunctionType]) -> types.CodeType | None:
+    """:func:`convert` of the functions ``funcs`` with ``code`` (remembered)."""
     key = (code, frozenset(lines))
     if key not in _CACHE:
-        funcs = functions_of(code)
         _CACHE[key] = new = convert(funcs[0], lines) if funcs else None
         if new is not None:
             ORIGINALS[new] = code

@@ -247,7 +247,7 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None,
     from arts.frontends.aten import _EXAMPLES
     from arts.frontends.confirm import _on_meta
     from arts.frontends.guards import guarded_tracer, sizes_through_int
-    from arts.frontends.ifconvert import converted
+    from arts.frontends.ifconvert import converted, originals
 
     root = _entry(module, len(shapes)) if _decorated(module) else module
     n, concrete = _plan(root, len(shapes))
@@ -300,24 +300,15 @@ def trace_guarded(module: Any, shapes: Sequence[tuple], file: str | None = None,
         raise TraceFailure(f"torch.fx cannot trace this: {type(e).__name__}: {e}",
                            frame_site(e.__traceback__, file)) from None
     graph.if_converted = False  # type: ignore[attr-defined]
-    from arts.frontends.ifconvert import ORIGINALS
-
-    def found(t: Any) -> dict:  # the guards' lines by original function (a rewritten one's are its own)
-        out: dict = {}
-        for code, lines in t.sites.items():
-            out.setdefault(ORIGINALS.get(code, code), set()).update(lines)
-        return out
-
     sites: dict = {}
     first = graph, tracer
     for _ in range(MERGE_ROUNDS if merge else 0):  # branches that only choose a value: traced both ways, merged
-        tracer.sites = found(tracer)
-        new = {code: lines - sites.get(code, set()) for code, lines in tracer.sites.items()}
-        if not any(new.values()):
+        found = originals(tracer.sites)
+        if all(lines <= sites.get(code, set()) for code, lines in found.items()):
             break
         # a merged value may reach a branch the trace before decided on a plain value
         # (MobileViT's ``interpolate = True`` in one way, ``if interpolate:`` further down)
-        sites = {code: sites.get(code, set()) | tracer.sites.get(code, set()) for code in {*sites, *tracer.sites}}
+        sites = {code: sites.get(code, set()) | found.get(code, set()) for code in {*sites, *found}}
         try:
             again, merged = run(sites)
         except Exception:  # noqa: BLE001 - the rewritten code fails: the guarded trace stands

@@ -422,7 +422,8 @@ def _resolve(shape: tuple, live: Domain, symbols: Sequence[sympy.Symbol]) -> tup
                     # the other way round: the last choice is this piece's value wherever it is
                     # taken (``x[:, :H]`` after ``if pad > 0``, merged: where nothing was padded
                     # the full size is ``H``)
-                    if len(pieces) == 2 and decide(sympy.Or(c, same), live, symbols).is_proven:
+                    if len(pieces) == 2 and pieces[1][1] == sympy.true and decide(
+                            sympy.Or(c, same), live, symbols).is_proven:
                         pieces = [(value, sympy.true)]
                         break
                 except Unsupported:

@@ -367,22 +367,25 @@ def _size_select(L: Lowerer, node: Any, name: str, condition: Any, then: Any, ot
         raise NotLowered(f"a conditional store on {L._show(condition)} (only conditions on sizes are modelled)")
     if condition.free_symbols - set(L.refs):
         raise NotLowered(f"a conditional store on {L._show(condition)}")
+    try:
+        t, o = sympy.sympify(then, strict=True), sympy.sympify(otherwise, strict=True)
+    except (sympy.SympifyError, TypeError):
+        raise NotLowered(f"a conditional store of {L._show(then)} or {L._show(otherwise)}, not sizes") from None
+    if (t.free_symbols | o.free_symbols) - set(L.refs):
+        raise NotLowered(f"a conditional store of {L._show(then)} or {L._show(otherwise)}")
     if all(isinstance(v, bool) or (isinstance(v, sympy.logic.boolalg.Boolean) and not isinstance(v, sympy.Expr))
            for v in (then, otherwise)):  # ``a or b`` of conditions
-        t, o = sympy.sympify(then), sympy.sympify(otherwise)
         return sympy.Or(sympy.And(condition, t), sympy.And(sympy.Not(condition), o))
-    same = _equal_where_not(condition, then, otherwise)
-    if same is not None:
-        return same
-    closed = _closed_select(condition, then, otherwise, sorted(L.refs, key=str))
-    if closed is not None:
-        return closed
     for v in (then, otherwise):
         if not (isinstance(v, int) and not isinstance(v, bool)) and not (
                 isinstance(v, sympy.Expr) and integer_valued(v)):
             raise NotLowered(f"a conditional store of {L._show(v)}, not an integer size")
-    if condition.free_symbols - set(L.refs):
-        raise NotLowered(f"a conditional store on {L._show(condition)}")
+    same = _equal_where_not(condition, then, otherwise)
+    if same is not None:
+        return same
+    closed = _residue_form(condition, t, o)
+    if closed is not None:
+        return closed
     return sympy.Piecewise((sympy.sympify(then), condition), (sympy.sympify(otherwise), True))
 
 
@@ -404,38 +407,15 @@ def _equal_where_not(condition: Any, then: Any, otherwise: Any) -> Any:
 _RESIDUE_MODULUS = 8  # largest modulus of a select on a residue that is written in closed form
 
 
-def _closed_select(condition: Any, then: Any, otherwise: Any, refs: list) -> Any:
-    """A select of two sizes without ``Piecewise``, where one is exact everywhere:
-
-    * ``then`` where ``not condition`` implies ``then == otherwise``, ``otherwise`` where
-      ``condition`` does (proven by the solver: ``x[:, :H]`` after ``if pad > 0`` is ``H``);
-    * a select on the residue of one size ``E`` mod a small ``m`` (TF's "SAME" padding
-      ``k - s if H % s == 0 else k - H % s``, ``s - W % s if W % s else 0``) whose value at each
-      residue is ``f0 + d * r`` or ``c + (k - r) mod m``: written as ``f0 + d * (E - m*floor(E/m))``
-      or ``c + k - E + m*ceiling((E - k)/m)``, sizes the solver reasons about without cases.
-
-    None where neither applies (the select stays a ``Piecewise``)."""
-    from arts.solver.decide import decide
-    from arts.solver.domain import Domain
-
-    a, b = sympy.sympify(then), sympy.sympify(otherwise)
+def _residue_form(condition: Any, a: Any, b: Any) -> Any:
+    """A select on the residue of one size ``E`` mod a small ``m`` (TF's "SAME" padding
+    ``k - s if H % s == 0 else k - H % s``, ``s - W % s if W % s else 0``), written without cases
+    where its value at each residue ``r`` is ``c + (k - r) mod m`` or ``f0 + d * r``: as
+    ``c + k - E + m*ceiling((E - k)/m)`` or ``f0 + d * (E - m*floor(E/m))``, sizes the solver
+    reasons about without cases.  None where it is not such a select (it stays a ``Piecewise``;
+    the checker resolves one whose choice does not matter on the live domain)."""
     if not (isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr)):
         return None
-    syms = sorted((condition.free_symbols | a.free_symbols | b.free_symbols), key=str)
-    if not syms or not set(syms) <= set(refs):
-        return None
-    dom = Domain((), syms)
-    try:
-        if decide(sympy.Or(condition, sympy.Eq(a, b)), dom, syms).is_proven:
-            return then
-        if decide(sympy.Or(sympy.Not(condition), sympy.Eq(a, b)), dom, syms).is_proven:
-            return otherwise
-    except Exception:  # noqa: BLE001 - no proof: try the residues
-        pass
-    return _residue_form(condition, a, b)
-
-
-def _residue_form(condition: Any, a: sympy.Expr, b: sympy.Expr) -> Any:
     pairs = set()
     atoms = condition.atoms(sympy.Mod, sympy.floor)
     outer = [t for t in atoms if not any(u is not t and u.has(t) for u in atoms)]  # E may have floors inside
