@@ -20,17 +20,9 @@ from torch import nn
 
 from arts.frontends.guards import untaken_branch_raises
 from arts.frontends.torch_fx import analyse, check_module
+from torch_runs import runs
 
 TORCH_ORACLE_COVERS = {"branch_guard"}  # every test here compares its verdicts with torch
-
-
-def runs(model: nn.Module, *shape: int) -> bool:
-    try:
-        with torch.no_grad():
-            model(torch.zeros(*shape))
-        return True
-    except Exception:  # noqa: BLE001 - any failure: torch rejects the size
-        return False
 
 
 class Divisible(nn.Module):

@@ -19,17 +19,9 @@ from torch import nn
 
 from arts.frontends import ifconvert
 from arts.frontends.torch_fx import analyse
+from torch_runs import runs
 
 TORCH_ORACLE_COVERS = {"size_select"}
-
-
-def runs(model: nn.Module, *shape: int) -> bool:
-    try:
-        with torch.no_grad():
-            model(torch.zeros(*shape))
-        return True
-    except Exception:  # noqa: BLE001 - any failure: torch rejects the size
-        return False
 
 
 def tf_same_pad(x, conv):
@@ -238,3 +230,56 @@ def test_a_name_assigned_in_one_way_only_and_read_later_keeps_its_value_before()
                                      ("log.append(1)", False), ("(y := 3)", False)])
 def test_pure_expressions(src, ok):
     assert ifconvert.pure(ast.parse(src, mode="eval").body) is ok
+
+
+class TailCrop(nn.Module):
+    """A slice from a traced start (0 at the example width, 192): not an identity where the other
+    way runs, so never merged (merged, an odd width of 3 would lose a column and fail the conv)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        top = 1 if h % 2 else 0  # two branches that do merge, so merging pays off in this function
+        bottom = 1 if h % 3 else 0
+        x = F.pad(x, (0, 0, top, bottom))
+        if w > 8:
+            x = x[..., w % 2:]
+        return self.conv(x)
+
+
+class PaddedWidth(nn.Module):
+    """A way whose tensor work stays in use (a size read off a cropped tensor): merged, the crop
+    would run where the model does not run it (and fail at a width of 2, which the model runs),
+    so the guard stands (the merge refuses it; were it taken, the merged check would leave the
+    crop's width undecided and fall back to this guard too)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        w = x.shape[-1]
+        if w % 2:
+            n = F.pad(x, (0, -3)).shape[-1] + 4
+        else:
+            n = w
+        return self.conv(F.pad(x, (0, n - w)))
+
+
+@pytest.mark.parametrize("model", [TailCrop(), PaddedWidth()], ids=lambda m: type(m).__name__)
+def test_ways_that_cannot_be_merged_keep_their_guard(model, monkeypatch):
+    monkeypatch.setattr("arts.frontends.regions.MAX_CAPTURES", 1)
+    report, _ = analyse(model.eval(), "N,3,H,W")
+    assert report.region  # one trace: decided inside the way it took only
+    answered = 0
+    for h, w in GRID:
+        try:
+            says = report.accepts(N=2, H=h, W=w)
+        except ValueError:
+            continue
+        answered += 1
+        assert says == runs(model, 2, 3, h, w), (h, w, says)
+    assert answered

@@ -16,15 +16,7 @@ from test_frontend_aten import PoolsWhenLarge  # crops or pools by a branch on a
 from test_guards import Truncate  # models as those files', which test one capture of them
 
 from arts.frontends.torch_fx import analyse
-
-
-def runs(model: nn.Module, *shape: int) -> bool:
-    try:
-        with torch.no_grad():
-            model(torch.zeros(*shape))
-        return True
-    except Exception:  # noqa: BLE001 - any failure: torch rejects the size
-        return False
+from torch_runs import runs
 
 
 GRID = [(h, w) for h in (1, 2, 3, 7, 8, 9, 16, 24, 31, 33, 40, 41, 48, 64) for w in (1, 5, 8, 16, 33, 40, 41, 56)]
